@@ -1,0 +1,1 @@
+//! talkback-longpoll
