@@ -120,7 +120,9 @@ impl Request {
 
     /// The value of the first field called `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers_named(name).next()
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 
     /// Every value of the fields called `name`, in order (ASCII case-insensitive).
