@@ -1,1 +1,57 @@
-//! talkback-reactor
+//! talkback-reactor: the mio event loop — the only crate in talkback that touches sockets.
+//!
+//! It accepts connections, reads their bytes into a scratch buffer, hands the bytes to a
+//! per-connection [`Handler`], writes what the handler queued (vectored, shared broadcast bytes
+//! never copied), runs one deadline per connection, and lets other threads send messages to a
+//! loop through a [`LoopHandle`] (a queue plus mio's `Waker`). It knows no protocol.
+//!
+//! ```text
+//!   kernel                         loop (one per thread)                      handler
+//!   ──────                         ─────────────────────                      ───────
+//!   SYN ──accept──────────────────▶ slab.insert ──────────── LoopState::accept ──▶ H
+//!   bytes ──readable──────────────▶ read → scratch ─────────── on_input(bytes) ──▶ consumed
+//!                                  keep unconsumed tail ◀── (only while partial)
+//!                                  out queue ◀──────────── cx.write / write_shared
+//!   ◀──────────── writev ───────── flush until WouldBlock (WRITABLE interest only then)
+//!   timer heap ───────────────────▶ deadline due ────────────── on_deadline ──────▶
+//!   other thread ── send(msg) + wake ▶ inbox ────────── LoopState::on_message ────▶ conns.with(id)
+//!   FIN ──read()==0───────────────▶ ─────────────────────── on_peer_closed ───────▶
+//! ```
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | `server` | threads, [`Config`], [`LoopHandle`], shutdown (SIGINT/SIGTERM) |
+//! | `event_loop` | one `mio::Poll`: accept (with EMFILE back-off), wake-ups, signals |
+//! | `conns` | the slab: read, call the handler, flush, pause, close, linger, timers |
+//! | `output` | the output queue (owned + shared chunks), vectored writes, buffer pool |
+//! | `timers` | the deadline heap with lazy deletion |
+//! | `handler` | the [`Handler`] and [`LoopState`] traits and the [`Cx`] context |
+//!
+//! A connection's life (`conns::Phase`):
+//!
+//! ```text
+//!   Open ──cx.close()──▶ Flushing ──output written──▶ Lingering ──peer FIN / 2 s──▶ (removed)
+//!     │                                                 ▲
+//!     └──cx.abort(), read/write error, reset ───────────┴──────────────────────────▶ (removed)
+//! ```
+//!
+//! Contract: `on_input` may be called many times per readiness event (once per read); the
+//! handler queues output with [`Cx::write`]/[`Cx::with_output`]/[`Cx::write_shared`]; all of it
+//! is flushed when the call returns, so answers to a pipelined batch leave in one `writev`.
+//! A connection whose queue passes [`Config::output_cap`] is not read until the queue drains
+//! to half the cap (backpressure); a handler that would rather drop such a slow consumer
+//! checks [`Cx::over_output_cap`] and calls [`Cx::abort`].
+//!
+//! Memory: an idle connection holds its socket, its handler, an empty output queue and no read
+//! buffer (the loop lends a 64 KiB scratch buffer to every read).
+
+mod conns;
+mod event_loop;
+mod handler;
+mod output;
+mod server;
+mod timers;
+
+pub use conns::Connections;
+pub use handler::{ConnId, Cx, Handler, LoopState};
+pub use server::{Config, LoopHandle, Server, ShutdownHandle};

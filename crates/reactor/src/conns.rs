@@ -1,0 +1,410 @@
+//! The slab of connections of one loop, and everything done to one connection: reading into
+//! the loop's scratch buffer, calling its handler, flushing its output, closing it.
+
+use std::io::{self, Read};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use crate::handler::{ConnId, Cx, Handler, LoopState, Requests};
+use crate::output::{BufferPool, OutputQueue};
+use crate::timers::{TimerEntry, Timers};
+
+/// How long a closing connection waits for the peer's FIN after our own, discarding what it
+/// sends, so that unread request bytes cannot turn our close into a reset that destroys the
+/// response before the client reads it.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading and writing normally.
+    Open,
+    /// Asked to close: writing out what is queued.
+    Flushing,
+    /// Our FIN is sent; reading and discarding until the peer's FIN or the linger deadline.
+    Lingering,
+}
+
+/// One accepted connection.
+#[derive(Debug)]
+struct Conn<H> {
+    socket: TcpStream,
+    handler: H,
+    out: OutputQueue,
+    /// Bytes the handler has not consumed yet. Empty (no heap memory) when idle.
+    input: Vec<u8>,
+    deadline: Option<Instant>,
+    phase: Phase,
+    /// WRITABLE interest is registered (only while output is pending).
+    writable_interest: bool,
+    /// Reading is paused because the output queue is over its cap.
+    read_paused: bool,
+}
+
+/// Limits the loop enforces on every connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnLimits {
+    pub(crate) output_cap: usize,
+    pub(crate) max_input: usize,
+    pub(crate) max_connections: usize,
+}
+
+/// All connections of one loop, plus what acting on them needs.
+#[derive(Debug)]
+pub struct Connections<H> {
+    slots: Vec<Option<Conn<H>>>,
+    generations: Vec<u32>,
+    free: Vec<usize>,
+    live: usize,
+    pool: BufferPool,
+    timers: Timers,
+    registry: Registry,
+    limits: ConnLimits,
+    now: Instant,
+    /// Connections whose reading was un-paused and must be read again by the loop.
+    pending_reads: Vec<usize>,
+}
+
+impl<H: Handler> Connections<H> {
+    pub(crate) fn new(registry: Registry, limits: ConnLimits, now: Instant) -> Self {
+        Connections {
+            slots: Vec::new(),
+            generations: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            pool: BufferPool::default(),
+            timers: Timers::default(),
+            registry,
+            limits,
+            now,
+            pending_reads: Vec::new(),
+        }
+    }
+
+    /// Number of open connections on this loop.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether this loop has no connections.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The time read at the start of this loop turn.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub(crate) fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.live >= self.limits.max_connections
+    }
+
+    fn id_of(&self, slot: usize) -> ConnId {
+        ConnId { slot: slot as u32, generation: self.generations[slot] }
+    }
+
+    /// Calls `f` with the handler of connection `id`, if it is still open, then acts on what
+    /// the handler asked for (write, close, deadline). Returns `None` for a connection that
+    /// has gone.
+    pub fn with<R>(
+        &mut self,
+        id: ConnId,
+        state: &mut H::State,
+        f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State) -> R,
+    ) -> Option<R> {
+        let slot = id.slot as usize;
+        if self.generations.get(slot) != Some(&id.generation) {
+            return None;
+        }
+        let conn = self.slots[slot].as_mut()?;
+        if conn.phase != Phase::Open {
+            return None;
+        }
+        let mut requests = Requests::default();
+        let old_deadline = conn.deadline;
+        let mut cx = Cx {
+            id,
+            now: self.now,
+            out: &mut conn.out,
+            pool: &mut self.pool,
+            deadline: &mut conn.deadline,
+            requests: &mut requests,
+            output_cap: self.limits.output_cap,
+        };
+        let result = f(&mut conn.handler, &mut cx, state);
+        self.after_call(slot, old_deadline, requests, state);
+        Some(result)
+    }
+
+    /// Registers a freshly accepted socket and makes its handler.
+    pub(crate) fn insert(&mut self, mut socket: TcpStream, state: &mut H::State) -> io::Result<()> {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.generations.push(0);
+                self.slots.len() - 1
+            }
+        };
+        if let Err(e) = self.registry.register(&mut socket, Token(slot), Interest::READABLE) {
+            self.free.push(slot);
+            return Err(e);
+        }
+        let id = self.id_of(slot);
+        let (mut out, mut deadline, mut requests) = (OutputQueue::default(), None, Requests::default());
+        let mut cx = Cx {
+            id,
+            now: self.now,
+            out: &mut out,
+            pool: &mut self.pool,
+            deadline: &mut deadline,
+            requests: &mut requests,
+            output_cap: self.limits.output_cap,
+        };
+        let handler = state.accept(&mut cx);
+        self.slots[slot] = Some(Conn {
+            socket,
+            handler,
+            out,
+            input: Vec::new(),
+            deadline: None,
+            phase: Phase::Open,
+            writable_interest: false,
+            read_paused: false,
+        });
+        self.live += 1;
+        self.after_call(slot, None, requests, state);
+        // Pick up the deadline the handler set while it was being made.
+        if let Some(conn) = self.slots[slot].as_mut() {
+            conn.deadline = deadline;
+        }
+        self.arm_timer(slot, None);
+        Ok(())
+    }
+
+    /// A readiness event for `token`.
+    pub(crate) fn ready(&mut self, token: Token, event: &mio::event::Event, state: &mut H::State, scratch: &mut [u8]) {
+        let slot = token.0;
+        if self.slots.get(slot).is_none_or(|c| c.is_none()) {
+            return;
+        }
+        if event.is_writable() {
+            self.flush(slot, state);
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.read(slot, state, scratch);
+        }
+    }
+
+    /// Reads until the socket would block, handing bytes to the handler as they come.
+    fn read(&mut self, slot: usize, state: &mut H::State, scratch: &mut [u8]) {
+        loop {
+            let Some(conn) = self.slots[slot].as_mut() else { return };
+            if conn.read_paused {
+                return;
+            }
+            let n = match conn.socket.read(scratch) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return self.remove(slot, state),
+            };
+            match conn.phase {
+                Phase::Lingering if n == 0 => return self.remove(slot, state),
+                Phase::Lingering | Phase::Flushing => continue, // discarded
+                Phase::Open if n == 0 => {
+                    self.call(slot, state, |h, cx, st| h.on_peer_closed(cx, st));
+                    return;
+                }
+                Phase::Open => self.deliver_input(slot, &scratch[..n], state),
+            }
+        }
+    }
+
+    /// Gives `fresh` bytes (after any kept ones) to the handler and keeps what it leaves.
+    fn deliver_input(&mut self, slot: usize, fresh: &[u8], state: &mut H::State) {
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if conn.input.is_empty() {
+            let consumed = self.call_with_input(slot, Some(fresh), state);
+            if let Some(conn) = self.slots[slot].as_mut() {
+                conn.input.extend_from_slice(&fresh[consumed.min(fresh.len())..]);
+            }
+        } else {
+            conn.input.extend_from_slice(fresh);
+            self.call_with_input(slot, None, state);
+        }
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if conn.input.len() > self.limits.max_input {
+            // The handler should have bounded this already; this is the loop's own backstop.
+            self.remove(slot, state);
+        }
+    }
+
+    /// Calls `on_input` with `fresh`, or with the kept bytes when `fresh` is `None`, dropping
+    /// the consumed prefix of the kept bytes. Returns how much was consumed.
+    fn call_with_input(&mut self, slot: usize, fresh: Option<&[u8]>, state: &mut H::State) -> usize {
+        let id = self.id_of(slot);
+        let Some(conn) = self.slots[slot].as_mut() else { return 0 };
+        let mut requests = Requests::default();
+        let old_deadline = conn.deadline;
+        let mut cx = Cx {
+            id,
+            now: self.now,
+            out: &mut conn.out,
+            pool: &mut self.pool,
+            deadline: &mut conn.deadline,
+            requests: &mut requests,
+            output_cap: self.limits.output_cap,
+        };
+        let input = fresh.unwrap_or(&conn.input);
+        let consumed = conn.handler.on_input(input, &mut cx, state).min(input.len());
+        if fresh.is_none() {
+            conn.input.drain(..consumed);
+            if conn.input.is_empty() {
+                conn.input = Vec::new(); // idle connections hold no read buffer
+            }
+        }
+        self.after_call(slot, old_deadline, requests, state);
+        consumed
+    }
+
+    /// Calls a handler method that takes no input.
+    fn call(&mut self, slot: usize, state: &mut H::State, f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State)) {
+        let id = self.id_of(slot);
+        self.with(id, state, f);
+    }
+
+    /// Acts on what a handler call asked for: deadline, abort, close, replay, flush.
+    fn after_call(&mut self, slot: usize, old_deadline: Option<Instant>, requests: Requests, state: &mut H::State) {
+        if requests.abort {
+            return self.remove(slot, state);
+        }
+        self.arm_timer(slot, old_deadline);
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if requests.close && conn.phase == Phase::Open {
+            conn.phase = Phase::Flushing;
+        }
+        if conn.out.pending() > self.limits.output_cap {
+            conn.read_paused = true;
+        }
+        if requests.replay_input && conn.phase == Phase::Open && !conn.input.is_empty() {
+            self.call_with_input(slot, None, state);
+            return;
+        }
+        self.flush(slot, state);
+    }
+
+    fn arm_timer(&mut self, slot: usize, old_deadline: Option<Instant>) {
+        let generation = self.generations[slot];
+        let Some(conn) = self.slots[slot].as_ref() else { return };
+        if let Some(at) = conn.deadline {
+            if Some(at) != old_deadline {
+                self.timers.push(TimerEntry { at, slot, generation });
+            }
+        }
+    }
+
+    /// Writes queued output; moves a closing connection on when its output is gone.
+    fn flush(&mut self, slot: usize, state: &mut H::State) {
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        let done = match conn.out.flush(&mut conn.socket, &mut self.pool) {
+            Ok(done) => done,
+            Err(_) => return self.remove(slot, state),
+        };
+        let want_writable = !done;
+        if want_writable != conn.writable_interest {
+            let interest = if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            if self.registry.reregister(&mut conn.socket, Token(slot), interest).is_err() {
+                return self.remove(slot, state);
+            }
+            conn.writable_interest = want_writable;
+        }
+        if done && conn.phase == Phase::Flushing {
+            self.start_lingering(slot, state);
+        } else if conn.read_paused && conn.out.pending() <= self.limits.output_cap / 2 {
+            conn.read_paused = false;
+            // Edge-triggered readiness: bytes that arrived while paused raise no new event.
+            self.pending_reads.push(slot);
+        }
+    }
+}
+
+impl<H: Handler> Connections<H> {
+    /// Our side is done: send FIN, then wait briefly for the peer's.
+    fn start_lingering(&mut self, slot: usize, state: &mut H::State) {
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if conn.socket.shutdown(Shutdown::Write).is_err() {
+            return self.remove(slot, state);
+        }
+        conn.phase = Phase::Lingering;
+        conn.read_paused = false;
+        conn.deadline = Some(self.now + LINGER);
+        self.arm_timer(slot, None);
+        self.pending_reads.push(slot);
+    }
+
+    /// Closes the socket, tells the handler, and frees the slot for reuse.
+    pub(crate) fn remove(&mut self, slot: usize, state: &mut H::State) {
+        let id = self.id_of(slot);
+        let Some(mut conn) = self.slots[slot].take() else { return };
+        let _ = self.registry.deregister(&mut conn.socket);
+        conn.out.clear(&mut self.pool);
+        conn.handler.on_closed(id, state);
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// Runs every deadline that is due.
+    pub(crate) fn run_timers(&mut self, state: &mut H::State) {
+        let now = self.now;
+        while let Some(entry) = self.timers.pop_due(now) {
+            if self.generations[entry.slot] != entry.generation {
+                continue;
+            }
+            let Some(conn) = self.slots[entry.slot].as_mut() else { continue };
+            if conn.deadline != Some(entry.at) {
+                continue; // moved or cleared since
+            }
+            conn.deadline = None;
+            match conn.phase {
+                Phase::Open => self.call(entry.slot, state, |h, cx, st| h.on_deadline(cx, st)),
+                Phase::Flushing | Phase::Lingering => self.remove(entry.slot, state),
+            }
+        }
+        let (slots, generations) = (&self.slots, &self.generations);
+        let live = |e: &TimerEntry| {
+            generations[e.slot] == e.generation
+                && slots[e.slot].as_ref().is_some_and(|c| c.deadline == Some(e.at))
+        };
+        self.timers.compact(live, self.live);
+    }
+
+    /// Reads connections whose reading was resumed during this turn.
+    pub(crate) fn run_pending_reads(&mut self, state: &mut H::State, scratch: &mut [u8]) {
+        while let Some(slot) = self.pending_reads.pop() {
+            if self.slots[slot].is_some() {
+                self.read(slot, state, scratch);
+            }
+        }
+    }
+
+    /// Closes every connection (the loop is shutting down).
+    pub(crate) fn close_all(&mut self, state: &mut H::State) {
+        for slot in 0..self.slots.len() {
+            self.remove(slot, state);
+        }
+    }
+}

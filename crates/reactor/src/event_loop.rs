@@ -1,0 +1,132 @@
+//! One event loop: a mio `Poll` over a listener, a waker, (on loop 0) the signal pipe, and
+//! this loop's connections. One loop runs per thread; a connection lives on one loop for its
+//! whole life.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::conns::Connections;
+use crate::handler::{Handler, LoopState};
+use crate::server::{Inbox, Shared};
+
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+pub(crate) const WAKER: Token = Token(usize::MAX - 2);
+pub(crate) const SIGNALS: Token = Token(usize::MAX - 3);
+
+/// How long accepting pauses after the process ran out of file descriptors (EMFILE): long
+/// enough not to spin, short enough to notice freed descriptors soon.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The size of the scratch buffer every read of this loop goes into.
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+pub(crate) struct EventLoop<H: Handler> {
+    pub(crate) poll: Poll,
+    pub(crate) listener: TcpListener,
+    pub(crate) conns: Connections<H>,
+    pub(crate) state: H::State,
+    pub(crate) inbox: Arc<Inbox<<H::State as LoopState<H>>::Message>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// Accepting is paused until then (EMFILE back-off).
+    pub(crate) accept_paused_until: Option<Instant>,
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// Runs until shutdown is requested.
+    pub(crate) fn run(mut self) -> io::Result<()> {
+        self.poll.registry().register(&mut self.listener, LISTENER, Interest::READABLE)?;
+        if let Some(signals) = self.signals.as_mut() {
+            self.poll.registry().register(signals, SIGNALS, Interest::READABLE)?;
+        }
+        let mut events = Events::with_capacity(1024);
+        let mut scratch = vec![0u8; SCRATCH_SIZE];
+        while !self.shared.stopping.load(Ordering::Acquire) {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = Instant::now(); // read once per turn, passed down
+            self.conns.set_now(now);
+            self.state.begin_turn(now);
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => self.drain_inbox(),
+                    SIGNALS => self.on_signal(),
+                    token => self.conns.ready(token, event, &mut self.state, &mut scratch),
+                }
+            }
+            self.resume_accepting(now);
+            self.conns.run_timers(&mut self.state);
+            self.conns.run_pending_reads(&mut self.state, &mut scratch);
+        }
+        self.conns.close_all(&mut self.state);
+        Ok(())
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let next = [self.conns.next_deadline(), self.accept_paused_until].into_iter().flatten().min()?;
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    /// Accepts until the listener would block. Errors that concern one connection
+    /// (ECONNABORTED, EPROTO...) are skipped; running out of descriptors pauses accepting.
+    fn accept(&mut self) {
+        if self.accept_paused_until.is_some() {
+            return;
+        }
+        loop {
+            match self.listener.accept() {
+                Ok((socket, _peer)) => {
+                    if self.conns.is_full() {
+                        drop(socket); // refused; everyone else is undisturbed
+                        continue;
+                    }
+                    let _ = socket.set_nodelay(true);
+                    let _ = self.conns.insert(socket, &mut self.state);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if is_out_of_resources(&e) => {
+                    self.accept_paused_until = Some(self.conns.now() + ACCEPT_BACKOFF);
+                    return;
+                }
+                Err(_) => continue, // aborted before we got it, interrupted, protocol error
+            }
+        }
+    }
+
+    fn resume_accepting(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|at| at <= now) {
+            self.accept_paused_until = None;
+            self.accept();
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        for message in self.inbox.take() {
+            self.state.on_message(message, &mut self.conns);
+        }
+    }
+
+    fn on_signal(&mut self) {
+        let Some(signals) = self.signals.as_mut() else { return };
+        if signals.pending().next().is_some() {
+            self.shared.stop();
+        }
+    }
+}
+
+/// EMFILE, ENFILE, ENOBUFS, ENOMEM: the process or system is out of something; accepting
+/// again at once would fail again and spin.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
+}
