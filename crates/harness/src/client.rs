@@ -21,8 +21,8 @@ pub struct Client {
 impl Client {
     /// Connects (panics with a clear message if it cannot: this is test code).
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+        let stream =
+            TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
         stream.set_nodelay(true).expect("set_nodelay");
         Client { stream, buffered: Vec::new(), timeout: DEFAULT_TIMEOUT }
     }
@@ -147,7 +147,9 @@ impl Client {
                 Ok(0) => return std::mem::take(&mut self.buffered),
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => return std::mem::take(&mut self.buffered),
-                Err(e) => panic!("expected the server to close: {e}; got {:?}", String::from_utf8_lossy(&self.buffered)),
+                Err(e) => {
+                    panic!("expected the server to close: {e}; got {:?}", String::from_utf8_lossy(&self.buffered))
+                }
             }
         }
     }

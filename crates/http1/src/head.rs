@@ -72,7 +72,7 @@ pub enum Version {
 
 /// A parsed request head. The field bytes live in one buffer; fields are ranges into it,
 /// so a request costs two allocations however many fields it has.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The request method.
     pub method: Method,
@@ -116,6 +116,19 @@ impl Request {
         self.field_bytes.extend_from_slice(value);
         let end = self.field_bytes.len() as u32;
         self.fields.push((start..middle, middle..end));
+    }
+
+    /// Reserves room for `fields` fields holding `bytes` bytes of names and values,
+    /// so that decoding a head grows each buffer once.
+    pub fn reserve_fields(&mut self, fields: usize, bytes: usize) {
+        self.fields.reserve_exact(fields);
+        self.field_bytes.reserve_exact(bytes);
+    }
+
+    /// Whether the response must not carry content: the request was `HEAD`
+    /// (RFC 9110 §9.3.2). Its head still describes the would-be body.
+    pub fn is_head(&self) -> bool {
+        self.method == Method::Head
     }
 
     /// The value of the first field called `name` (ASCII case-insensitive).

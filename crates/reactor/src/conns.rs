@@ -37,6 +37,10 @@ struct Conn<H> {
     /// Bytes the handler has not consumed yet. Empty (no heap memory) when idle.
     input: Vec<u8>,
     deadline: Option<Instant>,
+    /// The instant of this connection's live entry in the timer heap. Moving the deadline
+    /// later costs nothing (the entry re-arms itself when it pops); moving it earlier pushes
+    /// a new entry. So a keep-alive refresh after every request never touches the heap.
+    armed: Option<Instant>,
     phase: Phase,
     /// WRITABLE interest is registered (only while output is pending).
     writable_interest: bool,
@@ -180,6 +184,7 @@ impl<H: Handler> Connections<H> {
             out,
             input: Vec::new(),
             deadline: None,
+            armed: None,
             phase: Phase::Open,
             writable_interest: false,
             read_paused: false,
@@ -306,13 +311,14 @@ impl<H: Handler> Connections<H> {
         self.flush(slot, state);
     }
 
-    fn arm_timer(&mut self, slot: usize, old_deadline: Option<Instant>) {
+    fn arm_timer(&mut self, slot: usize, _old_deadline: Option<Instant>) {
         let generation = self.generations[slot];
-        let Some(conn) = self.slots[slot].as_ref() else { return };
-        if let Some(at) = conn.deadline {
-            if Some(at) != old_deadline {
-                self.timers.push(TimerEntry { at, slot, generation });
-            }
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if let Some(at) = conn.deadline
+            && conn.armed.is_none_or(|armed| at < armed)
+        {
+            conn.armed = Some(at);
+            self.timers.push(TimerEntry { at, slot, generation });
         }
     }
 
@@ -375,10 +381,20 @@ impl<H: Handler> Connections<H> {
                 continue;
             }
             let Some(conn) = self.slots[entry.slot].as_mut() else { continue };
-            if conn.deadline != Some(entry.at) {
-                continue; // moved or cleared since
+            if conn.armed != Some(entry.at) {
+                continue; // superseded by an earlier entry
             }
-            conn.deadline = None;
+            conn.armed = None;
+            match conn.deadline {
+                None => continue,
+                Some(at) if at > now => {
+                    // The deadline moved later since this entry was pushed: re-arm.
+                    conn.armed = Some(at);
+                    self.timers.push(TimerEntry { at, slot: entry.slot, generation: entry.generation });
+                    continue;
+                }
+                Some(_) => conn.deadline = None,
+            }
             match conn.phase {
                 Phase::Open => self.call(entry.slot, state, |h, cx, st| h.on_deadline(cx, st)),
                 Phase::Flushing | Phase::Lingering => self.remove(entry.slot, state),
@@ -386,8 +402,7 @@ impl<H: Handler> Connections<H> {
         }
         let (slots, generations) = (&self.slots, &self.generations);
         let live = |e: &TimerEntry| {
-            generations[e.slot] == e.generation
-                && slots[e.slot].as_ref().is_some_and(|c| c.deadline == Some(e.at))
+            generations[e.slot] == e.generation && slots[e.slot].as_ref().is_some_and(|c| c.armed == Some(e.at))
         };
         self.timers.compact(live, self.live);
     }

@@ -90,10 +90,10 @@ impl OutputQueue {
         };
         self.pending += now - before;
         // An owned tail that stayed empty is returned at once.
-        if now == 0 {
-            if let Some(Chunk::Owned(buffer)) = self.chunks.pop_back() {
-                pool.give(buffer);
-            }
+        if now == 0
+            && let Some(Chunk::Owned(buffer)) = self.chunks.pop_back()
+        {
+            pool.give(buffer);
         }
     }
 

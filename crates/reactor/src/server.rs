@@ -151,7 +151,11 @@ impl Server {
                 None
             };
             let registry = poll.registry().try_clone()?;
-            let limits = ConnLimits { output_cap: config.output_cap, max_input: config.max_input, max_connections: per_loop_max };
+            let limits = ConnLimits {
+                output_cap: config.output_cap,
+                max_input: config.max_input,
+                max_connections: per_loop_max,
+            };
             let (handles, make_state, shared) = (handles.clone(), Arc::clone(&make_state), Arc::clone(&shared));
             let inbox = Arc::clone(&handles[index].inbox);
             let thread = std::thread::Builder::new().name(format!("talkback-loop-{index}")).spawn(move || {

@@ -1,1 +1,81 @@
-//! talkback-server
+//! talkback-server: the handlers that plug the protocol crates into the reactor — routes, the
+//! channel hub, and the binaries' shared wiring.
+//!
+//! A connection starts as HTTP ([`http`]) and may become a WebSocket ([`websocket`]), an SSE
+//! stream ([`sse`]) or a parked long-poll ([`longpoll`]): [`conn::Conn`] is one enum with a
+//! variant per technique. The [`hub`] keeps every channel's log (shared by all loops) and each
+//! loop's own subscribers; a publish on any loop is encoded once per transport and sent to
+//! every loop's inbox.
+//!
+//! ```text
+//!  binaries (src/bin)  ──▶ options::Options ──▶ start(listener, Service, Options)
+//!                                                 │
+//!                     talkback-reactor: Server::start(loops) ── LoopCtx per loop (state.rs)
+//!                                                 │
+//!           conn::Conn ─┬─ Http ──(routes.rs)──▶ echo / publish / poll / page
+//!                       ├─ WebSocket ◀── 101 (websocket.rs, talkback-ws)
+//!                       ├─ Sse ◀──────── 200 text/event-stream (sse.rs, talkback-sse)
+//!                       └─ Parked ◀───── long-poll held (longpoll.rs, talkback-longpoll)
+//! ```
+
+pub mod conn;
+pub mod http;
+pub mod hub;
+pub mod longpoll;
+pub mod options;
+pub mod page;
+pub mod routes;
+pub mod sse;
+pub mod state;
+pub mod trace;
+pub mod websocket;
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use talkback_reactor::{Config, Server};
+
+pub use options::Options;
+pub use state::{HubRoutes, Service};
+
+use crate::conn::Conn;
+use crate::hub::{Hub, LocalHub};
+use crate::state::LoopCtx;
+
+/// Starts `service` on `listener` with `options` (threads, limits, trace). Returns the
+/// running server; `join` it, or stop it with its shutdown handle.
+pub fn start(listener: TcpListener, service: Service, options: Options, handle_signals: bool) -> io::Result<Server> {
+    let config = Config {
+        threads: options.threads,
+        max_connections: options.max_connections,
+        output_cap: options.output_cap,
+        handle_signals,
+        ..Config::default()
+    };
+    let hub = Arc::new(Hub::new(options.history));
+    let options = Arc::new(options);
+    Server::start::<Conn, _>(listener, config, move |_index, loops| {
+        LoopCtx::new(service, Arc::clone(&options), LocalHub::new(Arc::clone(&hub), loops.to_vec()))
+    })
+}
+
+/// What every binary does: bind, print `listening on http://ADDR` as the first line of
+/// stdout, serve until SIGINT/SIGTERM.
+pub fn run(service: Service, options: Options) -> io::Result<()> {
+    let listener = TcpListener::bind(options.addr)?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    use std::io::Write as _;
+    io::stdout().flush()?;
+    start(listener, service, options, true)?.join()
+}
+
+/// [`run`] for a binary's `main`: parses the command line, reports errors in one line.
+pub fn main_for(service: Service, about: &str, max_message: usize) {
+    let options = Options::from_env(about, max_message);
+    if let Err(error) = run(service, options) {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,405 @@
+//! push-load: fan-out load for `scripts/bench-push.sh`, against talkback's `demo` or Nchan.
+//!
+//! ```text
+//! push-load --scenario sse|longpoll|held --style talkback|nchan
+//!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
+//!           --longpoll-url 'http://H:P/ch/{c}/longpoll'
+//!           [--label NAME] [--subscribers 1000] [--messages 200] [--size 64]
+//!           [--publish-interval-ms 0] [--drain-secs 10] [--threads 1] [--pid PID,...]
+//! ```
+//!
+//! | scenario | what happens | figures |
+//! |---|---|---|
+//! | `sse` | 1 000 `EventSource`-style subscribers on one channel; 200 POSTs | delivered, lost, duplicated, p50/p99 publish→receive, deliveries/s |
+//! | `longpoll` | 1 000 long-poll loops, each re-asking after its last id; 200 POSTs | the same |
+//! | `held` | 10 000 parked long-polls (`--pid` needed) | server RSS growth per held request; then one publish must release all |
+//!
+//! `{c}` in the URLs is replaced by a fresh channel name per run. Each body carries its
+//! sequence number and publish time (`"<seq> <ns since start>"`), so loss, duplication (by
+//! sequence) and latency are measured the same way against both servers. The long-poll
+//! cursor follows each server's own protocol: `?after=<last id>&timeout=S` for talkback
+//! (`--style talkback`), `If-Modified-Since` + `If-None-Match` from the previous answer's
+//! `Last-Modified` + `Etag` for Nchan (`--style nchan`, multipart batches understood).
+//! Publishing is back-to-back on one keep-alive connection (each POST waits for its answer)
+//! unless `--publish-interval-ms` spaces them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use talkback_bench::args::Args;
+use talkback_bench::hist::Histogram;
+use talkback_bench::http::{Conn, Url};
+use talkback_bench::push::{self, SseParser};
+use talkback_bench::report::{self, Line};
+use talkback_bench::procfs;
+use tokio::sync::{Semaphore, watch};
+
+/// The run's settings, shared by every task.
+#[derive(Debug)]
+struct Plan {
+    scenario: String,
+    label: String,
+    nchan: bool,
+    publish: Url,
+    subscribe: Url,
+    subscribers: usize,
+    messages: u64,
+    size: usize,
+    interval: Duration,
+    drain: Duration,
+    pids: Vec<u32>,
+    base: Instant,
+    ready: AtomicUsize,
+    gate: Semaphore,
+}
+
+/// What one subscriber saw.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Receipt count per sequence number (index 0 unused).
+    counts: Vec<u32>,
+    unique: u64,
+    total: u64,
+    latencies: Vec<Duration>,
+    last: Option<Instant>,
+    error: Option<String>,
+}
+
+impl Seen {
+    fn new(messages: u64) -> Self {
+        Self { counts: vec![0; messages as usize + 1], ..Self::default() }
+    }
+
+    fn done(&self, messages: u64) -> bool {
+        self.unique >= messages || self.error.is_some()
+    }
+
+    /// Records one delivered body.
+    fn deliver(&mut self, plan: &Plan, body: &str) {
+        let now = Instant::now();
+        let Some((seq, sent)) = push::parse_body(body) else {
+            self.error.get_or_insert_with(|| format!("unexpected message {body:?}"));
+            return;
+        };
+        let Some(count) = self.counts.get_mut(seq as usize).filter(|_| seq > 0) else {
+            self.error.get_or_insert_with(|| format!("unknown sequence {seq}"));
+            return;
+        };
+        *count += 1;
+        self.total += 1;
+        if *count == 1 {
+            self.unique += 1;
+            self.latencies.push(now.saturating_duration_since(plan.base + sent));
+        }
+        self.last = Some(now);
+    }
+}
+
+fn main() {
+    match run() {
+        Ok(bad) => std::process::exit(if bad == 0 { 0 } else { 2 }),
+        Err(e) => {
+            eprintln!("push-load: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run() -> Result<u64, String> {
+    let args = Args::from_env()?;
+    if args.flag("help") {
+        println!("push-load --scenario sse|longpoll|held --style talkback|nchan --publish-url URL --sse-url URL --longpoll-url URL [--pid PID]");
+        return Ok(0);
+    }
+    let scenario = args.get("scenario").unwrap_or("sse").to_owned();
+    let style = args.get("style").or(args.get("longpoll-style")).unwrap_or("talkback");
+    let channel = match args.get("channel") {
+        Some(c) => c.to_owned(),
+        None => format!("bench{}x{}", std::process::id(), std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)),
+    };
+    let url = |name: &str| -> Result<Url, String> { Url::parse(&args.required(name)?.replace("{c}", &channel)) };
+    let subscribe = if scenario == "sse" { url("sse-url")? } else { url("longpoll-url")? };
+    let default_subs = if scenario == "held" { 10_000 } else { 1_000 };
+    let plan = Arc::new(Plan {
+        label: args.get("label").unwrap_or(style).to_owned(),
+        nchan: match style {
+            "talkback" => false,
+            "nchan" => true,
+            other => return Err(format!("--style {other:?}: talkback or nchan")),
+        },
+        publish: url("publish-url")?,
+        subscribe,
+        subscribers: args.parse_or("subscribers", default_subs)?,
+        messages: if scenario == "held" { 1 } else { args.parse_or("messages", 200)? },
+        size: args.parse_or("size", 64)?,
+        interval: Duration::from_millis(args.parse_or("publish-interval-ms", 0)?),
+        drain: Duration::from_secs(args.parse_or("drain-secs", 10)?),
+        pids: procfs::parse_pids(&args.all("pid"))?,
+        base: Instant::now(),
+        ready: AtomicUsize::new(0),
+        gate: Semaphore::new(256),
+        scenario,
+    });
+    if plan.scenario == "held" && plan.pids.is_empty() {
+        return Err("held needs --pid SERVER_PID (several for nginx workers)".into());
+    }
+    if !["sse", "longpoll", "held"].contains(&plan.scenario.as_str()) {
+        return Err(format!("unknown scenario {:?}", plan.scenario));
+    }
+    let threads = args.parse_or("threads", 1usize)?;
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+    .map_err(|e| e.to_string())?;
+    rt.block_on(fan_out(plan))
+}
+
+/// Starts the subscribers, waits until all are listening, publishes, waits for delivery,
+/// and reports. Returns the number of problems (errors + lost + duplicated).
+async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
+    let rss_before = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks: Vec<_> = (0..plan.subscribers)
+        .map(|_| {
+            let (plan, stop) = (plan.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                let mut seen = Seen::new(plan.messages);
+                let run = async {
+                    if plan.scenario == "sse" { sse(&plan, &mut seen).await } else { longpoll(&plan, &mut seen).await }
+                };
+                if let Err(e) = with_stop(stop, run).await {
+                    seen.error.get_or_insert(e);
+                }
+                seen
+            })
+        })
+        .collect();
+    let wait_start = Instant::now();
+    while plan.ready.load(Ordering::Relaxed) < plan.subscribers {
+        if wait_start.elapsed() > Duration::from_secs(60) {
+            eprintln!("push-load: only {} of {} subscribers ready after 60 s", plan.ready.load(Ordering::Relaxed), plan.subscribers);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the server park the last requests it was sent.
+    tokio::time::sleep(Duration::from_millis(if plan.scenario == "held" { 2000 } else { 300 })).await;
+    let rss_after = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
+    let (first_publish, publish_errors) = publish_all(&plan).await;
+    let mut results = Vec::with_capacity(tasks.len());
+    let deadline = tokio::time::Instant::now() + plan.drain;
+    let mut stop_tx = Some(stop_tx);
+    for t in tasks {
+        let mut t = t;
+        let seen = match tokio::time::timeout_at(deadline, &mut t).await {
+            Ok(r) => r,
+            Err(_) => {
+                if let Some(tx) = stop_tx.take() {
+                    let _ = tx.send(true);
+                }
+                t.await
+            }
+        };
+        results.push(seen.map_err(|e| e.to_string())?);
+    }
+    Ok(summarize(&plan, &results, first_publish, publish_errors, (rss_before, rss_after)))
+}
+
+async fn with_stop(mut stop: watch::Receiver<bool>, work: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::select! {
+        r = work => r,
+        _ = stop.wait_for(|s| *s) => Err("not done when the drain time ran out".into()),
+    }
+}
+
+async fn connect(plan: &Plan) -> Result<Conn, String> {
+    let _permit = plan.gate.acquire().await.map_err(|e| e.to_string())?;
+    Conn::connect(plan.subscribe.addr).await.map_err(|e| format!("connect: {e}"))
+}
+
+async fn sse(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
+    let mut conn = connect(plan).await?;
+    let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", plan.subscribe.path, plan.subscribe.host);
+    conn.send(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    let head = conn.head().await.map_err(|e| format!("sse head: {e}"))?;
+    if head.status != 200 {
+        return Err(format!("sse answered {}", head.status));
+    }
+    plan.ready.fetch_add(1, Ordering::Relaxed);
+    let (mut parser, mut buf) = (SseParser::default(), Vec::new());
+    while !seen.done(plan.messages) {
+        buf.clear();
+        if conn.stream_into(&mut buf).await.map_err(|e| format!("sse read: {e}"))? {
+            return Err("event stream ended".into());
+        }
+        parser.feed(&buf, &mut |data| seen.deliver(plan, data));
+    }
+    seen.error.clone().map_or(Ok(()), Err)
+}
+
+/// One long-poll request on `conn` with this server's cursor.
+fn longpoll_request(plan: &Plan, cursor: &Cursor) -> String {
+    let u = &plan.subscribe;
+    if plan.nchan {
+        let mut req = format!("GET {} HTTP/1.1\r\nHost: {}\r\n", u.path, u.host);
+        if let Some((modified, etag)) = &cursor.nchan {
+            req.push_str(&format!("If-Modified-Since: {modified}\r\nIf-None-Match: {etag}\r\n"));
+        }
+        req + "\r\n"
+    } else {
+        let sep = if u.path.contains('?') { '&' } else { '?' };
+        format!("GET {}{sep}after={}&timeout=60 HTTP/1.1\r\nHost: {}\r\n\r\n", u.path, cursor.after, u.host)
+    }
+}
+
+/// Where a long-poll loop is in the channel.
+#[derive(Debug, Default)]
+struct Cursor {
+    after: u64,
+    nchan: Option<(String, String)>,
+}
+
+async fn longpoll(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
+    let mut conn = connect(plan).await?;
+    let mut cursor = Cursor::default();
+    let mut first = true;
+    while !seen.done(plan.messages) {
+        conn.send(longpoll_request(plan, &cursor).as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        if first {
+            plan.ready.fetch_add(1, Ordering::Relaxed);
+            first = false;
+        }
+        let head = conn.head().await.map_err(|e| format!("long-poll head: {e}"))?;
+        let body = conn.body().await.map_err(|e| format!("long-poll body: {e}"))?;
+        let body = String::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
+        match head.status {
+            200 => {}
+            204 | 304 | 408 => continue,
+            s => return Err(format!("long-poll answered {s}: {body:?}")),
+        }
+        if plan.nchan {
+            let modified = head.header("last-modified").unwrap_or_default().to_owned();
+            let etag = head.header("etag").unwrap_or_default().to_owned();
+            cursor.nchan = Some((modified, etag));
+            match head.header("content-type").and_then(push::boundary) {
+                Some(b) => push::parse_multipart(&body, b)?.iter().for_each(|m| seen.deliver(plan, m)),
+                None => seen.deliver(plan, &body),
+            }
+        } else {
+            for (id, data) in push::parse_json_batch(&body)? {
+                cursor.after = cursor.after.max(id);
+                seen.deliver(plan, &data);
+            }
+        }
+        if head.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
+            conn = connect(plan).await?;
+        }
+    }
+    seen.error.clone().map_or(Ok(()), Err)
+}
+
+/// Publishes every message on one keep-alive connection; returns when the first was sent
+/// and how many publishes failed.
+async fn publish_all(plan: &Plan) -> (Instant, u64) {
+    let first = Instant::now();
+    let mut errors = 0;
+    let mut conn = None;
+    for seq in 1..=plan.messages {
+        if conn.is_none() {
+            conn = Conn::connect(plan.publish.addr).await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            errors += 1;
+            continue;
+        };
+        let body = push::message_body(seq, plan.base, Instant::now(), plan.size);
+        let req = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nAccept: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            plan.publish.path, plan.publish.host, body.len()
+        );
+        let ok = async {
+            c.send(req.as_bytes()).await?;
+            let head = c.head().await?;
+            c.body().await?;
+            Ok::<_, std::io::Error>((200..300).contains(&head.status))
+        };
+        match ok.await {
+            Ok(true) => {}
+            Ok(false) => errors += 1,
+            Err(e) => {
+                eprintln!("push-load: publish {seq}: {e}");
+                errors += 1;
+                conn = None;
+            }
+        }
+        if !plan.interval.is_zero() {
+            tokio::time::sleep(plan.interval).await;
+        }
+    }
+    (first, errors)
+}
+
+fn summarize(plan: &Plan, results: &[Seen], first_publish: Instant, publish_errors: u64, rss: (u64, u64)) -> u64 {
+    let mut latency = Histogram::default();
+    let (mut unique, mut total, mut errors) = (0u64, 0u64, publish_errors);
+    let mut last = first_publish;
+    let mut first_error = None;
+    for s in results {
+        unique += s.unique;
+        total += s.total;
+        s.latencies.iter().for_each(|&d| latency.record(d));
+        last = last.max(s.last.unwrap_or(first_publish));
+        if let Some(e) = &s.error {
+            errors += 1;
+            first_error.get_or_insert(e.clone());
+        }
+    }
+    let expected = plan.subscribers as u64 * plan.messages;
+    let (lost, dup) = (expected.saturating_sub(unique), total - unique);
+    let secs = (last - first_publish).as_secs_f64().max(1e-9);
+    let rate = unique as f64 / secs;
+    let mut line = Line::new("push-load", &plan.scenario, &plan.label)
+        .field("subscribers", plan.subscribers)
+        .field("messages", plan.messages)
+        .field("expected", expected)
+        .field("delivered", unique)
+        .field("lost", lost)
+        .field("duplicated", dup)
+        .float("secs", secs)
+        .float("msg_per_s", rate)
+        .micros("p50_us", latency.quantile(0.5))
+        .micros("p99_us", latency.quantile(0.99))
+        .micros("max_us", latency.max())
+        .field("errors", errors);
+    let per_held = rss.1.saturating_sub(rss.0) as f64 / plan.subscribers.max(1) as f64;
+    if plan.scenario == "held" {
+        line = line.field("rss_before", rss.0).field("rss_after", rss.1).float("bytes_per_held", per_held);
+    }
+    line.print();
+    let mut header = vec!["server", "scenario", "subs×msgs", "delivered", "lost", "dup", "deliveries/s", "p50", "p99", "errors"];
+    let mut row = vec![
+        plan.label.clone(),
+        plan.scenario.clone(),
+        format!("{}×{}", plan.subscribers, plan.messages),
+        unique.to_string(),
+        lost.to_string(),
+        dup.to_string(),
+        report::human_rate(rate),
+        report::human_duration(latency.quantile(0.5)),
+        report::human_duration(latency.quantile(0.99)),
+        errors.to_string(),
+    ];
+    if plan.scenario == "held" {
+        header.push("bytes/held");
+        row.push(format!("{per_held:.0}"));
+    }
+    report::table(&header, &[row]);
+    if let Some(e) = first_error {
+        eprintln!("push-load: first error: {e}");
+    }
+    errors + lost + dup
+}

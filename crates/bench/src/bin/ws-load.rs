@@ -1,0 +1,490 @@
+//! ws-load: WebSocket load generator for `scripts/bench-ws.sh`.
+//!
+//! ```text
+//! ws-load --url ws://127.0.0.1:PORT/ --scenario latency|throughput|bandwidth|idle
+//!         [--label NAME] [--secs 10] [--warmup 1] [--conns N] [--inflight N] [--size BYTES]
+//!         [--binary] [--threads 1] [--pid SERVER_PID]   (idle needs --pid)
+//! ```
+//!
+//! | scenario | default shape | figure |
+//! |---|---|---|
+//! | `latency` | 1 connection, 1 in flight, 32 B text | p50 / p99 / mean round trip |
+//! | `throughput` | 64 connections × 16 in flight × 32 B text | messages/s |
+//! | `bandwidth` | 8 connections × 4 in flight × 64 KiB binary | MB/s (payload, one way) |
+//! | `idle` | 10 000 connections, handshake, hold | server RSS growth / connection |
+//!
+//! The client is built to stay out of the server's way on a small machine: frames are masked
+//! once up front (only the 16 sequence digits change), each connection is one task doing
+//! non-blocking `writev`/`read` on a raw socket, and echoes are checked byte by byte as
+//! they stream in (sequence, length, opcode, content) without being buffered. Any mismatch,
+//! lost echo, close or I/O error counts as an error; the run must end with `errors=0`.
+//!
+//! Output: one `BENCH tool=ws-load …` line (see `talkback_bench::report`) and a table.
+
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use talkback_bench::args::Args;
+use talkback_bench::hist::Histogram;
+use talkback_bench::http::Url;
+use talkback_bench::report::{self, Line};
+use talkback_bench::wsframe::{self, ClientFrames, Echo, HEAD_MAX, ServerFrames};
+use talkback_bench::procfs;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// What one run asks for.
+#[derive(Debug, Clone)]
+struct Plan {
+    url: Url,
+    label: String,
+    scenario: String,
+    conns: usize,
+    inflight: usize,
+    frames: Arc<ClientFrames>,
+    secs: f64,
+    warmup: f64,
+    pids: Vec<u32>,
+}
+
+/// What one connection measured.
+#[derive(Debug, Default)]
+struct Tally {
+    msgs: u64,
+    errors: u64,
+    latency: Histogram,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn error(&mut self, what: impl Into<String>) {
+        self.errors += 1;
+        self.first_error.get_or_insert_with(|| what.into());
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.msgs += other.msgs;
+        self.errors += other.errors;
+        self.latency.merge(&other.latency);
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+}
+
+fn main() {
+    match run() {
+        Ok(errors) => std::process::exit(if errors == 0 { 0 } else { 2 }),
+        Err(e) => {
+            eprintln!("ws-load: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn plan(args: &Args) -> Result<Plan, String> {
+    let scenario = args.get("scenario").unwrap_or("latency").to_owned();
+    let (conns, inflight, size, binary) = match scenario.as_str() {
+        "latency" => (1, 1, 32, false),
+        "throughput" => (64, 16, 32, false),
+        "bandwidth" => (8, 4, 64 * 1024, true),
+        "idle" => (10_000, 1, 32, false),
+        other => return Err(format!("unknown scenario {other:?}")),
+    };
+    let size = args.parse_or("size", size)?;
+    let opcode = if args.flag("binary") || binary { wsframe::OP_BINARY } else { wsframe::OP_TEXT };
+    Ok(Plan {
+        url: Url::parse(args.required("url")?)?,
+        label: args.get("label").unwrap_or("server").to_owned(),
+        conns: args.parse_or("conns", conns)?,
+        inflight: args.parse_or("inflight", inflight)?.max(1),
+        frames: Arc::new(ClientFrames::new(opcode, size.max(wsframe::SEQ_LEN))),
+        secs: args.parse_or("secs", 10.0)?,
+        warmup: args.parse_or("warmup", 1.0)?,
+        pids: procfs::parse_pids(&args.all("pid"))?,
+        scenario,
+    })
+}
+
+fn run() -> Result<u64, String> {
+    let args = Args::from_env()?;
+    if args.flag("help") {
+        println!("ws-load --url ws://HOST:PORT/PATH --scenario latency|throughput|bandwidth|idle [--label NAME] [--secs S] [--pid PID]");
+        return Ok(0);
+    }
+    let plan = plan(&args)?;
+    let threads = args.parse_or("threads", 1usize)?;
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+    .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        if plan.scenario == "idle" { idle(plan).await } else { load(plan).await }
+    })
+}
+
+/// Connects and completes the opening handshake.
+async fn open(url: &Url) -> Result<TcpStream, String> {
+    let mut stream = TcpStream::connect(url.addr).await.map_err(|e| format!("connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    stream
+        .write_all(&wsframe::handshake_request(&url.host, &url.path))
+        .await
+        .map_err(|e| format!("handshake write: {e}"))?;
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 512];
+    loop {
+        // Read no further than the head: echoes have not been asked for yet, so nothing
+        // follows it, but peek first to be sure not to swallow frame bytes.
+        let n = stream.peek(&mut byte).await.map_err(|e| format!("handshake read: {e}"))?;
+        if n == 0 {
+            return Err("closed during handshake".into());
+        }
+        let before = head.len();
+        head.extend_from_slice(&byte[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            let take = end + 4 - before;
+            stream.read_exact(&mut byte[..take]).await.map_err(|e| e.to_string())?;
+            head.truncate(end + 4);
+            wsframe::check_handshake(&head)?;
+            return Ok(stream);
+        }
+        stream.read_exact(&mut byte[..n]).await.map_err(|e| e.to_string())?;
+        if head.len() > 16 * 1024 {
+            return Err("handshake response head too large".into());
+        }
+    }
+}
+
+async fn load(plan: Plan) -> Result<u64, String> {
+    let mut streams = Vec::with_capacity(plan.conns);
+    for _ in 0..plan.conns {
+        streams.push(open(&plan.url).await?);
+    }
+    let start = Instant::now();
+    let window = (start + Duration::from_secs_f64(plan.warmup), start + Duration::from_secs_f64(plan.warmup + plan.secs));
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|s| tokio::spawn(drive(s, plan.frames.clone(), plan.inflight, window)))
+        .collect();
+    let mut total = Tally::default();
+    for t in tasks {
+        total.merge(t.await.map_err(|e| e.to_string())?);
+    }
+    let secs = plan.secs;
+    let rate = total.msgs as f64 / secs;
+    let mb = rate * plan.frames.payload_len() as f64 / 1e6;
+    let h = &total.latency;
+    let line = Line::new("ws-load", &plan.scenario, &plan.label)
+        .field("conns", plan.conns)
+        .field("inflight", plan.inflight)
+        .field("size", plan.frames.payload_len())
+        .float("secs", secs)
+        .field("msgs", total.msgs)
+        .float("msg_per_s", rate)
+        .float("mb_per_s", mb)
+        .micros("p50_us", h.quantile(0.5))
+        .micros("p99_us", h.quantile(0.99))
+        .micros("mean_us", h.mean())
+        .micros("max_us", h.max())
+        .field("errors", total.errors);
+    line.print();
+    report::table(
+        &["server", "scenario", "conns×inflight×size", "msg/s", "MB/s", "p50", "p99", "mean", "errors"],
+        &[vec![
+            plan.label.clone(),
+            plan.scenario.clone(),
+            format!("{}×{}×{}", plan.conns, plan.inflight, plan.frames.payload_len()),
+            report::human_rate(rate),
+            format!("{mb:.1}"),
+            report::human_duration(h.quantile(0.5)),
+            report::human_duration(h.quantile(0.99)),
+            report::human_duration(h.mean()),
+            total.errors.to_string(),
+        ]],
+    );
+    if let Some(e) = total.first_error {
+        eprintln!("ws-load: first error: {e}");
+    }
+    Ok(total.errors)
+}
+
+/// Echo loop of one connection: keeps `inflight` messages outstanding until the window
+/// closes, then drains. Messages received inside the window are counted and timed.
+async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, window: (Instant, Instant)) -> Tally {
+    let mut tally = Tally::default();
+    let drain_deadline = window.1 + Duration::from_secs(5);
+    let mut conn = Echoer::new(frames, inflight);
+    let mut buf = vec![0u8; (conn.frames.frame_len() * 2).clamp(64 * 1024, 1 << 20)];
+    loop {
+        let now = Instant::now();
+        let sending = now < window.1;
+        if sending {
+            conn.top_up(now);
+        } else if conn.outstanding() == 0 {
+            break;
+        }
+        let interest = if conn.write_pending() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        let ready = match tokio::time::timeout_at(drain_deadline.into(), stream.ready(interest)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tally.error(format!("poll: {e}"));
+                break;
+            }
+            Err(_) => {
+                tally.error(format!("{} echoes still missing 5 s after the run", conn.outstanding()));
+                break;
+            }
+        };
+        if ready.is_writable() && conn.write_pending() {
+            if let Err(e) = conn.write(&stream) {
+                tally.error(format!("write: {e}"));
+                break;
+            }
+        }
+        if ready.is_readable() {
+            match stream.try_read(&mut buf) {
+                Ok(0) => {
+                    tally.error("server closed the connection");
+                    break;
+                }
+                Ok(n) => {
+                    if let Err(e) = conn.read(&buf[..n], window, &mut tally) {
+                        tally.error(e);
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    tally.error(format!("read: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    tally
+}
+
+/// Send and verify state of one echo connection.
+struct Echoer {
+    frames: Arc<ClientFrames>,
+    inflight: usize,
+    /// Variable frame prefixes and send times, indexed by `seq % inflight`.
+    heads: Vec<([u8; HEAD_MAX], Instant)>,
+    next_send: u64,
+    /// First frame not yet fully written, and how much of it is.
+    write_seq: u64,
+    write_off: usize,
+    next_recv: u64,
+    parser: ServerFrames,
+    bad_chunk: bool,
+}
+
+impl Echoer {
+    fn new(frames: Arc<ClientFrames>, inflight: usize) -> Self {
+        let now = Instant::now();
+        Self {
+            frames,
+            inflight,
+            heads: vec![([0; HEAD_MAX], now); inflight],
+            next_send: 0,
+            write_seq: 0,
+            write_off: 0,
+            next_recv: 0,
+            parser: ServerFrames::default(),
+            bad_chunk: false,
+        }
+    }
+
+    fn outstanding(&self) -> usize {
+        (self.next_send - self.next_recv) as usize
+    }
+
+    fn write_pending(&self) -> bool {
+        self.write_seq < self.next_send
+    }
+
+    /// Queues new frames up to `inflight` outstanding.
+    fn top_up(&mut self, now: Instant) {
+        while self.outstanding() < self.inflight {
+            let slot = &mut self.heads[(self.next_send % self.inflight as u64) as usize];
+            self.frames.head(self.next_send, &mut slot.0);
+            slot.1 = now;
+            self.next_send += 1;
+        }
+    }
+
+    /// One `writev` of every queued frame; partial writes resume where they stopped.
+    fn write(&mut self, stream: &TcpStream) -> io::Result<()> {
+        let head_len = self.frames.head_len();
+        let tail = self.frames.tail();
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * self.outstanding());
+        for seq in self.write_seq..self.next_send {
+            let head = &self.heads[(seq % self.inflight as u64) as usize].0[..head_len];
+            let skip = if seq == self.write_seq { self.write_off } else { 0 };
+            if skip < head_len {
+                slices.push(IoSlice::new(&head[skip..]));
+                slices.push(IoSlice::new(tail));
+            } else {
+                slices.push(IoSlice::new(&tail[skip - head_len..]));
+            }
+        }
+        let mut n = match stream.try_write_vectored(&slices) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let frame_len = self.frames.frame_len();
+        while n > 0 {
+            let left = frame_len - self.write_off;
+            if n >= left {
+                n -= left;
+                self.write_seq += 1;
+                self.write_off = 0;
+            } else {
+                self.write_off += n;
+                n = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks received bytes against what was sent; counts and times whole echoes.
+    fn read(&mut self, data: &[u8], window: (Instant, Instant), tally: &mut Tally) -> Result<(), String> {
+        let frames = self.frames.clone();
+        let mut ends = Vec::new();
+        // A message may span reads: its verdict so far carries over in `bad_chunk`.
+        let mut bad = self.bad_chunk;
+        let mut seq = self.next_recv;
+        self.parser.feed(data, &mut |echo| match echo {
+            Echo::Chunk { offset, bytes } => bad |= !frames.matches(seq, offset, bytes),
+            Echo::End { opcode, len } => {
+                bad |= opcode != frames.opcode() || len != frames.payload_len();
+                ends.push(bad);
+                bad = false;
+                seq += 1;
+            }
+        })?;
+        self.bad_chunk = bad;
+        if !ends.is_empty() {
+            let now = Instant::now();
+            for was_bad in ends {
+                if was_bad {
+                    return Err(format!("echo {} differs from what was sent", self.next_recv));
+                }
+                if self.next_recv >= self.next_send {
+                    return Err("an echo arrived for a message never sent".into());
+                }
+                let sent = self.heads[(self.next_recv % self.inflight as u64) as usize].1;
+                if now >= window.0 && now < window.1 {
+                    tally.msgs += 1;
+                    tally.latency.record(now - sent);
+                }
+                self.next_recv += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn idle(plan: Plan) -> Result<u64, String> {
+    if plan.pids.is_empty() {
+        return Err("idle needs --pid SERVER_PID".into());
+    }
+    let before = procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())?;
+    let gate = Arc::new(Semaphore::new(128));
+    let began = Instant::now();
+    let tasks: Vec<_> = (0..plan.conns)
+        .map(|_| {
+            let (url, gate) = (plan.url.clone(), gate.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                open(&url).await
+            })
+        })
+        .collect();
+    let mut conns = Vec::with_capacity(plan.conns);
+    let mut tally = Tally::default();
+    for t in tasks {
+        match t.await.map_err(|e| e.to_string())? {
+            Ok(s) => conns.push(s),
+            Err(e) => tally.error(e),
+        }
+    }
+    let opened = began.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())?;
+    let per_conn = after.saturating_sub(before) as f64 / conns.len().max(1) as f64;
+    // Prove every held connection is still alive: one echo each.
+    let checks: Vec<_> = conns
+        .into_iter()
+        .map(|s| {
+            let (frames, gate) = (plan.frames.clone(), gate.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                one_echo(s, &frames).await
+            })
+        })
+        .collect();
+    let mut echoed = 0u64;
+    for c in checks {
+        match c.await.map_err(|e| e.to_string())? {
+            Ok(()) => echoed += 1,
+            Err(e) => tally.error(e),
+        }
+    }
+    Line::new("ws-load", "idle", &plan.label)
+        .field("conns", plan.conns)
+        .field("echoed", echoed)
+        .field("rss_before", before)
+        .field("rss_after", after)
+        .float("bytes_per_conn", per_conn)
+        .float("open_secs", opened.as_secs_f64())
+        .field("errors", tally.errors)
+        .print();
+    report::table(
+        &["server", "scenario", "conns", "RSS before", "RSS after", "bytes/conn", "errors"],
+        &[vec![
+            plan.label.clone(),
+            "idle".into(),
+            plan.conns.to_string(),
+            format!("{:.1} MiB", before as f64 / 1048576.0),
+            format!("{:.1} MiB", after as f64 / 1048576.0),
+            format!("{per_conn:.0}"),
+            tally.errors.to_string(),
+        ]],
+    );
+    if let Some(e) = tally.first_error {
+        eprintln!("ws-load: first error: {e}");
+    }
+    Ok(tally.errors)
+}
+
+async fn one_echo(mut stream: TcpStream, frames: &ClientFrames) -> Result<(), String> {
+    stream.write_all(&frames.frame(0)).await.map_err(|e| format!("write: {e}"))?;
+    let mut parser = ServerFrames::default();
+    let mut buf = vec![0u8; 4096];
+    let (mut ok, mut done) = (true, false);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done {
+        let n = tokio::time::timeout_at(deadline.into(), stream.read(&mut buf))
+            .await
+            .map_err(|_| "no echo within 10 s".to_string())?
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("closed before echoing".into());
+        }
+        parser.feed(&buf[..n], &mut |e| match e {
+            Echo::Chunk { offset, bytes } => ok &= frames.matches(0, offset, bytes),
+            Echo::End { len, .. } => {
+                ok &= len == frames.payload_len();
+                done = true;
+            }
+        })?;
+    }
+    if ok { Ok(()) } else { Err("echo differs from what was sent".into()) }
+}

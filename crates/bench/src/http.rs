@@ -1,0 +1,278 @@
+//! A minimal HTTP/1.1 client over tokio: enough to publish, long-poll and read an event
+//! stream on one keep-alive connection, and nothing else. Responses are framed by
+//! `Content-Length`, chunked encoding, or (for streams) the connection itself.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// An `http://host:port/path` URL, resolved.
+#[derive(Debug, Clone)]
+pub struct Url {
+    /// Where to connect.
+    pub addr: SocketAddr,
+    /// The `Host` header value.
+    pub host: String,
+    /// Path and query.
+    pub path: String,
+}
+
+impl Url {
+    /// Parses `http://` or `ws://` URLs; the port defaults to 80.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("ws://"))
+            .ok_or_else(|| format!("{url:?}: only http:// and ws:// URLs"))?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let with_port = if host.contains(':') { host.to_owned() } else { format!("{host}:80") };
+        let addr = with_port
+            .to_socket_addrs()
+            .map_err(|e| format!("{url:?}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{url:?}: no address"))?;
+        Ok(Self { addr, host: host.to_owned(), path: path.to_owned() })
+    }
+}
+
+/// A response head: status and headers (names lower-cased).
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// Status code.
+    pub status: u16,
+    /// Header fields in order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn framing(&self) -> Framing {
+        if matches!(self.status, 101 | 204 | 304) || (100..200).contains(&self.status) {
+            return Framing::Length(0);
+        }
+        if self.header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+            return Framing::Chunked;
+        }
+        match self.header("content-length").and_then(|v| v.trim().parse().ok()) {
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+fn bad(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+/// One client connection with its receive buffer.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    /// De-chunking state of the response body being streamed.
+    chunk: Dechunk,
+    framing: Option<Framing>,
+}
+
+impl Conn {
+    /// Connects, with `TCP_NODELAY`.
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self { stream, buf: Vec::with_capacity(4096), start: 0, chunk: Dechunk::default(), framing: None })
+    }
+
+    /// Writes all of `bytes`.
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    async fn fill(&mut self) -> io::Result<()> {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 64 * 1024 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.reserve(16 * 1024);
+        let n = self.stream.read_buf(&mut self.buf).await?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+        }
+        Ok(())
+    }
+
+    /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream`].
+    pub async fn head(&mut self) -> io::Result<Head> {
+        loop {
+            let mut fields = [httparse::EMPTY_HEADER; 32];
+            let mut resp = httparse::Response::new(&mut fields);
+            match resp.parse(&self.buf[self.start..]) {
+                Ok(httparse::Status::Complete(n)) => {
+                    let head = Head {
+                        status: resp.code.unwrap_or(0),
+                        headers: resp
+                            .headers
+                            .iter()
+                            .map(|h| {
+                                (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())
+                            })
+                            .collect(),
+                    };
+                    self.start += n;
+                    self.framing = Some(head.framing());
+                    self.chunk = Dechunk::default();
+                    return Ok(head);
+                }
+                Ok(httparse::Status::Partial) => self.fill().await?,
+                Err(e) => return Err(bad(format!("bad response head: {e}"))),
+            }
+        }
+    }
+
+    /// Reads the whole body of the response whose head was just read.
+    pub async fn body(&mut self) -> io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        while !self.stream_into(&mut body).await? {}
+        Ok(body)
+    }
+
+    /// Appends the next piece of the body to `out`; true when the body is complete.
+    /// For a stream without an end, call it in a loop and consume `out` as it grows.
+    pub async fn stream_into(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
+        loop {
+            let framing = self.framing.ok_or_else(|| bad("no response head read"))?;
+            let avail = &self.buf[self.start..];
+            let (used, done) = match framing {
+                Framing::Length(left) => {
+                    let take = left.min(avail.len());
+                    out.extend_from_slice(&avail[..take]);
+                    self.framing = Some(Framing::Length(left - take));
+                    (take, left == take)
+                }
+                Framing::Chunked => self.chunk.feed(avail, out).map_err(bad)?,
+                Framing::UntilClose => {
+                    out.extend_from_slice(avail);
+                    (avail.len(), false)
+                }
+            };
+            self.start += used;
+            if done {
+                self.framing = None;
+                return Ok(true);
+            }
+            if used > 0 {
+                return Ok(false);
+            }
+            self.fill().await?;
+        }
+    }
+}
+
+/// Chunked transfer coding decoder (RFC 9112 §7.1), streaming; trailers are skipped.
+#[derive(Debug, Default, Clone, Copy)]
+struct Dechunk {
+    /// Bytes left in the current chunk's data, then 2 for its CRLF.
+    left: usize,
+    in_data: bool,
+    finished_size_zero: bool,
+}
+
+impl Dechunk {
+    /// Consumes what it can of `input`; returns (bytes used, body complete).
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(usize, bool), String> {
+        let mut used = 0;
+        loop {
+            let rest = &input[used..];
+            if self.in_data {
+                if self.left > 2 {
+                    let take = (self.left - 2).min(rest.len());
+                    out.extend_from_slice(&rest[..take]);
+                    used += take;
+                    self.left -= take;
+                    if take == 0 {
+                        return Ok((used, false));
+                    }
+                    continue;
+                }
+                // The CRLF after the data.
+                let take = self.left.min(rest.len());
+                used += take;
+                self.left -= take;
+                if self.left > 0 {
+                    return Ok((used, false));
+                }
+                self.in_data = false;
+                continue;
+            }
+            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return Ok((used, false));
+            };
+            let line = std::str::from_utf8(&rest[..eol]).map_err(|_| "chunk size not ASCII")?;
+            used += eol + 2;
+            if self.finished_size_zero {
+                if line.is_empty() {
+                    *self = Self::default();
+                    return Ok((used, true));
+                }
+                continue; // a trailer field
+            }
+            let size_text = line.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size {line:?}"))?;
+            if size == 0 {
+                self.finished_size_zero = true;
+            } else {
+                self.left = size + 2;
+                self.in_data = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dechunks_every_split() {
+        let wire = b"5\r\nhello\r\n7;x=y\r\n, world\r\n0\r\nT: v\r\n\r\n";
+        for split in 1..wire.len() {
+            let (mut d, mut out, mut done) = (Dechunk::default(), Vec::new(), false);
+            let mut pending: Vec<u8> = Vec::new();
+            for piece in wire.chunks(split) {
+                pending.extend_from_slice(piece);
+                let (used, fin) = d.feed(&pending, &mut out).expect("valid");
+                pending.drain(..used);
+                done |= fin;
+            }
+            assert!(done, "split {split}");
+            assert_eq!(out, b"hello, world");
+        }
+    }
+
+    #[test]
+    fn parses_urls() {
+        let u = Url::parse("http://127.0.0.1:8080/ch/a/sse?x=1").expect("valid");
+        assert_eq!(u.addr.port(), 8080);
+        assert_eq!(u.path, "/ch/a/sse?x=1");
+        assert_eq!(u.host, "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,165 @@
+//! Parsers and message bodies for `push-load`: the SSE event stream, the hub's long-poll JSON
+//! batch, and Nchan's multipart/mixed long-poll batch. Each is just enough for bodies this
+//! crate publishes itself (ASCII, no quotes, no newlines).
+
+use std::time::{Duration, Instant};
+
+/// The body published as message `seq` at `sent` (relative to `base`), padded to `size`:
+/// `"<seq> <nanoseconds since base>"` then `x`s.
+pub fn message_body(seq: u64, base: Instant, sent: Instant, size: usize) -> String {
+    let mut body = format!("{seq} {}", (sent - base).as_nanos());
+    while body.len() < size {
+        body.push('x');
+    }
+    body
+}
+
+/// Reads back `(seq, sent offset from base)` from a [`message_body`].
+pub fn parse_body(body: &str) -> Option<(u64, Duration)> {
+    let mut parts = body.split(' ');
+    let seq = parts.next()?.parse().ok()?;
+    let digits = parts.next()?.trim_end_matches('x');
+    Some((seq, Duration::from_nanos(digits.parse().ok()?)))
+}
+
+/// Incremental `text/event-stream` parser (WHATWG HTML, "Parsing an event stream"): feeds
+/// bytes, yields the `data` of each dispatched event. `id`, `event`, `retry` and comments are
+/// ignored.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    data: Option<String>,
+    skip_lf: bool,
+}
+
+impl SseParser {
+    /// Feeds bytes; calls `out` with each event's data.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(&str)) {
+        for &b in bytes {
+            if self.skip_lf {
+                self.skip_lf = false;
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' | b'\n' => {
+                    self.skip_lf = b == b'\r';
+                    self.line_done(out);
+                }
+                _ => self.line.push(b),
+            }
+        }
+    }
+
+    fn line_done(&mut self, out: &mut impl FnMut(&str)) {
+        if self.line.is_empty() {
+            if let Some(data) = self.data.take() {
+                out(&data);
+            }
+            return;
+        }
+        let line = String::from_utf8_lossy(&self.line);
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_ref(), ""),
+        };
+        if field == "data" {
+            match &mut self.data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => self.data = Some(value.to_owned()),
+            }
+        }
+        self.line.clear();
+    }
+}
+
+/// The `(id, data)` pairs of the hub's long-poll answer `[{"id":N,"data":"…"},…]`.
+pub fn parse_json_batch(body: &str) -> Result<Vec<(u64, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("\"id\":") {
+        rest = &rest[i + 5..];
+        let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let id = digits.parse().map_err(|_| format!("bad id in {body:?}"))?;
+        let d = rest.find("\"data\":").ok_or_else(|| format!("no data in {body:?}"))?;
+        rest = rest[d + 7..].trim_start();
+        rest = rest.strip_prefix('"').ok_or_else(|| format!("data not a string in {body:?}"))?;
+        let end = rest.find('"').ok_or_else(|| format!("unterminated data in {body:?}"))?;
+        out.push((id, rest[..end].to_owned()));
+        rest = &rest[end + 1..];
+    }
+    Ok(out)
+}
+
+/// The parts of a `multipart/mixed` body (RFC 2046 §5.1.1) with the given boundary; each
+/// part's own header fields are dropped.
+pub fn parse_multipart(body: &str, boundary: &str) -> Result<Vec<String>, String> {
+    let delimiter = format!("--{boundary}");
+    let mut out = Vec::new();
+    for piece in body.split(delimiter.as_str()).skip(1) {
+        if piece.starts_with("--") {
+            break; // the close delimiter
+        }
+        let piece = piece.strip_prefix("\r\n").unwrap_or(piece);
+        let content = match piece.find("\r\n\r\n") {
+            Some(i) => &piece[i + 4..],
+            None if piece.starts_with("\r\n") => &piece[2..],
+            None => return Err(format!("part without a blank line: {piece:?}")),
+        };
+        out.push(content.strip_suffix("\r\n").unwrap_or(content).to_owned());
+    }
+    Ok(out)
+}
+
+/// The `boundary` parameter of a `Content-Type` value.
+pub fn boundary(content_type: &str) -> Option<&str> {
+    content_type
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"'))
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_round_trip() {
+        let base = Instant::now();
+        let body = message_body(42, base, base + Duration::from_micros(1500), 64);
+        assert_eq!(body.len(), 64);
+        assert_eq!(parse_body(&body), Some((42, Duration::from_micros(1500))));
+    }
+
+    #[test]
+    fn sse_every_split() {
+        let wire = b": hi\n\nid: 1\ndata: a\r\n\r\nid: 2\rdata: b\rdata: c\r\r";
+        for split in 1..wire.len() {
+            let mut p = SseParser::default();
+            let mut got = Vec::new();
+            for piece in wire.chunks(split) {
+                p.feed(piece, &mut |d| got.push(d.to_owned()));
+            }
+            assert_eq!(got, ["a", "b\nc"], "split {split}");
+        }
+    }
+
+    #[test]
+    fn json_batch() {
+        let got = parse_json_batch(r#"[{"id":1,"data":"1 5xx"},{"id": 2, "data": "2 6"}]"#);
+        assert_eq!(got, Ok(vec![(1, "1 5xx".into()), (2, "2 6".into())]));
+        assert_eq!(parse_json_batch("[]"), Ok(vec![]));
+    }
+
+    #[test]
+    fn nchan_multipart() {
+        let b = "--B\r\nContent-Type: text/plain\r\n\r\nhello1\r\n--B\r\n\r\nhello2\r\n--B--\r\n";
+        assert_eq!(parse_multipart(b, "B"), Ok(vec!["hello1".into(), "hello2".into()]));
+        assert_eq!(boundary("multipart/mixed; boundary=abc.D"), Some("abc.D"));
+    }
+}

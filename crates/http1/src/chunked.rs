@@ -1,0 +1,261 @@
+//! The chunked transfer coding, byte by byte
+//! ([RFC 9112 §7.1](https://www.rfc-editor.org/rfc/rfc9112#section-7.1)).
+//!
+//! ```text
+//! chunked-body   = *chunk last-chunk trailer-section CRLF
+//! chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+//! chunk-size     = 1*HEXDIG
+//! chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//! chunk-ext-val  = token / quoted-string
+//! ```
+//!
+//! Chunk lines and trailers are read by small state machines that keep their place
+//! between calls, so a line split across reads is never rescanned. Stricter than the
+//! grammar: no whitespace at all in a chunk line (BWS is whitespace a sender MUST NOT
+//! generate, RFC 9110 §5.6.3), which closes the `5 ;x` / `5\t` smuggling variants.
+
+use crate::Error;
+use crate::fields::is_tchar;
+
+/// The longest chunk line (size and extensions) we read: RFC 9112 §7.1.1 asks
+/// recipients to bound extensions; we ignore their content anyway.
+pub const MAX_CHUNK_LINE: usize = 4096;
+
+/// Where we are inside `chunk-size [ chunk-ext ] CRLF`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineState {
+    /// In the hex digits; `digits` once at least one was seen.
+    Size { digits: bool },
+    /// After `;`, in the name; `empty` until a tchar is seen.
+    ExtName { empty: bool },
+    /// After `=`.
+    ExtValueStart,
+    /// In a token value.
+    ExtToken,
+    /// Inside a quoted-string.
+    Quoted,
+    /// After a backslash inside a quoted-string.
+    QuotedEscape,
+    /// After the closing quote.
+    QuotedEnd,
+    /// After the CR that ends the line.
+    Cr,
+}
+
+/// A chunk-size line being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChunkLine {
+    state: LineState,
+    /// The size so far.
+    size: u64,
+    /// Bytes of the line so far.
+    len: usize,
+}
+
+impl ChunkLine {
+    /// A line not yet started.
+    pub(crate) fn new() -> ChunkLine {
+        ChunkLine {
+            state: LineState::Size { digits: false },
+            size: 0,
+            len: 0,
+        }
+    }
+
+    /// Reads bytes of the line; `Some((used, size))` once its LF is read.
+    pub(crate) fn advance(&mut self, input: &[u8]) -> Result<Option<(usize, u64)>, Error> {
+        for (i, &b) in input.iter().enumerate() {
+            self.len += 1;
+            if self.len > MAX_CHUNK_LINE {
+                return Err(Error::ChunkLineTooLong);
+            }
+            if self.step(b)? {
+                return Ok(Some((i + 1, self.size)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One byte; `true` when it is the LF that ends the line.
+    fn step(&mut self, b: u8) -> Result<bool, Error> {
+        use LineState::*;
+        let bad_ext = Err(Error::InvalidChunkExtension);
+        self.state = match self.state {
+            Cr if b == b'\n' => return Ok(true),
+            Cr => return Err(Error::BareCr),
+            _ if b == b'\n' => return Err(Error::BareLf),
+            Quoted => match b {
+                b'"' => QuotedEnd,
+                b'\\' => QuotedEscape,
+                b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Quoted,
+                _ => return bad_ext,
+            },
+            QuotedEscape => match b {
+                b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => Quoted,
+                _ => return bad_ext,
+            },
+            _ if b == b' ' || b == b'\t' => return Err(Error::WhitespaceInChunkLine),
+            Size { digits: false } if b == b'\r' || b == b';' => {
+                return Err(Error::InvalidChunkSize);
+            }
+            Size { .. } => match b {
+                b'\r' => Cr,
+                b';' => ExtName { empty: true },
+                _ => {
+                    self.push_digit(b)?;
+                    Size { digits: true }
+                }
+            },
+            ExtName { empty } => match b {
+                _ if is_tchar(b) => ExtName { empty: false },
+                _ if empty => return bad_ext,
+                b'=' => ExtValueStart,
+                b';' => ExtName { empty: true },
+                b'\r' => Cr,
+                _ => return bad_ext,
+            },
+            ExtValueStart => match b {
+                b'"' => Quoted,
+                _ if is_tchar(b) => ExtToken,
+                _ => return bad_ext,
+            },
+            ExtToken | QuotedEnd => match b {
+                _ if is_tchar(b) && self.state == ExtToken => ExtToken,
+                b';' => ExtName { empty: true },
+                b'\r' => Cr,
+                _ => return bad_ext,
+            },
+        };
+        Ok(false)
+    }
+
+    /// Appends a hex digit to the size, refusing overflow.
+    fn push_digit(&mut self, b: u8) -> Result<(), Error> {
+        let digit = char::from(b).to_digit(16).ok_or(Error::InvalidChunkSize)?;
+        self.size = self
+            .size
+            .checked_mul(16)
+            .and_then(|size| size.checked_add(u64::from(digit)))
+            .ok_or(Error::ChunkSizeOverflow)?;
+        Ok(())
+    }
+}
+
+/// Where we are in the trailer section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrailerState {
+    /// At the start of a line: a field name or the final CRLF.
+    LineStart,
+    /// In a field name.
+    Name,
+    /// In a field value.
+    Value,
+    /// After the CR of a field line.
+    ValueCr,
+    /// After the CR of the final empty line.
+    EndCr,
+}
+
+/// A trailer section being read and discarded (RFC 9112 §7.1.2: a recipient may
+/// discard trailers it does not need; we need none, but check them and bound them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrailerScan {
+    state: TrailerState,
+    /// Bytes of field lines so far (the final CRLF is not counted).
+    len: usize,
+}
+
+impl TrailerScan {
+    /// A trailer section not yet started.
+    pub(crate) fn new() -> TrailerScan {
+        TrailerScan {
+            state: TrailerState::LineStart,
+            len: 0,
+        }
+    }
+
+    /// Reads bytes; `Some(used)` once the final CRLF is read.
+    pub(crate) fn advance(&mut self, input: &[u8], limit: usize) -> Result<Option<usize>, Error> {
+        for (i, &b) in input.iter().enumerate() {
+            if self.step(b)? {
+                return Ok(Some(i + 1));
+            }
+            if self.state != TrailerState::EndCr {
+                self.len += 1;
+                if self.len > limit {
+                    return Err(Error::TrailersTooLarge);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// One byte; `true` when it is the LF of the final empty line.
+    fn step(&mut self, b: u8) -> Result<bool, Error> {
+        use TrailerState::*;
+        self.state = match (self.state, b) {
+            (EndCr, b'\n') => return Ok(true),
+            (EndCr | ValueCr, _) if b != b'\n' => return Err(Error::BareCr),
+            (ValueCr, _) => LineStart,
+            (_, b'\n') => return Err(Error::BareLf),
+            (LineStart, b'\r') => EndCr,
+            (LineStart | Name, _) if is_tchar(b) => Name,
+            (Name, b':') => Value,
+            (Value, b'\r') => ValueCr,
+            (Value, b'\t' | 0x20..=0x7e | 0x80..=0xff) => Value,
+            _ => return Err(Error::InvalidTrailer),
+        };
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(bytes: &[u8]) -> Result<Option<(usize, u64)>, Error> {
+        ChunkLine::new().advance(bytes)
+    }
+
+    #[test]
+    fn rfc9112_7_1_reads_sizes_and_skips_extensions() {
+        assert_eq!(line(b"1aF\r\nxx"), Ok(Some((5, 0x1af))));
+        assert_eq!(line(b"5;a=b;c;d=\"q \\\" \"\r\n"), Ok(Some((19, 5))));
+        assert_eq!(line(b"0\r\n"), Ok(Some((3, 0))));
+        assert_eq!(line(b"5"), Ok(None));
+    }
+
+    #[test]
+    fn rfc9112_7_1_rejects_malformed_chunk_lines() {
+        assert_eq!(line(b"\r\n"), Err(Error::InvalidChunkSize));
+        assert_eq!(line(b";a\r\n"), Err(Error::InvalidChunkSize));
+        assert_eq!(line(b"0x5\r\n"), Err(Error::InvalidChunkSize));
+        assert_eq!(line(b"5 \r\n"), Err(Error::WhitespaceInChunkLine));
+        assert_eq!(line(b"5 ;a\r\n"), Err(Error::WhitespaceInChunkLine));
+        assert_eq!(line(b"5;\r\n"), Err(Error::InvalidChunkExtension));
+        assert_eq!(line(b"5;a=\r\n"), Err(Error::InvalidChunkExtension));
+        assert_eq!(line(b"5;(\r\n"), Err(Error::InvalidChunkExtension));
+        assert_eq!(line(b"5;a=\"x\"y\r\n"), Err(Error::InvalidChunkExtension));
+        assert_eq!(line(b"5\n"), Err(Error::BareLf));
+        assert_eq!(line(b"5\rx"), Err(Error::BareCr));
+        assert_eq!(
+            line(b"10000000000000000\r\n"),
+            Err(Error::ChunkSizeOverflow)
+        );
+        let long = [&b"5;a="[..], &[b'x'; MAX_CHUNK_LINE]].concat();
+        assert_eq!(line(&long), Err(Error::ChunkLineTooLong));
+    }
+
+    #[test]
+    fn rfc9112_7_1_2_reads_and_bounds_trailers() {
+        let scan = |b: &[u8], limit| TrailerScan::new().advance(b, limit);
+        assert_eq!(scan(b"\r\n", 0), Ok(Some(2)));
+        assert_eq!(scan(b"A: b\r\nC:\r\n\r\nnext", 100), Ok(Some(12)));
+        assert_eq!(scan(b"A: b\r\n\r\n", 3), Err(Error::TrailersTooLarge));
+        assert_eq!(scan(b"A : b\r\n\r\n", 100), Err(Error::InvalidTrailer));
+        assert_eq!(scan(b" A: b\r\n\r\n", 100), Err(Error::InvalidTrailer));
+        assert_eq!(scan(b":b\r\n\r\n", 100), Err(Error::InvalidTrailer));
+        assert_eq!(scan(b"A: b\n\r\n", 100), Err(Error::BareLf));
+        assert_eq!(scan(b"A: \x00\r\n\r\n", 100), Err(Error::InvalidTrailer));
+    }
+}

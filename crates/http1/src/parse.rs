@@ -1,0 +1,199 @@
+//! A complete head → [`Request`]: httparse does the grammar, we do the rest
+//! ([RFC 9112 §3](https://www.rfc-editor.org/rfc/rfc9112#section-3),
+//! [§5](https://www.rfc-editor.org/rfc/rfc9112#section-5)).
+//!
+//! httparse is strict where it matters (tokens, single spaces, no obs-fold, no space
+//! before the colon in requests) but lenient on the target (it takes bytes ≥ 0x80) and
+//! names few errors. So it runs first, on the fast path; when it refuses, [`diagnose`]
+//! re-reads the head to name the exact rule broken (and to tell a 505 from a 400).
+
+use crate::fields::{FieldRules, is_token, trim};
+use crate::{Error, Limits, Method, Request, Version, target};
+use httparse::{Header, ParserConfig};
+use std::mem::MaybeUninit;
+
+/// Field slots lent to httparse from the stack; longer heads borrow a `Vec`.
+const STACK_FIELDS: usize = 64;
+
+/// Parses a complete head (request-line through the empty line) into a request.
+pub(crate) fn parse_head(
+    head: &[u8],
+    field_lines: usize,
+    limits: &Limits,
+) -> Result<Request, Error> {
+    let mut stack = [const { MaybeUninit::<Header<'_>>::uninit() }; STACK_FIELDS];
+    let mut heap = Vec::new();
+    let slots = if field_lines <= STACK_FIELDS {
+        &mut stack[..field_lines]
+    } else {
+        heap.resize_with(field_lines, MaybeUninit::uninit);
+        &mut heap[..]
+    };
+    let mut parsed = httparse::Request::new(&mut []);
+    match ParserConfig::default().parse_request_with_uninit_headers(&mut parsed, head, slots) {
+        Ok(httparse::Status::Complete(n)) if n == head.len() => build(&parsed, limits),
+        Ok(_) => Err(Error::InvalidRequestLine),
+        Err(_) => Err(diagnose(head)),
+    }
+}
+
+/// Copies what httparse found into a [`Request`] (three allocations) and applies the
+/// rules httparse leaves to us.
+fn build(parsed: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Request, Error> {
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(Error::InvalidRequestLine);
+    };
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let method = Method::from_token(method);
+    let form = target::classify(&method, target.as_bytes())?;
+    let mut request = Request::new(method, target.to_owned(), version);
+    let bytes = parsed
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    request.reserve_fields(parsed.headers.len(), bytes);
+    let mut rules = FieldRules::default();
+    for field in parsed.headers.iter() {
+        let value = trim(field.value);
+        if !value.iter().all(|&b| is_field_vchar(b) || b == b' ') {
+            return Err(Error::InvalidFieldValue);
+        }
+        rules.observe(field.name, value)?;
+        request.push_header(field.name, value);
+    }
+    rules.finish(&mut request, form, limits)?;
+    Ok(request)
+}
+
+/// `field-vchar = VCHAR / obs-text`, plus HTAB inside a value (RFC 9110 §5.5).
+fn is_field_vchar(b: u8) -> bool {
+    matches!(b, b'\t' | 0x21..=0x7e | 0x80..=0xff)
+}
+
+/// Names the rule a head httparse refused breaks, reading it line by line.
+fn diagnose(head: &[u8]) -> Error {
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    if let Err(err) = check_request_line(lines.next().unwrap_or_default()) {
+        return err;
+    }
+    for line in lines.take_while(|l| !l.is_empty()) {
+        if let Err(err) = check_field_line(line) {
+            return err;
+        }
+    }
+    Error::InvalidRequestLine
+}
+
+/// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
+fn check_request_line(line: &[u8]) -> Result<(), Error> {
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::InvalidRequestLine);
+    };
+    if !is_token(method) {
+        return Err(Error::InvalidMethod);
+    }
+    if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(Error::InvalidTarget);
+    }
+    match version {
+        b"HTTP/1.0" | b"HTTP/1.1" => Ok(()),
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Err(Error::UnsupportedVersion)
+        }
+        _ => Err(Error::InvalidVersion),
+    }
+}
+
+/// `field-line = field-name ":" OWS field-value OWS` (RFC 9112 §5).
+fn check_field_line(line: &[u8]) -> Result<(), Error> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(Error::ObsFold);
+    }
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return Err(Error::InvalidFieldName);
+    };
+    let name = &line[..colon];
+    if matches!(name.last(), Some(b' ' | b'\t')) {
+        return Err(Error::WhitespaceBeforeColon);
+    }
+    if !is_token(name) {
+        return Err(Error::InvalidFieldName);
+    }
+    let value = &line[colon + 1..];
+    if !value.iter().all(|&b| is_field_vchar(b) || b == b' ') {
+        return Err(Error::InvalidFieldValue);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &[u8]) -> Result<Request, Error> {
+        let lines = head.windows(2).filter(|w| w == b"\r\n").count() - 2;
+        parse_head(head, lines, &Limits::default())
+    }
+
+    #[test]
+    fn rfc9112_3_parses_a_get() {
+        let request = parse(b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nAccept: */*  \r\n\r\n").unwrap();
+        assert_eq!(request.method, Method::Get);
+        assert_eq!((request.path(), request.query()), ("/a", Some("b=1")));
+        assert_eq!(request.header("accept"), Some(&b"*/*"[..]));
+        assert_eq!(request.content_length, Some(0));
+    }
+
+    #[test]
+    fn rfc9110_2_5_version_505_or_400() {
+        assert_eq!(
+            parse(b"GET / HTTP/2.0\r\n\r\n").unwrap_err(),
+            Error::UnsupportedVersion
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.2\r\n\r\n").unwrap_err(),
+            Error::UnsupportedVersion
+        );
+        assert_eq!(
+            parse(b"GET / HTTX/1.1\r\n\r\n").unwrap_err(),
+            Error::InvalidVersion
+        );
+        assert_eq!(
+            parse(b"GET / http/1.1\r\n\r\n").unwrap_err(),
+            Error::InvalidVersion
+        );
+    }
+
+    #[test]
+    fn rfc9112_5_field_line_errors_are_named() {
+        let h = |field: &str| parse(format!("GET / HTTP/1.1\r\n{field}\r\n\r\n").as_bytes());
+        assert_eq!(h("Host : a").unwrap_err(), Error::WhitespaceBeforeColon);
+        assert_eq!(h("Host: a\r\n b").unwrap_err(), Error::ObsFold);
+        assert_eq!(h("Ho(st: a").unwrap_err(), Error::InvalidFieldName);
+        assert_eq!(h("Host: a\x01").unwrap_err(), Error::InvalidFieldValue);
+        assert_eq!(h("Host: a\x7f").unwrap_err(), Error::InvalidFieldValue);
+        assert_eq!(h("Host").unwrap_err(), Error::InvalidFieldName);
+    }
+
+    #[test]
+    fn rfc9112_3_request_line_errors_are_named() {
+        let r = |line: &[u8]| parse(&[line, b"\r\nHost: a\r\n\r\n"].concat()).unwrap_err();
+        assert_eq!(r(b"GET  / HTTP/1.1"), Error::InvalidRequestLine);
+        assert_eq!(r(b"G(T / HTTP/1.1"), Error::InvalidMethod);
+        assert_eq!(r(b"GET /\xff HTTP/1.1"), Error::InvalidTarget);
+        assert_eq!(r(b"GET /\x7f HTTP/1.1"), Error::InvalidTarget);
+    }
+}

@@ -1,0 +1,218 @@
+//! The request-target forms and the `Host` authority
+//! ([RFC 9112 §3.2](https://www.rfc-editor.org/rfc/rfc9112#section-3.2),
+//! [RFC 9110 §7.2](https://www.rfc-editor.org/rfc/rfc9110#section-7.2),
+//! [RFC 3986 §3.2](https://www.rfc-editor.org/rfc/rfc3986#section-3.2)).
+
+use crate::{Error, Method};
+
+/// Which of the four forms of RFC 9112 §3.2 a request-target has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TargetForm {
+    /// `/path?query` (§3.2.1), the form browsers send to an origin server.
+    Origin,
+    /// `scheme:...` (§3.2.2); `has_authority` when `scheme://` follows.
+    Absolute { has_authority: bool },
+    /// `host:port`, CONNECT only (§3.2.3).
+    Authority,
+    /// `*`, OPTIONS only (§3.2.4).
+    Asterisk,
+}
+
+/// Classifies `target` and checks the form fits the method.
+pub(crate) fn classify(method: &Method, target: &[u8]) -> Result<TargetForm, Error> {
+    if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(Error::InvalidTarget);
+    }
+    let looks_like_authority = is_authority(target, true);
+    if *method == Method::Connect || looks_like_authority {
+        return match *method == Method::Connect && looks_like_authority {
+            true => Ok(TargetForm::Authority),
+            false => Err(Error::AuthorityFormMismatch),
+        };
+    }
+    if target == b"*" {
+        return match method {
+            Method::Options => Ok(TargetForm::Asterisk),
+            _ => Err(Error::AsteriskFormWithoutOptions),
+        };
+    }
+    if target[0] == b'/' {
+        return Ok(TargetForm::Origin);
+    }
+    match scheme_len(target) {
+        Some(n) => Ok(TargetForm::Absolute {
+            has_authority: target[n + 1..].starts_with(b"//"),
+        }),
+        None => Err(Error::InvalidTarget),
+    }
+}
+
+/// Checks a `Host` value against the target form. Empty is allowed only when the
+/// target URI has no authority (an absolute-form such as `urn:x`), per RFC 9110 §7.2;
+/// an origin-form request needs a real host to name the resource.
+pub(crate) fn check_host(host: &[u8], form: TargetForm) -> Result<(), Error> {
+    let valid = match host.is_empty() {
+        true => {
+            form == TargetForm::Absolute {
+                has_authority: false,
+            }
+        }
+        false => is_authority(host, false),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidHost)
+    }
+}
+
+/// The length of `scheme` when `target` starts with `scheme ":"` (RFC 3986 §3.1).
+fn scheme_len(target: &[u8]) -> Option<usize> {
+    let colon = target.iter().position(|&b| b == b':')?;
+    let scheme = &target[..colon];
+    let first_alpha = scheme.first()?.is_ascii_alphabetic();
+    let rest_ok = scheme
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    (first_alpha && rest_ok).then_some(colon)
+}
+
+/// `uri-host [":" port]` with a non-empty host, no userinfo; `port_required` for CONNECT.
+/// An empty port (`host:`) is refused: RFC 3986 allows it, but it has no use here.
+pub(crate) fn is_authority(s: &[u8], port_required: bool) -> bool {
+    let (host_ok, rest) = if s.first() == Some(&b'[') {
+        match s.iter().position(|&b| b == b']') {
+            Some(close) => (is_ip_literal(&s[1..close]), &s[close + 1..]),
+            None => return false,
+        }
+    } else {
+        let colon = s.iter().position(|&b| b == b':').unwrap_or(s.len());
+        (is_reg_name(&s[..colon]), &s[colon..])
+    };
+    let port_ok = match rest.split_first() {
+        None => !port_required,
+        Some((b':', port)) => is_port(port),
+        Some(_) => false,
+    };
+    host_ok && port_ok
+}
+
+/// An IPv6 address inside `[...]` (hex digits, colons, and dots for an embedded IPv4).
+fn is_ip_literal(inner: &[u8]) -> bool {
+    inner.contains(&b':')
+        && inner
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, non-empty here.
+fn is_reg_name(name: &[u8]) -> bool {
+    let mut i = 0;
+    while i < name.len() {
+        match name[i] {
+            b'%' => {
+                let hex = name.get(i + 1..i + 3);
+                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            b if b.is_ascii_alphanumeric() => {}
+            b'-' | b'.' | b'_' | b'~' => {}
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    !name.is_empty()
+}
+
+/// One to five digits, at most 65535.
+fn is_port(port: &[u8]) -> bool {
+    (1..=5).contains(&port.len())
+        && port.iter().all(u8::is_ascii_digit)
+        && port.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc9112_3_2_1_origin_form_starts_with_slash() {
+        assert_eq!(classify(&Method::Get, b"/a?b"), Ok(TargetForm::Origin));
+        assert_eq!(classify(&Method::Get, b"a/b"), Err(Error::InvalidTarget));
+        assert_eq!(classify(&Method::Get, b"/\x80"), Err(Error::InvalidTarget));
+    }
+
+    #[test]
+    fn rfc9112_3_2_2_accepts_absolute_form() {
+        let form = classify(&Method::Get, b"http://a.example/x");
+        assert_eq!(
+            form,
+            Ok(TargetForm::Absolute {
+                has_authority: true
+            })
+        );
+        let urn = classify(&Method::Get, b"urn:isbn:0451450523");
+        assert_eq!(
+            urn,
+            Ok(TargetForm::Absolute {
+                has_authority: false
+            })
+        );
+    }
+
+    #[test]
+    fn rfc9112_3_2_3_authority_form_only_with_connect() {
+        let connect = classify(&Method::Connect, b"a.example:443");
+        assert_eq!(connect, Ok(TargetForm::Authority));
+        let get = classify(&Method::Get, b"a.example:443");
+        assert_eq!(get, Err(Error::AuthorityFormMismatch));
+        let no_port = classify(&Method::Connect, b"a.example");
+        assert_eq!(no_port, Err(Error::AuthorityFormMismatch));
+    }
+
+    #[test]
+    fn rfc9112_3_2_4_asterisk_only_with_options() {
+        assert_eq!(classify(&Method::Options, b"*"), Ok(TargetForm::Asterisk));
+        let get = classify(&Method::Get, b"*");
+        assert_eq!(get, Err(Error::AsteriskFormWithoutOptions));
+    }
+
+    #[test]
+    fn rfc9112_3_2_host_must_be_an_authority() {
+        let origin = TargetForm::Origin;
+        for good in [
+            &b"a.example"[..],
+            b"a.example:8080",
+            b"[::1]:80",
+            b"127.0.0.1",
+            b"a%41",
+        ] {
+            assert_eq!(check_host(good, origin), Ok(()), "{good:?}");
+        }
+        for bad in [
+            &b"u@a"[..],
+            b"a/b",
+            b"a:",
+            b"a:99999",
+            b"a:8x",
+            b"[::1",
+            b":80",
+            b"a b",
+        ] {
+            assert_eq!(check_host(bad, origin), Err(Error::InvalidHost), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rfc9110_7_2_empty_host_only_without_authority() {
+        assert_eq!(check_host(b"", TargetForm::Origin), Err(Error::InvalidHost));
+        let urn = TargetForm::Absolute {
+            has_authority: false,
+        };
+        assert_eq!(check_host(b"", urn), Ok(()));
+    }
+}

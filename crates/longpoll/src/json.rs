@@ -1,0 +1,114 @@
+//! The body of a poll or long-poll answer: `[{"id":1,"data":"…"},…]` (RFC 8259).
+//!
+//! The hub encodes each message once, as an element, when it is published; an answer is then
+//! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping.
+
+use crate::log::MessageId;
+
+/// The response header that tells a poll or long-poll client how many messages it missed:
+/// `Talkback-Missed: 17` when its cursor was older than the retained history. The body stays
+/// a plain array of messages, so clients that ignore the header still work.
+pub const MISSED_HEADER: &str = "Talkback-Missed";
+
+/// The `Content-Type` of a batch.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// Appends `{"id":N,"data":"…"}`.
+pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.extend_from_slice(b",\"data\":");
+    encode_json_string(data, out);
+    out.push(b'}');
+}
+
+/// Appends `[`, the elements separated by `,`, and `]`.
+pub fn encode_json_array<'e>(elements: impl IntoIterator<Item = &'e [u8]>, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, element) in elements.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(element);
+    }
+    out.push(b']');
+}
+
+/// Appends `text` as a JSON string. RFC 8259 §7: "All Unicode characters may be placed within
+/// the quotation marks, except for the characters that MUST be escaped: quotation mark,
+/// reverse solidus, and the control characters (U+0000 through U+001F)." Those become `\"`,
+/// `\\`, `\n`, `\r`, `\t` and `\u00XX`; everything else — including U+2028 and U+2029, which
+/// JavaScript accepts in strings since ES2019 and `JSON.parse` always did — is copied as is.
+pub fn encode_json_string(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[copied..i]);
+        out.extend_from_slice(escape);
+        copied = i + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(text: &str) -> String {
+        let mut out = Vec::new();
+        encode_json_string(text, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn rfc8259_7_escapes_quote_backslash_and_controls() {
+        let cases = [
+            ("", r#""""#),
+            ("plain é😀", "\"plain é😀\""),
+            ("say \"hi\"", r#""say \"hi\"""#),
+            ("back\\slash", r#""back\\slash""#),
+            ("a\nb\rc\td", r#""a\nb\rc\td""#),
+            ("\0\u{1}\u{1f}\u{7f}", "\"\\u0000\\u0001\\u001f\u{7f}\""),
+            ("\u{8}\u{c}", r#""\u0008\u000c""#),
+            ("\u{2028}\u{2029}", "\"\u{2028}\u{2029}\""),
+            ("</script>", r#""</script>""#),
+        ];
+        for (input, expect) in cases {
+            assert_eq!(string(input), expect, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn element_and_array() {
+        let mut a = Vec::new();
+        encode_json_element(1, "hi", &mut a);
+        assert_eq!(a, br#"{"id":1,"data":"hi"}"#);
+        let mut b = Vec::new();
+        encode_json_element(2, "\"", &mut b);
+        let mut out = Vec::new();
+        encode_json_array([a.as_slice(), b.as_slice()], &mut out);
+        assert_eq!(out, br#"[{"id":1,"data":"hi"},{"id":2,"data":"\""}]"#);
+        out.clear();
+        encode_json_array([], &mut out);
+        assert_eq!(out, b"[]");
+    }
+}

@@ -1,0 +1,110 @@
+//! One connection's handler: it starts as HTTP and may become a WebSocket, an SSE stream or a
+//! parked long-poll — one enum, one variant per technique, switched in place.
+
+use talkback_reactor::{ConnId, Cx, Handler};
+
+use crate::http::HttpConn;
+use crate::hub::Encoded;
+use crate::longpoll::ParkedConn;
+use crate::sse::SseConn;
+use crate::state::LoopCtx;
+use crate::websocket::WsConn;
+
+/// What a connection currently is.
+///
+/// The HTTP variant is the largest (its decoder and an in-flight request, ~340 bytes); it is
+/// kept inline because every connection starts as HTTP, so boxing it would only add an
+/// allocation per connection. The WebSocket state, which carries buffers, is boxed.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Conn {
+    /// Reading requests, writing responses (keep-alive, pipelining).
+    Http(HttpConn),
+    /// Upgraded to a WebSocket (RFC 6455).
+    WebSocket(Box<WsConn>),
+    /// An open `text/event-stream` response.
+    Sse(SseConn),
+    /// A long-poll request held until a message or its deadline.
+    Parked(ParkedConn),
+    /// Closing; whatever arrives is ignored.
+    Done,
+}
+
+impl Conn {
+    /// A channel message reached this connection; returns whether it stays subscribed.
+    pub(crate) fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &mut LoopCtx) -> bool {
+        match self {
+            Conn::Sse(sse) => sse.push(message, cx, state),
+            Conn::WebSocket(ws) => ws.push(message, cx, state),
+            _ => false,
+        }
+    }
+}
+
+impl Handler for Conn {
+    type State = LoopCtx;
+
+    fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        match self {
+            Conn::Http(http) => match http.on_input(input, cx, state) {
+                (consumed, None) => consumed,
+                (consumed, Some(next)) => {
+                    *self = next;
+                    cx.replay_input(); // bytes after the switch belong to the new protocol
+                    consumed
+                }
+            },
+            Conn::WebSocket(ws) => ws.on_input(input, cx, state),
+            Conn::Sse(sse) => sse.on_input(input, cx, state),
+            Conn::Parked(parked) => parked.on_input(input, cx, state),
+            Conn::Done => input.len(),
+        }
+    }
+
+    fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let next = match self {
+            Conn::Http(http) => {
+                http.on_deadline(cx, state);
+                None
+            }
+            Conn::WebSocket(ws) => {
+                ws.on_deadline(cx, state);
+                None
+            }
+            Conn::Sse(sse) => {
+                sse.on_deadline(cx, state);
+                None
+            }
+            Conn::Parked(parked) => Some(parked.on_deadline(cx, state)),
+            Conn::Done => None,
+        };
+        if let Some(next) = next {
+            *self = next;
+            cx.replay_input();
+        }
+    }
+
+    fn on_peer_closed(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Some(tracer) = &state.tracer {
+            tracer.note(cx.id(), "peer closed its side (FIN)");
+        }
+        match self {
+            // A client that hangs up while parked frees its slot at once.
+            Conn::Parked(_) | Conn::Sse(_) => cx.abort(),
+            Conn::WebSocket(ws) => ws.on_peer_closed(cx, state),
+            Conn::Http(_) | Conn::Done => cx.close(),
+        }
+    }
+
+    fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
+        if let Some(tracer) = &state.tracer {
+            tracer.note(id, "closed");
+        }
+        match self {
+            Conn::WebSocket(ws) => ws.on_closed(id, state),
+            Conn::Sse(sse) => sse.on_closed(id, state),
+            Conn::Parked(parked) => parked.on_closed(id, state),
+            Conn::Http(_) | Conn::Done => {}
+        }
+    }
+}

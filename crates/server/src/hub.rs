@@ -1,0 +1,181 @@
+//! The channel hub: every channel's log, shared by all loops, and each loop's own subscribers.
+//!
+//! The data path of one broadcast:
+//!
+//! ```text
+//!  POST /ch/room (any loop)            channel lock held while:               each loop, later
+//!  ───────────────────────             ───────────────────────                ────────────────
+//!  body is UTF-8? ──▶ log.publish ──▶ id N; encode ONCE per transport:  ──▶ inbox: Broadcast
+//!                                      SSE event, WebSocket frame, JSON       │
+//!                                      element (shared immutable bytes)      ├─ SSE/WS subscribers:
+//!                                     send Broadcast to every loop           │   write_shared(bytes)
+//!                                      (in id order: still under the lock)   └─ parked long-polls:
+//!                                                                                release with batch
+//! ```
+//!
+//! Subscribers remember the last id they were sent, so a message that was both replayed at
+//! subscribe time and still waiting in the loop's inbox is sent once, never twice.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use talkback_http1::{Request, Status};
+use talkback_longpoll::{ChannelLog, LogLimits, MessageId, Parked, encode_json_element};
+use talkback_reactor::{ConnId, Connections, Cx, LoopHandle};
+use talkback_ws::{OpCode, encode_frame};
+
+use crate::conn::Conn;
+use crate::http::respond;
+use crate::state::LoopCtx;
+
+/// One message, encoded once for every transport. Shared by every subscriber on every loop.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The channel-local id.
+    pub id: MessageId,
+    /// `id: N\ndata: …\n\n`
+    pub sse: Arc<[u8]>,
+    /// An unmasked text frame (server to client).
+    pub ws: Arc<[u8]>,
+    /// `{"id":N,"data":"…"}`
+    pub json: Box<[u8]>,
+}
+
+/// What a loop receives when any loop publishes.
+#[derive(Debug)]
+pub struct Broadcast {
+    channel: Arc<str>,
+    message: Arc<Encoded>,
+}
+
+/// A channel's retained history.
+#[derive(Debug)]
+pub struct Channel {
+    /// The last messages with their ids.
+    pub log: ChannelLog<Arc<Encoded>>,
+}
+
+/// All channels, shared by every loop.
+#[derive(Debug)]
+pub struct Hub {
+    channels: Mutex<HashMap<Arc<str>, Arc<Mutex<Channel>>>>,
+    history: usize,
+}
+
+impl Hub {
+    /// An empty hub whose channels keep `history` messages each.
+    pub fn new(history: usize) -> Hub {
+        Hub { channels: Mutex::new(HashMap::new()), history }
+    }
+
+    /// The channel called `name`, made on first use.
+    pub(crate) fn channel(&self, name: &str) -> (Arc<str>, Arc<Mutex<Channel>>) {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((key, channel)) = channels.get_key_value(name) {
+            return (Arc::clone(key), Arc::clone(channel));
+        }
+        let limits = LogLimits { max_messages: self.history, ..LogLimits::default() };
+        let channel = Arc::new(Mutex::new(Channel { log: ChannelLog::with_limits(limits) }));
+        let key: Arc<str> = Arc::from(name);
+        channels.insert(Arc::clone(&key), Arc::clone(&channel));
+        (key, channel)
+    }
+}
+
+/// Locks a channel (a panic elsewhere cannot poison the hub for everyone).
+pub(crate) fn lock(channel: &Mutex<Channel>) -> MutexGuard<'_, Channel> {
+    channel.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One loop's view of the hub: the shared channels, handles to every loop, and the
+/// subscribers and parked requests that live on this loop.
+#[derive(Debug)]
+pub struct LocalHub {
+    pub(crate) shared: Arc<Hub>,
+    loops: Vec<LoopHandle<Broadcast>>,
+    pub(crate) local: HashMap<Arc<str>, LocalChannel>,
+}
+
+/// This loop's listeners on one channel.
+#[derive(Debug, Default)]
+pub(crate) struct LocalChannel {
+    /// SSE streams and WebSockets: pushed every message.
+    pub(crate) subscribers: Vec<ConnId>,
+    /// Long-polls waiting for a message after their cursor.
+    pub(crate) parked: Parked<ConnId>,
+}
+
+impl LocalHub {
+    /// This loop's view of `shared`, able to reach every loop through `loops`.
+    pub fn new(shared: Arc<Hub>, loops: Vec<LoopHandle<Broadcast>>) -> LocalHub {
+        LocalHub { shared, loops, local: HashMap::new() }
+    }
+
+    /// Appends `text` to channel `name`, encodes it once per transport, and sends it to every
+    /// loop. Returns the new id.
+    pub(crate) fn publish(&self, name: &str, text: &str) -> MessageId {
+        let (key, channel) = self.shared.channel(name);
+        let mut channel = lock(&channel);
+        let id = channel.log.next_id();
+        let message = Arc::new(encode(id, text));
+        let published = channel.log.publish(Arc::clone(&message), text.len());
+        debug_assert_eq!(published, id);
+        // Still under the lock, so every loop sees this channel's messages in id order.
+        for handle in &self.loops {
+            handle.send(Broadcast { channel: Arc::clone(&key), message: Arc::clone(&message) });
+        }
+        id
+    }
+
+    /// The local listeners of channel `key`, made on first use.
+    pub(crate) fn local_channel(&mut self, key: &Arc<str>) -> &mut LocalChannel {
+        self.local.entry(Arc::clone(key)).or_default()
+    }
+}
+
+/// Encodes a message for SSE, WebSocket and JSON, once.
+fn encode(id: MessageId, text: &str) -> Encoded {
+    let mut sse = Vec::with_capacity(text.len() + 24);
+    talkback_sse::encode_message(id, text, &mut sse);
+    let mut ws = Vec::with_capacity(text.len() + 10);
+    encode_frame(OpCode::Text, text.as_bytes(), None, &mut ws);
+    let mut json = Vec::with_capacity(text.len() + 24);
+    encode_json_element(id, text, &mut json);
+    Encoded { id, sse: sse.into(), ws: ws.into(), json: json.into_boxed_slice() }
+}
+
+/// `[A-Za-z0-9_-]{1,64}` (DESIGN.md).
+pub(crate) fn is_valid_channel(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `POST /ch/{c}`: 200 with the new id, or 400 when the body is not UTF-8.
+pub(crate) fn answer_publish(channel: &str, request: &Request, body: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        let reason = b"message is not UTF-8 text\n";
+        respond(cx, state, request, Status::BAD_REQUEST, &[("Content-Type", b"text/plain; charset=utf-8")], reason);
+        return;
+    };
+    let id = state.hub.publish(channel, text);
+    if let Some(tracer) = &state.tracer {
+        tracer.note(cx.id(), &format!("published id {id} to channel {channel}"));
+    }
+    respond(cx, state, request, Status::OK, &[("Content-Type", b"text/plain")], id.to_string().as_bytes());
+}
+
+/// A broadcast reached this loop: push it to this loop's subscribers and release this loop's
+/// parked long-polls on the channel.
+pub(crate) fn deliver(state: &mut LoopCtx, broadcast: Broadcast, conns: &mut Connections<Conn>) {
+    let Some(local) = state.hub.local.get_mut(&broadcast.channel) else { return };
+    let mut subscribers = std::mem::take(&mut local.subscribers);
+    let has_parked = !local.parked.is_empty();
+    subscribers.retain(|&id| {
+        conns.with(id, state, |conn, cx, state| conn.push(&broadcast.message, cx, state)).unwrap_or(false)
+    });
+    let Some(local) = state.hub.local.get_mut(&broadcast.channel) else { return };
+    subscribers.append(&mut local.subscribers);
+    local.subscribers = subscribers;
+    if has_parked {
+        crate::longpoll::release(state, &broadcast.channel, conns);
+    }
+}

@@ -1,0 +1,175 @@
+//! Command-line flags shared by every binary: `--addr`, `--threads`, `--trace`, `--help`, and
+//! one flag per limit. Parsed by hand (no dependency) so the whole contract is visible here.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use talkback_http1::Limits;
+
+/// Everything a talkback server binary can be told on its command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen (`--addr`, default `127.0.0.1:8080`; port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// Event loops (`--threads`, default: the number of cores).
+    pub threads: usize,
+    /// Print an annotated wire dump to stderr (`--trace`).
+    pub trace: bool,
+    /// HTTP/1.1 parsing limits (`--max-request-line`, `--max-head`, `--max-headers`, `--max-body`).
+    pub http: Limits,
+    /// Time allowed to send a request head (`--head-timeout`, seconds, default 10): 408, close.
+    pub head_timeout: Duration,
+    /// Time an idle keep-alive connection is kept (`--keepalive-timeout`, seconds, default 60).
+    pub keepalive_timeout: Duration,
+    /// Output queued per connection before backpressure (`--output-cap`, bytes, default 1 MiB).
+    pub output_cap: usize,
+    /// Connections open at once (`--max-connections`, default 100 000).
+    pub max_connections: usize,
+    /// Largest WebSocket message (`--max-message`, bytes; 16 MiB for ws-echo, 64 KiB for the hub).
+    pub max_message: usize,
+    /// Largest WebSocket frame (`--max-frame`, bytes; defaults to `max_message`).
+    pub max_frame: Option<usize>,
+    /// Interval of keepalive pings on an idle WebSocket (`--ping-interval`, seconds, 0 = off).
+    pub ping_interval: Option<Duration>,
+    /// Time to wait for the pong (`--pong-timeout`, seconds, default 10).
+    pub pong_timeout: Duration,
+    /// Messages each channel retains (`--history`, default 1024).
+    pub history: usize,
+    /// Longest long-poll hold (`--max-hold`, seconds, default 120).
+    pub max_hold: Duration,
+    /// SSE heartbeat comment interval (`--heartbeat`, seconds, default 15).
+    pub heartbeat: Duration,
+}
+
+impl Options {
+    /// The defaults for a binary whose WebSocket message limit is `max_message`.
+    pub fn with_defaults(max_message: usize) -> Options {
+        Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            trace: false,
+            http: Limits::default(),
+            head_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(60),
+            output_cap: 1024 * 1024,
+            max_connections: 100_000,
+            max_message,
+            max_frame: None,
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            history: 1024,
+            max_hold: Duration::from_secs(120),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+
+    /// Parses `args` (without the program name). `Ok(None)` means `--help` was printed.
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        about: &str,
+        max_message: usize,
+    ) -> Result<Option<Options>, String> {
+        let mut options = Options::with_defaults(max_message);
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            if flag == "--help" || flag == "-h" {
+                println!("{about}\n\n{}", HELP);
+                return Ok(None);
+            }
+            if flag == "--trace" {
+                options.trace = true;
+                continue;
+            }
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
+            options.set(&flag, &value)?;
+        }
+        Ok(Some(options))
+    }
+
+    fn set(&mut self, flag: &str, value: &str) -> Result<(), String> {
+        let number = || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number"));
+        let seconds = || number().map(Duration::from_secs);
+        match flag {
+            "--addr" => self.addr = value.parse().map_err(|_| format!("--addr: {value:?} is not HOST:PORT"))?,
+            "--threads" => self.threads = (number()? as usize).max(1),
+            "--max-request-line" => self.http.max_request_line = number()? as usize,
+            "--max-head" => self.http.max_head = number()? as usize,
+            "--max-headers" => self.http.max_headers = number()? as usize,
+            "--max-body" => self.http.max_body = number()?,
+            "--head-timeout" => self.head_timeout = seconds()?,
+            "--keepalive-timeout" => self.keepalive_timeout = seconds()?,
+            "--output-cap" => self.output_cap = number()? as usize,
+            "--max-connections" => self.max_connections = number()? as usize,
+            "--max-message" => self.max_message = number()? as usize,
+            "--max-frame" => self.max_frame = Some(number()? as usize),
+            "--ping-interval" => self.ping_interval = Some(seconds()?).filter(|d| !d.is_zero()),
+            "--pong-timeout" => self.pong_timeout = seconds()?,
+            "--history" => self.history = (number()? as usize).max(1),
+            "--max-hold" => self.max_hold = seconds()?,
+            "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
+            _ => return Err(format!("unknown flag {flag} (see --help)")),
+        }
+        Ok(())
+    }
+
+    /// Parses the process arguments, printing errors and help; exits on `--help` or an error.
+    pub fn from_env(about: &str, max_message: usize) -> Options {
+        match Options::parse(std::env::args().skip(1), about, max_message) {
+            Ok(Some(options)) => options,
+            Ok(None) => std::process::exit(0),
+            Err(message) => {
+                eprintln!("error: {message}");
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
+const HELP: &str = "\
+Options:
+  --addr HOST:PORT           listen address (default 127.0.0.1:8080; port 0 = any free port)
+  --threads N                event loops, one per thread (default: number of cores)
+  --trace                    annotated wire dump on stderr
+  --max-request-line BYTES   longest request line (default 8192; over it: 414, close)
+  --max-head BYTES           largest request head (default 16384; over it: 431, close)
+  --max-headers N            most header fields (default 100; over it: 431, close)
+  --max-body BYTES           largest request body (default 1048576; over it: 413, close)
+  --head-timeout SECS        time to send a request head (default 10; then 408, close)
+  --keepalive-timeout SECS   idle keep-alive connection lifetime (default 60)
+  --output-cap BYTES         output queued per connection before backpressure (default 1048576)
+  --max-connections N        connections open at once (default 100000; more are refused)
+  --max-message BYTES        largest WebSocket message (close 1009 past it)
+  --max-frame BYTES          largest WebSocket frame (default: the message limit)
+  --ping-interval SECS       WebSocket keepalive ping when idle (default 0 = off)
+  --pong-timeout SECS        time to wait for the pong (default 10)
+  --history N                messages each channel keeps for late readers (default 1024)
+  --max-hold SECS            longest long-poll hold (default 120; then 204)
+  --heartbeat SECS           SSE heartbeat comment interval (default 15)
+  --help                     this text";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
+        Options::parse(args.iter().map(|s| s.to_string()), "test", 1024)
+    }
+
+    #[test]
+    fn flags_set_their_limits() {
+        let options =
+            parse(&["--addr", "127.0.0.1:0", "--threads", "3", "--trace", "--max-body", "10"]).unwrap().unwrap();
+        assert_eq!(options.addr.port(), 0);
+        assert_eq!(options.threads, 3);
+        assert!(options.trace);
+        assert_eq!(options.http.max_body, 10);
+    }
+
+    #[test]
+    fn bad_flags_are_errors_not_panics() {
+        assert!(parse(&["--threads"]).is_err());
+        assert!(parse(&["--threads", "many"]).is_err());
+        assert!(parse(&["--frobnicate", "1"]).is_err());
+        assert!(parse(&["--addr", "nowhere"]).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! Which answer a request gets: the URL contract of DESIGN.md in one place.
+//!
+//! | service | request | route |
+//! |---|---|---|
+//! | http-echo | `GET`/`HEAD` any path | a short text |
+//! | http-echo | `POST`/`PUT` any path | the body echoed |
+//! | ws-echo | `GET` any path with `Upgrade: websocket` | WebSocket echo (plain GET → 426) |
+//! | hub | `POST /ch/{c}` | publish; 200 with the new id |
+//! | hub | `GET /ch/{c}/poll?after=N` | short poll |
+//! | hub | `GET /ch/{c}/longpoll?after=N&timeout=S` | long-poll |
+//! | hub | `GET /ch/{c}/sse` | Server-Sent Events |
+//! | hub | `GET /ch/{c}/ws` | WebSocket subscriber and publisher |
+//! | demo | `GET /` | the demo page |
+
+use talkback_http1::{Method, Request, Status};
+use talkback_longpoll::ChannelQuery;
+use talkback_reactor::Cx;
+
+use crate::conn::Conn;
+use crate::http::respond;
+use crate::state::{HubRoutes, LoopCtx, Service};
+use crate::{hub, longpoll, page, sse, websocket};
+
+/// The answer chosen for a request, decided from its head alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// http-echo: a short text.
+    EchoText,
+    /// http-echo: the body back.
+    EchoBody,
+    /// A WebSocket upgrade: echo (`None`) or a hub channel.
+    WebSocket(Option<String>),
+    /// `POST /ch/{c}`.
+    Publish(String),
+    /// `GET /ch/{c}/poll`.
+    Poll(String, ChannelQuery),
+    /// `GET /ch/{c}/longpoll`.
+    LongPoll(String, ChannelQuery),
+    /// `GET /ch/{c}/sse`.
+    Sse(String, ChannelQuery),
+    /// `GET /`: the demo page.
+    Page,
+    /// A refusal: status, the `Allow` value for 405, a one-line reason.
+    Error { status: Status, allow: Option<&'static str>, reason: &'static str },
+}
+
+impl Route {
+    /// Whether the request body is needed (others are read and dropped).
+    pub(crate) fn wants_body(&self) -> bool {
+        matches!(self, Route::EchoBody | Route::Publish(_))
+    }
+}
+
+const NOT_FOUND: Route = Route::Error { status: Status::NOT_FOUND, allow: None, reason: "no such path" };
+
+fn method_not_allowed(allow: &'static str) -> Route {
+    Route::Error { status: Status::METHOD_NOT_ALLOWED, allow: Some(allow), reason: "method not allowed here" }
+}
+
+/// Chooses the route for a request head.
+pub(crate) fn route(service: Service, request: &Request) -> Route {
+    let method = &request.method;
+    match service {
+        Service::HttpEcho => match method {
+            Method::Get | Method::Head => Route::EchoText,
+            Method::Post | Method::Put => Route::EchoBody,
+            _ => method_not_allowed("GET, HEAD, POST, PUT"),
+        },
+        Service::WsEcho => match method {
+            Method::Get => Route::WebSocket(None),
+            _ => method_not_allowed("GET"),
+        },
+        Service::Hub(routes) => hub_route(routes, request),
+    }
+}
+
+fn hub_route(routes: HubRoutes, request: &Request) -> Route {
+    let method = &request.method;
+    let path = request.path();
+    if path == "/" && routes.page {
+        return if matches!(method, Method::Get | Method::Head) {
+            Route::Page
+        } else {
+            method_not_allowed("GET, HEAD")
+        };
+    }
+    let Some(rest) = path.strip_prefix("/ch/") else { return NOT_FOUND };
+    let (channel, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    if !hub::is_valid_channel(channel) {
+        return NOT_FOUND;
+    }
+    let query = match ChannelQuery::parse(request.query().unwrap_or("").as_bytes()) {
+        Ok(query) => query,
+        Err(_) => {
+            return Route::Error {
+                status: Status::BAD_REQUEST,
+                allow: None,
+                reason: "bad query: after, timeout and lastEventId are decimal numbers",
+            };
+        }
+    };
+    let channel = channel.to_owned();
+    let get = matches!(method, Method::Get | Method::Head);
+    match tail {
+        "" if *method == Method::Post => Route::Publish(channel),
+        "" => method_not_allowed("POST"),
+        "poll" if routes.poll && get => Route::Poll(channel, query),
+        "longpoll" if routes.longpoll && *method == Method::Get => Route::LongPoll(channel, query),
+        "sse" if routes.sse && *method == Method::Get => Route::Sse(channel, query),
+        "ws" if routes.ws && *method == Method::Get => Route::WebSocket(Some(channel)),
+        "poll" if routes.poll => method_not_allowed("GET, HEAD"),
+        "longpoll" if routes.longpoll => method_not_allowed("GET"),
+        "sse" if routes.sse => method_not_allowed("GET"),
+        "ws" if routes.ws => method_not_allowed("GET"),
+        _ => NOT_FOUND,
+    }
+}
+
+/// Answers a complete request. Returns what the connection becomes when it stops being a
+/// plain request/response connection.
+pub(crate) fn handle(
+    route: &Route,
+    request: &Request,
+    body: &[u8],
+    requests: u64,
+    cx: &mut Cx<'_>,
+    state: &mut LoopCtx,
+) -> Option<Conn> {
+    match route {
+        Route::EchoText => {
+            respond(cx, state, request, Status::OK, &[("Content-Type", b"text/plain")], b"Hello from talkback\n");
+            None
+        }
+        Route::EchoBody => {
+            let content_type = request.header("content-type").unwrap_or(b"application/octet-stream");
+            respond(cx, state, request, Status::OK, &[("Content-Type", content_type)], body);
+            None
+        }
+        Route::WebSocket(channel) => websocket::upgrade(request, channel.as_deref(), cx, state),
+        Route::Publish(channel) => {
+            hub::answer_publish(channel, request, body, cx, state);
+            None
+        }
+        Route::Poll(channel, query) => {
+            longpoll::answer_poll(channel, query, request, cx, state);
+            None
+        }
+        Route::LongPoll(channel, query) => longpoll::answer_longpoll(channel, query, request, requests, cx, state),
+        Route::Sse(channel, query) => Some(sse::open(channel, query, request, cx, state)),
+        Route::Page => {
+            page::answer(request, cx, state);
+            None
+        }
+        Route::Error { status, allow, reason } => {
+            let mut text = String::with_capacity(reason.len() + 1);
+            text.push_str(reason);
+            text.push('\n');
+            let mut headers: Vec<(&str, &[u8])> = vec![("Content-Type", b"text/plain; charset=utf-8")];
+            if let Some(allow) = allow {
+                headers.push(("Allow", allow.as_bytes()));
+            }
+            respond(cx, state, request, *status, &headers, text.as_bytes());
+            None
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! A connection upgraded to a WebSocket: the handshake answer, then frames both ways.
+//!
+//! ```text
+//!  client                                         server
+//!    │ GET /ch/c/ws  Upgrade: websocket ────────▶ handshake::accept (RFC 6455 §4.2.1)
+//!    │ ◀──────── 101 Switching Protocols ──────── Sec-WebSocket-Accept (§4.2.2)
+//!    │ masked text frame ───────────────────────▶ echo it (ws-echo) / publish it (hub)
+//!    │ ◀──────────────── unmasked text frame ──── (the hub's frame is encoded once, shared)
+//!    │ close 1000 ──────────────────────────────▶ reply close 1000, then close TCP (§7.1.1)
+//! ```
+
+use std::sync::Arc;
+
+use talkback_http1::Request;
+use talkback_longpoll::MessageId;
+use talkback_reactor::{ConnId, Cx};
+use talkback_ws::handshake::{self, ServerPolicy};
+use talkback_ws::{Config, Connection, Event, Role};
+
+use crate::conn::Conn;
+use crate::http::respond_with;
+use crate::hub::{Encoded, lock};
+use crate::state::LoopCtx;
+
+/// An open WebSocket: the protocol state plus, for the hub, its channel.
+#[derive(Debug)]
+pub struct WsConn {
+    ws: Connection,
+    /// The hub channel (`None` for ws-echo).
+    channel: Option<Arc<str>>,
+    /// The id of the last channel message sent on this socket.
+    last_sent: MessageId,
+}
+
+/// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal and close.
+pub(crate) fn upgrade(request: &Request, channel: Option<&str>, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Option<Conn> {
+    let accepted = match handshake::accept(request, &ServerPolicy::default()) {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            if let Some(tracer) = &state.tracer {
+                tracer.note(cx.id(), &format!("!! handshake refused: {refusal:?} -> {}", refusal.status()));
+            }
+            respond_with(cx, state, |out, _| refusal.encode_response(out));
+            cx.close();
+            return Some(Conn::Done);
+        }
+    };
+    respond_with(cx, state, |out, _| accepted.encode_response(out));
+    let options = &state.options;
+    let config = Config {
+        max_frame_size: options.max_frame.unwrap_or(options.max_message),
+        max_message_size: options.max_message,
+        ping_interval: options.ping_interval,
+        pong_timeout: options.pong_timeout,
+        ..Config::default()
+    };
+    let mut ws = Connection::new(Role::Server, config, cx.now());
+    ws.set_frame_log(state.tracer.is_some());
+    cx.set_deadline(ws.poll_deadline());
+    let mut conn = WsConn { ws, channel: None, last_sent: 0 };
+    if let Some(name) = channel {
+        let (key, shared) = state.hub.shared.channel(name);
+        conn.last_sent = lock(&shared).log.last_id();
+        state.hub.local_channel(&key).subscribers.push(cx.id());
+        conn.channel = Some(key);
+    }
+    Some(Conn::WebSocket(Box::new(conn)))
+}
+
+impl WsConn {
+    /// Frames arrived: decode them, act on each message, queue what the protocol answers.
+    pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        if let Err(error) = self.ws.handle_bytes(input, cx.now()) {
+            if let Some(tracer) = &state.tracer {
+                tracer.note(cx.id(), &format!("!! {error:?}: close {}", error.close_code()));
+            }
+            self.ws.fail(&error);
+        }
+        while let Some(event) = self.ws.poll_event() {
+            self.on_event(event, cx, state);
+        }
+        self.transmit(cx, state);
+        input.len()
+    }
+
+    fn on_event(&mut self, event: Event, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        match (event, &self.channel) {
+            (Event::Text(text), None) => {
+                let _ = self.ws.send_text(&text);
+            }
+            (Event::Binary(data), None) => {
+                let _ = self.ws.send_binary(&data);
+            }
+            (Event::Text(text), Some(channel)) => {
+                let id = state.hub.publish(channel, &text);
+                if let Some(tracer) = &state.tracer {
+                    tracer.note(cx.id(), &format!("published id {id} to channel {channel}"));
+                }
+            }
+            (Event::Binary(_), Some(_)) => {
+                // The hub carries UTF-8 text only (DESIGN.md): 1003 "unsupported data".
+                let _ = self.ws.close(1003, "the hub accepts text messages only");
+            }
+            (Event::Ping(_) | Event::Pong(_) | Event::Close(_), _) => {}
+        }
+    }
+
+    /// Writes what the protocol queued, traces frames, and closes TCP once the close
+    /// handshake is over (the server closes first, RFC 6455 §7.1.1).
+    fn transmit(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
+        let ws = &mut self.ws;
+        cx.with_output(|out| ws.poll_transmit(out));
+        if let Some(tracer) = &state.tracer {
+            while let Some(record) = self.ws.poll_frame_log() {
+                tracer.note(cx.id(), &record.to_string());
+            }
+        }
+        if self.ws.is_closed() {
+            cx.close();
+        }
+        cx.set_deadline(self.ws.poll_deadline());
+    }
+
+    /// A keepalive ping, a pong timeout, or the close timeout.
+    pub(crate) fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        self.ws.handle_timeout(cx.now());
+        self.transmit(cx, state);
+    }
+
+    /// TCP ended without a close handshake (RFC 6455 §7.1.5: code 1006 for the application).
+    pub(crate) fn on_peer_closed(&mut self, cx: &mut Cx<'_>, _state: &mut LoopCtx) {
+        cx.close();
+    }
+
+    /// A channel message: share its pre-encoded frame. Returns whether to stay subscribed.
+    pub(crate) fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &LoopCtx) -> bool {
+        if !self.ws.can_send() {
+            return false;
+        }
+        if message.id <= self.last_sent {
+            return true;
+        }
+        self.last_sent = message.id;
+        cx.write_shared(Arc::clone(&message.ws));
+        if let Some(tracer) = &state.tracer {
+            tracer.payload(cx.id(), false, "WebSocket text frame (shared)", &message.ws);
+        }
+        if cx.over_output_cap() {
+            if let Some(tracer) = &state.tracer {
+                tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");
+            }
+            cx.abort();
+            return false;
+        }
+        true
+    }
+
+    /// The socket is gone: unsubscribe.
+    pub(crate) fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
+        if let Some(channel) = &self.channel
+            && let Some(local) = state.hub.local.get_mut(channel)
+        {
+            local.subscribers.retain(|&s| s != id);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! One WebSocket connection after the handshake, either role: bytes in, [`Event`]s out;
+//! `send_*` in, bytes out; `now` passed in for keepalive and the close timeout.
+//!
+//! The receive transitions (`ExpectFrameHeader` → `ExpectPayload` → …) live in `receive.rs`;
+//! this file holds the public API, the send side and the timers.
+
+mod receive;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::log::{FrameLog, FrameRecord};
+use crate::utf8::TextAssembler;
+use crate::{CloseFrame, Error, SendError, close};
+
+/// Which end of the connection this is. Masking rules depend on it (§5.1): a client masks
+/// every frame it sends and refuses masked frames; a server the opposite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The end that sent the opening handshake.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Limits and timers. Every field is a defence or a keepalive policy; see the crate docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Largest frame payload accepted, checked from the header before buffering (→ 1009).
+    pub max_frame_size: usize,
+    /// Largest message (all fragments) accepted, checked from each header (→ 1009).
+    pub max_message_size: usize,
+    /// How long to wait for the peer's close after ours before giving up (§7.1.1).
+    pub close_timeout: Duration,
+    /// Send a ping after this long without a byte from the peer; `None` disables keepalive.
+    pub ping_interval: Option<Duration>,
+    /// After a keepalive ping, how long the peer has to send anything before we give up.
+    pub pong_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 16 << 20,
+            close_timeout: Duration::from_secs(5),
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the peer said. Control-frame replies (pong, close echo) are already queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A complete text message, validated as UTF-8.
+    Text(String),
+    /// A complete binary message.
+    Binary(Vec<u8>),
+    /// A ping; the pong echoing its payload is already queued (§5.5.2).
+    Ping(Vec<u8>),
+    /// A pong (§5.5.3): an answer to our ping, or an unsolicited heartbeat.
+    Pong(Vec<u8>),
+    /// The peer's close frame (`None`: it had no status code). Our reply is queued; once
+    /// `is_closed()` the server closes TCP (§7.1.1).
+    Close(Option<CloseFrame>),
+}
+
+/// The read side: what the next bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Between frames; partial header bytes wait in `Connection::header_buf`.
+    ExpectFrameHeader,
+    /// Inside a frame's payload; `received` bytes of it have been consumed.
+    ExpectPayload {
+        /// The frame's header.
+        header: FrameHeader,
+        /// Payload bytes consumed so far (also the masking phase).
+        received: u64,
+    },
+}
+
+/// The close handshake (§7): where the connection is in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Data flows both ways.
+    Open,
+    /// We sent a close and wait for the peer's until `deadline`; its data is ignored.
+    Closing {
+        /// When we stop waiting (`Config::close_timeout` after our close).
+        deadline: Instant,
+    },
+    /// Both closes exchanged, or the connection failed or timed out: close TCP now.
+    Closed,
+}
+
+/// The kind of a fragmented message in progress (§5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Partial {
+    /// A text message: its bytes are in `Connection::text`.
+    Text,
+    /// A binary message: its bytes are in `Connection::binary`.
+    Binary,
+}
+
+/// The per-connection protocol state. See the crate docs for the calling contract.
+#[derive(Debug)]
+pub struct Connection {
+    /// Decides the masking rules in both directions.
+    role: Role,
+    /// Limits and timers.
+    config: Config,
+    /// What the next received bytes are.
+    read: Read,
+    /// Where the close handshake is.
+    phase: Phase,
+    /// A header split across reads (at most 14 bytes): no allocation per frame.
+    header_buf: [u8; MAX_HEADER_LEN],
+    /// How many bytes of `header_buf` are filled.
+    header_len: usize,
+    /// The fragmented message in progress, if any.
+    partial: Option<Partial>,
+    /// Text being assembled, validated as it arrives.
+    text: TextAssembler,
+    /// Binary message being assembled.
+    binary: Vec<u8>,
+    /// Text payload bytes are unmasked here before validation (reused, not per frame).
+    scratch: Vec<u8>,
+    /// A control frame's payload (≤ 125 bytes, §5.5): a fixed array, never a heap buffer.
+    control: [u8; 125],
+    /// Events not yet polled.
+    events: VecDeque<Event>,
+    /// Wire bytes not yet polled.
+    transmit: Vec<u8>,
+    /// The latest `now` we were given: `close()` has no `now` argument and uses this.
+    now: Instant,
+    /// When the peer last sent anything (keepalive measures idleness from here).
+    last_seen: Instant,
+    /// Set after a keepalive ping: the peer must send something by then.
+    pong_deadline: Option<Instant>,
+    /// The first protocol error, returned again by later `handle_bytes` calls.
+    error: Option<Error>,
+    /// Frame log for `--trace`, when on.
+    log: Option<FrameLog>,
+}
+
+impl Connection {
+    /// A connection just after a successful handshake.
+    pub fn new(role: Role, config: Config, now: Instant) -> Connection {
+        Connection {
+            role,
+            config,
+            read: Read::ExpectFrameHeader,
+            phase: Phase::Open,
+            header_buf: [0; MAX_HEADER_LEN],
+            header_len: 0,
+            partial: None,
+            text: TextAssembler::default(),
+            binary: Vec::new(),
+            scratch: Vec::new(),
+            control: [0; 125],
+            events: VecDeque::new(),
+            transmit: Vec::new(),
+            now,
+            last_seen: now,
+            pong_deadline: None,
+            error: None,
+            log: None,
+        }
+    }
+
+    /// The role this connection was created with.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Consumes received bytes, queuing events and replies.
+    ///
+    /// Returns how many bytes were consumed: all of them (partial headers and partial payloads
+    /// are buffered, so invalid UTF-8 fails before the rest of its frame arrives). Bytes after
+    /// the peer's close, or after the connection closed, are consumed and ignored.
+    ///
+    /// On a protocol violation returns the [`Error`] (again on every later call); pass it to
+    /// [`Connection::fail`] to queue the close frame with its `close_code()`.
+    pub fn handle_bytes(&mut self, input: &[u8], now: Instant) -> Result<usize, Error> {
+        self.now = now;
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        if !input.is_empty() {
+            self.last_seen = now;
+            self.pong_deadline = None;
+        }
+        let mut pos = 0;
+        while pos < input.len() && self.phase != Phase::Closed {
+            let step = match self.read {
+                Read::ExpectFrameHeader => self.read_header(&input[pos..]),
+                Read::ExpectPayload { header, received } => {
+                    self.read_payload(header, received, &input[pos..])
+                }
+            };
+            match step {
+                Ok(used) => pos += used,
+                Err(err) => {
+                    self.error = Some(err);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(input.len())
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Appends every queued wire byte (our frames, pongs, close replies) to `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.transmit);
+        } else {
+            out.append(&mut self.transmit);
+        }
+    }
+
+    /// Queues a text message as one frame.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message as one frame.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(OpCode::Binary, data)
+    }
+
+    /// Queues a ping (payload ≤ 125 bytes, §5.5.2).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong);
+        }
+        self.send_data(OpCode::Ping, payload)
+    }
+
+    /// Starts the close handshake (§7.1.2): queues a close frame and waits for the peer's,
+    /// at most `Config::close_timeout` from the latest `now` we were given.
+    pub fn close(&mut self, code: u16, reason: &str) -> Result<(), SendError> {
+        if !close::is_valid_code(code) {
+            return Err(SendError::InvalidCloseCode(code));
+        }
+        if reason.len() > 123 {
+            return Err(SendError::ControlTooLong);
+        }
+        if self.phase != Phase::Open {
+            return Err(SendError::Closed);
+        }
+        self.queue_close(Some(code), reason);
+        self.phase = Phase::Closing {
+            deadline: self.now + self.config.close_timeout,
+        };
+        Ok(())
+    }
+
+    /// _Fail the WebSocket Connection_ (§7.1.7) after `err`: queues a close frame with
+    /// `err.close_code()` unless one was already sent, and moves straight to `Closed`
+    /// (the peer broke the protocol, so we do not wait for its close).
+    pub fn fail(&mut self, err: &Error) {
+        if self.phase == Phase::Open {
+            self.queue_close(Some(err.close_code()), err.reason());
+        }
+        self.error.get_or_insert(*err);
+        self.phase = Phase::Closed;
+    }
+
+    /// Whether data frames may still be sent (no close sent yet). Check this before writing
+    /// frames pre-encoded with [`crate::encode_frame`].
+    pub fn can_send(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// The close handshake finished, failed or timed out: the server closes TCP now (§7.1.1);
+    /// a client waits briefly for the server to do so.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// When `handle_timeout` should next be called, if ever.
+    pub fn poll_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open => self.pong_deadline.or_else(|| {
+                let interval = self.config.ping_interval?;
+                Some(self.last_seen + interval)
+            }),
+            Phase::Closing { deadline } => Some(deadline),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Runs the timers: sends a keepalive ping after `ping_interval` of silence; if the peer
+    /// then stays silent for `pong_timeout`, queues close 1011 and moves to `Closed` (the peer
+    /// is presumed gone, so we do not wait for its reply); after `close_timeout` in `Closing`,
+    /// moves to `Closed`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        match self.phase {
+            Phase::Open => {
+                let ping_due = self.config.ping_interval.map(|i| self.last_seen + i);
+                match self.pong_deadline {
+                    Some(deadline) if now >= deadline => {
+                        self.queue_close(Some(1011), "pong timeout");
+                        self.phase = Phase::Closed;
+                    }
+                    None if ping_due.is_some_and(|due| now >= due) => {
+                        self.queue_frame(OpCode::Ping, b"");
+                        self.pong_deadline = Some(now + self.config.pong_timeout);
+                    }
+                    _ => {}
+                }
+            }
+            Phase::Closing { deadline } if now >= deadline => self.phase = Phase::Closed,
+            Phase::Closing { .. } | Phase::Closed => {}
+        }
+    }
+
+    /// Turns the frame log (for `--trace`) on or off.
+    pub fn set_frame_log(&mut self, on: bool) {
+        self.log = if on { Some(FrameLog::default()) } else { None };
+    }
+
+    /// The next logged frame, in or out, oldest first.
+    pub fn poll_frame_log(&mut self) -> Option<FrameRecord> {
+        self.log.as_mut()?.pop()
+    }
+
+    /// Queues a data (or ping) frame if the connection is open.
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if self.phase != Phase::Open {
+            return Err(SendError::Closed);
+        }
+        self.queue_frame(opcode, payload);
+        Ok(())
+    }
+
+    /// Queues a close frame; `None` sends an empty one.
+    fn queue_close(&mut self, code: Option<u16>, reason: &str) {
+        let mut payload = [0u8; 125];
+        let len = match code {
+            None => 0,
+            Some(code) => {
+                payload[..2].copy_from_slice(&code.to_be_bytes());
+                let reason = &reason.as_bytes()[..reason.len().min(123)];
+                payload[2..2 + reason.len()].copy_from_slice(reason);
+                2 + reason.len()
+            }
+        };
+        self.queue_frame(OpCode::Close, &payload[..len]);
+    }
+
+    /// Encodes one FIN frame into the transmit buffer, masked with a fresh key if we are the
+    /// client (§5.3: the key "MUST be derived from a strong source of entropy").
+    fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        header.encode(&mut self.transmit);
+        let start = self.transmit.len();
+        self.transmit.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.transmit[start..], key, 0);
+        }
+        if let Some(log) = &mut self.log {
+            log.out(header, payload);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The receive transitions, all in one place:
+//!
+//! ```text
+//! ExpectFrameHeader --header ok, len > 0--> ExpectPayload --last byte--> ExpectFrameHeader
+//!        |  \--header ok, len = 0--> (frame done) --> ExpectFrameHeader
+//!        \--rule broken--> Err(Error)         ExpectPayload --bad UTF-8--> Err(InvalidUtf8)
+//! ```
+//!
+//! Every rule that depends on the role or on the message in progress is in `check_header`.
+
+use super::{Connection, Event, Partial, Phase, Read, Role};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::{CloseFrame, Error};
+
+impl Connection {
+    /// `ExpectFrameHeader`: decodes a header from `input` (plus any bytes held from an earlier
+    /// read), checks it, and starts the frame. Returns the bytes of `input` used.
+    pub(super) fn read_header(&mut self, input: &[u8]) -> Result<usize, Error> {
+        let (header, used) = if self.header_len == 0 {
+            match FrameHeader::decode(input)? {
+                Some(decoded) => decoded,
+                None => {
+                    let n = input.len().min(MAX_HEADER_LEN);
+                    self.header_buf[..n].copy_from_slice(&input[..n]);
+                    self.header_len = n;
+                    return Ok(n);
+                }
+            }
+        } else {
+            let held = self.header_len;
+            let take = (MAX_HEADER_LEN - held).min(input.len());
+            self.header_buf[held..held + take].copy_from_slice(&input[..take]);
+            match FrameHeader::decode(&self.header_buf[..held + take])? {
+                Some((header, len)) => {
+                    self.header_len = 0;
+                    (header, len - held)
+                }
+                None => {
+                    self.header_len = held + take;
+                    return Ok(take);
+                }
+            }
+        };
+        self.check_header(&header)?;
+        if let Some(log) = &mut self.log {
+            log.begin_in(header);
+        }
+        if header.payload_len == 0 {
+            self.read = Read::ExpectFrameHeader;
+            self.finish_frame(header)?;
+        } else {
+            self.read = Read::ExpectPayload {
+                header,
+                received: 0,
+            };
+        }
+        Ok(used)
+    }
+
+    /// Every header rule that is not pure syntax (§5.1, §5.2, §5.4, §5.5, §10.4).
+    fn check_header(&self, h: &FrameHeader) -> Result<(), Error> {
+        if h.rsv != 0 {
+            return Err(Error::ReservedBitsSet);
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(Error::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(Error::MaskedServerFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(Error::FragmentedControlFrame);
+            }
+            if h.payload_len > 125 {
+                return Err(Error::ControlFrameTooLong);
+            }
+            return Ok(());
+        }
+        match (h.opcode, self.partial) {
+            (OpCode::Continuation, None) => return Err(Error::ContinuationWithoutStart),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(Error::MessageStartWhileFragmented);
+            }
+            _ => {}
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(Error::FrameTooLarge);
+        }
+        let held = match self.partial {
+            Some(Partial::Text) => self.text.len(),
+            Some(Partial::Binary) => self.binary.len(),
+            None => 0,
+        };
+        if held as u64 + h.payload_len > self.config.max_message_size as u64 {
+            return Err(Error::MessageTooLarge);
+        }
+        Ok(())
+    }
+
+    /// `ExpectPayload`: consumes as much of the frame's payload as `input` holds.
+    pub(super) fn read_payload(
+        &mut self,
+        header: FrameHeader,
+        received: u64,
+        input: &[u8],
+    ) -> Result<usize, Error> {
+        let remaining = header.payload_len - received;
+        let n = remaining.min(input.len() as u64) as usize;
+        let chunk = &input[..n];
+        let offset = received as usize;
+        let key = header.mask.unwrap_or([0; 4]);
+        let done = n as u64 == remaining;
+        let ignoring = self.phase != Phase::Open;
+        match header.opcode {
+            op if op.is_control() => {
+                let piece = &mut self.control[offset..offset + n];
+                piece.copy_from_slice(chunk);
+                apply_mask(piece, key, offset);
+                if let Some(log) = &mut self.log {
+                    log.payload_in(piece);
+                }
+            }
+            _ if ignoring => {}
+            OpCode::Text if received == 0 && done && header.fin => {
+                return self.whole_message(header, chunk, n);
+            }
+            OpCode::Binary if received == 0 && done && header.fin => {
+                return self.whole_message(header, chunk, n);
+            }
+            OpCode::Text => self.text_piece(chunk, key, offset)?,
+            OpCode::Continuation if self.partial == Some(Partial::Text) => {
+                self.text_piece(chunk, key, offset)?;
+            }
+            _ => {
+                let start = self.binary.len();
+                self.binary.extend_from_slice(chunk);
+                apply_mask(&mut self.binary[start..], key, offset);
+                if let Some(log) = &mut self.log {
+                    log.payload_in(&self.binary[start..]);
+                }
+            }
+        }
+        if done {
+            self.read = Read::ExpectFrameHeader;
+            self.finish_frame(header)?;
+        } else {
+            self.read = Read::ExpectPayload {
+                header,
+                received: received + n as u64,
+            };
+        }
+        Ok(n)
+    }
+
+    /// The fast path: an unfragmented message whose whole payload is in one read. One copy
+    /// (into the message's own buffer), unmasked in place, validated once.
+    fn whole_message(&mut self, h: FrameHeader, chunk: &[u8], n: usize) -> Result<usize, Error> {
+        let mut data = chunk.to_vec();
+        apply_mask(&mut data, h.mask.unwrap_or([0; 4]), 0);
+        if let Some(log) = &mut self.log {
+            log.payload_in(&data);
+            log.end_in();
+        }
+        let event = if h.opcode == OpCode::Text {
+            Event::Text(String::from_utf8(data).map_err(|_| Error::InvalidUtf8)?)
+        } else {
+            Event::Binary(data)
+        };
+        self.events.push_back(event);
+        self.read = Read::ExpectFrameHeader;
+        Ok(n)
+    }
+
+    /// Unmasks a piece of text payload into `scratch` and validates it at once (§8.1).
+    fn text_piece(&mut self, chunk: &[u8], key: [u8; 4], offset: usize) -> Result<(), Error> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(chunk);
+        apply_mask(&mut self.scratch, key, offset);
+        if let Some(log) = &mut self.log {
+            log.payload_in(&self.scratch);
+        }
+        self.text.push(&self.scratch)
+    }
+
+    /// The last payload byte of a frame arrived (or it had none): update the message state
+    /// (§5.4) or act on the control frame (§5.5).
+    fn finish_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
+        if let Some(log) = &mut self.log {
+            log.end_in();
+        }
+        match h.opcode {
+            OpCode::Close => return self.on_close(h.payload_len as usize),
+            OpCode::Ping | OpCode::Pong => {
+                let payload = self.control[..h.payload_len as usize].to_vec();
+                self.on_ping_pong(h.opcode, payload);
+                return Ok(());
+            }
+            OpCode::Text => self.partial = Some(Partial::Text),
+            OpCode::Binary => self.partial = Some(Partial::Binary),
+            OpCode::Continuation => {}
+        }
+        if !h.fin {
+            return Ok(());
+        }
+        let kind = self.partial.take();
+        if self.phase != Phase::Open {
+            self.text.clear();
+            self.binary.clear();
+            return Ok(());
+        }
+        let event = match kind {
+            Some(Partial::Text) => Event::Text(self.text.finish()?),
+            _ => Event::Binary(std::mem::take(&mut self.binary)),
+        };
+        self.events.push_back(event);
+        Ok(())
+    }
+
+    /// A ping is answered with a pong echoing its payload (§5.5.2), unless we already sent
+    /// our close (§5.5.1: nothing after a close). A pong needs no answer (§5.5.3).
+    fn on_ping_pong(&mut self, opcode: OpCode, payload: Vec<u8>) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        if opcode == OpCode::Ping {
+            self.queue_frame(OpCode::Pong, &payload);
+            self.events.push_back(Event::Ping(payload));
+        } else {
+            self.events.push_back(Event::Pong(payload));
+        }
+    }
+
+    /// The peer's close (§5.5.1, §7.1.2): validate it, answer it if we have not sent ours
+    /// (echoing its code, or an empty close for an empty one), and finish the handshake.
+    fn on_close(&mut self, len: usize) -> Result<(), Error> {
+        let frame = CloseFrame::decode(&self.control[..len])?;
+        if self.phase == Phase::Open {
+            self.queue_close(frame.as_ref().map(|f| f.code), "");
+        }
+        self.partial = None;
+        self.text.clear();
+        self.binary.clear();
+        self.phase = Phase::Closed;
+        self.events.push_back(Event::Close(frame));
+        Ok(())
+    }
+}
