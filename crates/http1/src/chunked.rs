@@ -55,11 +55,7 @@ pub(crate) struct ChunkLine {
 impl ChunkLine {
     /// A line not yet started.
     pub(crate) fn new() -> ChunkLine {
-        ChunkLine {
-            state: LineState::Size { digits: false },
-            size: 0,
-            len: 0,
-        }
+        ChunkLine { state: LineState::Size { digits: false }, size: 0, len: 0 }
     }
 
     /// Reads bytes of the line; `Some((used, size))` once its LF is read.
@@ -168,10 +164,7 @@ pub(crate) struct TrailerScan {
 impl TrailerScan {
     /// A trailer section not yet started.
     pub(crate) fn new() -> TrailerScan {
-        TrailerScan {
-            state: TrailerState::LineStart,
-            len: 0,
-        }
+        TrailerScan { state: TrailerState::LineStart, len: 0 }
     }
 
     /// Reads bytes; `Some(used)` once the final CRLF is read.
@@ -238,10 +231,7 @@ mod tests {
         assert_eq!(line(b"5;a=\"x\"y\r\n"), Err(Error::InvalidChunkExtension));
         assert_eq!(line(b"5\n"), Err(Error::BareLf));
         assert_eq!(line(b"5\rx"), Err(Error::BareCr));
-        assert_eq!(
-            line(b"10000000000000000\r\n"),
-            Err(Error::ChunkSizeOverflow)
-        );
+        assert_eq!(line(b"10000000000000000\r\n"), Err(Error::ChunkSizeOverflow));
         let long = [&b"5;a="[..], &[b'x'; MAX_CHUNK_LINE]].concat();
         assert_eq!(line(&long), Err(Error::ChunkLineTooLong));
     }

@@ -6,9 +6,8 @@
 //! has no clock: the caller passes the Unix time it read once per loop turn.
 
 const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 /// 9999-12-31 23:59:59 UTC, the last second IMF-fixdate's four-digit year can show.
 const MAX_SECS: u64 = 253_402_300_799;
 
@@ -24,10 +23,7 @@ pub struct DateCache {
 impl DateCache {
     /// A cache showing the Unix epoch until the first [`update`](DateCache::update).
     pub fn new() -> DateCache {
-        DateCache {
-            secs: 0,
-            text: format(0),
-        }
+        DateCache { secs: 0, text: format(0) }
     }
 
     /// Sets the time (seconds since the Unix epoch); formats only if the second changed.

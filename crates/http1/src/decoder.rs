@@ -27,13 +27,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_request_line: 8192,
-            max_head: 16384,
-            max_headers: 100,
-            max_body: 1 << 20,
-            max_trailers: 8192,
-        }
+        Limits { max_request_line: 8192, max_head: 16384, max_headers: 100, max_body: 1 << 20, max_trailers: 8192 }
     }
 }
 
@@ -89,20 +83,20 @@ pub struct RequestDecoder {
     body_seen: u64,
 }
 
-const NEED_MORE: Decoded<'static> = Decoded {
-    consumed: 0,
-    event: None,
-};
+/// What one chunked transition did with the bytes it was given.
+enum Step<'a> {
+    /// Read this many framing bytes; go on.
+    Framing(usize),
+    /// Read this many bytes and produced an event.
+    Emit(usize, Event<'a>),
+}
+
+const NEED_MORE: Decoded<'static> = Decoded { consumed: 0, event: None };
 
 impl RequestDecoder {
     /// A decoder waiting for the first request.
     pub fn new(limits: Limits) -> RequestDecoder {
-        RequestDecoder {
-            limits,
-            state: State::ExpectHead(HeadScan::default()),
-            skip: 0,
-            body_seen: 0,
-        }
+        RequestDecoder { limits, state: State::ExpectHead(HeadScan::default()), skip: 0, body_seen: 0 }
     }
 
     /// Decodes the next event from `input`: ALL the bytes the connection holds that
@@ -160,10 +154,7 @@ impl RequestDecoder {
             Some(remaining) => State::ExpectBody { remaining },
         };
         self.body_seen = 0;
-        Ok(Decoded {
-            consumed: span.end,
-            event: Some(Event::Head(request)),
-        })
+        Ok(Decoded { consumed: span.end, event: Some(Event::Head(request)) })
     }
 
     /// `ExpectBody` → `Data` while bytes remain, then `End` and `ExpectHead`.
@@ -173,84 +164,74 @@ impl RequestDecoder {
         };
         if *remaining == 0 {
             self.state = State::ExpectHead(HeadScan::default());
-            return Decoded {
-                consumed: 0,
-                event: Some(Event::End),
-            };
+            return Decoded { consumed: 0, event: Some(Event::End) };
         }
-        let n = input
-            .len()
-            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+        let n = input.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
         if n == 0 {
             return NEED_MORE;
         }
         *remaining -= n as u64;
-        Decoded {
-            consumed: n,
-            event: Some(Event::Data(&input[..n])),
-        }
+        Decoded { consumed: n, event: Some(Event::Data(&input[..n])) }
     }
 
     /// The chunked states: framing bytes are read (and remembered in `skip`) until
     /// there is data to hand out or the body ends.
     fn on_chunked<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, Error> {
-        let Some(mut rest) = input.get(self.skip..) else {
+        if self.skip > input.len() {
             return Ok(NEED_MORE); // fewer bytes than last time: API misuse, wait
-        };
-        while !rest.is_empty() {
-            let at = input.len() - rest.len();
-            let used = match &mut self.state {
-                State::ExpectChunkData { remaining } => {
-                    let n = rest
-                        .len()
-                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                    *remaining -= n as u64;
-                    if *remaining == 0 {
-                        self.state = State::ExpectChunkDataEnd { seen_cr: false };
-                    }
+        }
+        let mut at = self.skip;
+        while at < input.len() {
+            match self.chunked_step(&input[at..])? {
+                Step::Framing(used) => at += used,
+                Step::Emit(used, event) => {
                     self.skip = 0;
-                    let event = Some(Event::Data(&rest[..n]));
-                    return Ok(Decoded {
-                        consumed: at + n,
-                        event,
-                    });
+                    let event = Some(event);
+                    return Ok(Decoded { consumed: at + used, event });
                 }
-                State::ExpectChunkSize(line) => match line.advance(rest)? {
-                    Some((used, size)) => {
-                        self.on_chunk_size(size)?;
-                        used
-                    }
-                    None => rest.len(),
-                },
-                State::ExpectChunkDataEnd { seen_cr } => {
-                    self.state = match (*seen_cr, rest[0]) {
-                        (false, b'\r') => State::ExpectChunkDataEnd { seen_cr: true },
-                        (true, b'\n') => State::ExpectChunkSize(ChunkLine::new()),
-                        (false, b'\n') => return Err(Error::BareLf),
-                        _ => return Err(Error::MissingChunkTerminator),
-                    };
-                    1
-                }
-                State::ExpectTrailers(scan) => {
-                    match scan.advance(rest, self.limits.max_trailers)? {
-                        Some(used) => {
-                            self.state = State::ExpectHead(HeadScan::default());
-                            self.skip = 0;
-                            let event = Some(Event::End);
-                            return Ok(Decoded {
-                                consumed: at + used,
-                                event,
-                            });
-                        }
-                        None => rest.len(),
-                    }
-                }
-                _ => return Ok(NEED_MORE),
-            };
-            rest = &rest[used..];
+            }
         }
         self.skip = input.len();
         Ok(NEED_MORE)
+    }
+
+    /// One transition of the chunked states on the bytes in `rest` (never empty).
+    fn chunked_step<'a>(&mut self, rest: &'a [u8]) -> Result<Step<'a>, Error> {
+        match &mut self.state {
+            State::ExpectChunkData { remaining } => {
+                let n = rest.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                *remaining -= n as u64;
+                if *remaining == 0 {
+                    self.state = State::ExpectChunkDataEnd { seen_cr: false };
+                }
+                Ok(Step::Emit(n, Event::Data(&rest[..n])))
+            }
+            State::ExpectChunkSize(line) => match line.advance(rest)? {
+                Some((used, size)) => {
+                    self.on_chunk_size(size)?;
+                    Ok(Step::Framing(used))
+                }
+                None => Ok(Step::Framing(rest.len())),
+            },
+            State::ExpectChunkDataEnd { seen_cr } => {
+                self.state = match (*seen_cr, rest[0]) {
+                    (false, b'\r') => State::ExpectChunkDataEnd { seen_cr: true },
+                    (true, b'\n') => State::ExpectChunkSize(ChunkLine::new()),
+                    (false, b'\n') => return Err(Error::BareLf),
+                    _ => return Err(Error::MissingChunkTerminator),
+                };
+                Ok(Step::Framing(1))
+            }
+            State::ExpectTrailers(scan) => match scan.advance(rest, self.limits.max_trailers)? {
+                Some(used) => {
+                    self.state = State::ExpectHead(HeadScan::default());
+                    Ok(Step::Emit(used, Event::End))
+                }
+                None => Ok(Step::Framing(rest.len())),
+            },
+            // Not a chunked state: on_chunked is only called from the four above.
+            _ => Ok(Step::Framing(rest.len())),
+        }
     }
 
     /// `ExpectChunkSize` → `ExpectChunkData`, or `ExpectTrailers` after the last chunk.
@@ -296,18 +277,9 @@ mod tests {
     fn rfc9112_6_3_no_body_means_end_right_after_head() {
         let mut d = decoder();
         let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-        assert!(matches!(
-            d.decode(get),
-            Ok(Decoded {
-                consumed: 27,
-                event: Some(Event::Head(_))
-            })
-        ));
+        assert!(matches!(d.decode(get), Ok(Decoded { consumed: 27, event: Some(Event::Head(_)) })));
         assert_eq!(d.state_name(), "ExpectBody");
-        let end = Decoded {
-            consumed: 0,
-            event: Some(Event::End),
-        };
+        let end = Decoded { consumed: 0, event: Some(Event::End) };
         assert_eq!(d.decode(b""), Ok(end));
         assert!(d.is_idle());
     }
@@ -324,19 +296,10 @@ mod tests {
     fn chunk_framing_is_remembered_not_rescanned() {
         let mut d = decoder();
         let head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert!(matches!(
-            d.decode(head),
-            Ok(Decoded {
-                event: Some(Event::Head(_)),
-                ..
-            })
-        ));
+        assert!(matches!(d.decode(head), Ok(Decoded { event: Some(Event::Head(_)), .. })));
         assert_eq!(d.decode(b"5;ext"), Ok(NEED_MORE));
         assert_eq!(d.skip, 5);
-        let data = Decoded {
-            consumed: 9,
-            event: Some(Event::Data(b"he")),
-        };
+        let data = Decoded { consumed: 9, event: Some(Event::Data(b"he")) };
         assert_eq!(d.decode(b"5;ext\r\nhe"), Ok(data));
         assert_eq!(d.skip, 0);
     }
@@ -345,10 +308,7 @@ mod tests {
     fn after_an_error_decode_repeats_it() {
         let mut d = decoder();
         assert_eq!(d.decode(b"GET / HTTP/1.1\n"), Err(Error::BareLf));
-        assert_eq!(
-            d.decode(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Err(Error::BareLf)
-        );
+        assert_eq!(d.decode(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Err(Error::BareLf));
         assert_eq!(d.state_name(), "Failed");
     }
 

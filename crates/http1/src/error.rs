@@ -164,11 +164,7 @@ impl Error {
             InvalidHost => (400, "RFC 9112 §3.2", "invalid Host"),
             InvalidContentLength => (400, "RFC 9110 §8.6", "invalid Content-Length"),
             ConflictingContentLength => (400, "RFC 9112 §6.3", "conflicting Content-Length"),
-            ContentLengthWithTransferEncoding => (
-                400,
-                "RFC 9112 §6.1",
-                "Content-Length with Transfer-Encoding",
-            ),
+            ContentLengthWithTransferEncoding => (400, "RFC 9112 §6.1", "Content-Length with Transfer-Encoding"),
             TransferEncodingInHttp10 => (400, "RFC 9112 §6.1", "Transfer-Encoding in HTTP/1.0"),
             InvalidTransferEncoding => (400, "RFC 9112 §6.1", "invalid Transfer-Encoding"),
             ChunkedNotFinal => (400, "RFC 9112 §6.3", "chunked is not the final coding"),
@@ -206,25 +202,12 @@ mod tests {
 
     #[test]
     fn each_error_maps_to_a_4xx_or_5xx_status() {
-        for err in [
-            Error::BareLf,
-            Error::RequestLineTooLong,
-            Error::TooManyFields,
-        ] {
+        for err in [Error::BareLf, Error::RequestLineTooLong, Error::TooManyFields] {
             assert!(err.status().0 >= 400);
         }
-        assert_eq!(
-            Error::UnsupportedVersion.status(),
-            Status::VERSION_NOT_SUPPORTED
-        );
-        assert_eq!(
-            Error::UnsupportedTransferCoding.status(),
-            Status::NOT_IMPLEMENTED
-        );
-        assert_eq!(
-            Error::ContentLengthTooLarge.status(),
-            Status::PAYLOAD_TOO_LARGE
-        );
+        assert_eq!(Error::UnsupportedVersion.status(), Status::VERSION_NOT_SUPPORTED);
+        assert_eq!(Error::UnsupportedTransferCoding.status(), Status::NOT_IMPLEMENTED);
+        assert_eq!(Error::ContentLengthTooLarge.status(), Status::PAYLOAD_TOO_LARGE);
         assert_eq!(Error::RequestLineTooLong.status(), Status::URI_TOO_LONG);
         assert_eq!(
             Error::ContentLengthWithTransferEncoding.to_string(),

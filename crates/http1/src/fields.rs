@@ -42,25 +42,33 @@ pub(crate) struct FieldRules<'h> {
 impl<'h> FieldRules<'h> {
     /// Notes one field (value already trimmed of OWS).
     pub(crate) fn observe(&mut self, name: &str, value: &'h [u8]) -> Result<(), Error> {
-        if name.eq_ignore_ascii_case("host") {
-            self.host_lines += 1;
-            self.host.get_or_insert(value);
-        } else if name.eq_ignore_ascii_case("content-length") {
-            self.observe_content_length(value)?;
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            self.observe_transfer_encoding(value);
-        } else if name.eq_ignore_ascii_case("connection") {
-            for option in list(value) {
-                self.close |= option.eq_ignore_ascii_case(b"close");
-                self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+        // Dispatch on the length first: most fields are none of these five.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case("host") => {
+                self.host_lines += 1;
+                self.host.get_or_insert(value);
             }
-        } else if name.eq_ignore_ascii_case("expect") {
-            for expectation in list(value) {
-                match expectation.eq_ignore_ascii_case(b"100-continue") {
-                    true => self.expect_continue = true,
-                    false => self.expect_other = true,
+            14 if name.eq_ignore_ascii_case("content-length") => {
+                self.observe_content_length(value)?;
+            }
+            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                self.observe_transfer_encoding(value);
+            }
+            10 if name.eq_ignore_ascii_case("connection") => {
+                for option in list(value) {
+                    self.close |= option.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
+            6 if name.eq_ignore_ascii_case("expect") => {
+                for expectation in list(value) {
+                    match expectation.eq_ignore_ascii_case(b"100-continue") {
+                        true => self.expect_continue = true,
+                        false => self.expect_other = true,
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -74,9 +82,7 @@ impl<'h> FieldRules<'h> {
             }
             let n = element
                 .iter()
-                .try_fold(0u64, |n, d| {
-                    n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-                })
+                .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
                 .ok_or(Error::InvalidContentLength)?;
             if self.content_length.is_some_and(|known| known != n) {
                 return Err(Error::ConflictingContentLength);
@@ -105,12 +111,7 @@ impl<'h> FieldRules<'h> {
     }
 
     /// Applies the cross-field rules and fills in the request's framing and flags.
-    pub(crate) fn finish(
-        self,
-        request: &mut Request,
-        form: TargetForm,
-        limits: &Limits,
-    ) -> Result<(), Error> {
+    pub(crate) fn finish(self, request: &mut Request, form: TargetForm, limits: &Limits) -> Result<(), Error> {
         let http11 = request.version == Version::Http11;
         match (self.host_lines, self.host) {
             (2.., _) => return Err(Error::DuplicateHost),
@@ -124,8 +125,7 @@ impl<'h> FieldRules<'h> {
         if http11 && self.expect_other {
             return Err(Error::UnsupportedExpectation);
         }
-        request.expect_continue =
-            http11 && self.expect_continue && request.content_length != Some(0);
+        request.expect_continue = http11 && self.expect_continue && request.content_length != Some(0);
         Ok(())
     }
 
@@ -135,9 +135,7 @@ impl<'h> FieldRules<'h> {
             return Err(match () {
                 _ if !http11 => Error::TransferEncodingInHttp10,
                 _ if self.content_length.is_some() => Error::ContentLengthWithTransferEncoding,
-                _ if self.te_invalid || self.chunked_count == 0 && !self.te_unknown => {
-                    Error::InvalidTransferEncoding
-                }
+                _ if self.te_invalid || self.chunked_count == 0 && !self.te_unknown => Error::InvalidTransferEncoding,
                 _ if !self.chunked_last => Error::ChunkedNotFinal,
                 _ if self.chunked_count > 1 => Error::ChunkedTwice,
                 _ if self.te_unknown => Error::UnsupportedTransferCoding,
@@ -154,10 +152,7 @@ impl<'h> FieldRules<'h> {
 
 /// The non-empty elements of a comma-separated list, trimmed (RFC 9110 §5.6.1).
 fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim)
-        .filter(|e| !e.is_empty())
+    value.split(|&b| b == b',').map(trim).filter(|e| !e.is_empty())
 }
 
 /// Strips optional whitespace (SP / HTAB) from both ends (RFC 9110 §5.6.3).
@@ -218,15 +213,9 @@ mod tests {
         assert_eq!(te(b"gzip").unwrap_err(), Error::ChunkedNotFinal);
         assert_eq!(te(b"chunked, gzip").unwrap_err(), Error::ChunkedNotFinal);
         assert_eq!(te(b"chunked, chunked").unwrap_err(), Error::ChunkedTwice);
-        assert_eq!(
-            te(b"gzip, chunked").unwrap_err(),
-            Error::UnsupportedTransferCoding
-        );
+        assert_eq!(te(b"gzip, chunked").unwrap_err(), Error::UnsupportedTransferCoding);
         assert_eq!(te(b"").unwrap_err(), Error::InvalidTransferEncoding);
-        assert_eq!(
-            te(b"chunked;a=1").unwrap_err(),
-            Error::InvalidTransferEncoding
-        );
+        assert_eq!(te(b"chunked;a=1").unwrap_err(), Error::InvalidTransferEncoding);
     }
 
     #[test]
@@ -236,11 +225,7 @@ mod tests {
         let close = run(V11, &[("Host", b"a"), ("Connection", b"Upgrade, CLOSE")]);
         assert!(!close.unwrap().keep_alive);
         assert!(!run(v10, &[]).unwrap().keep_alive);
-        assert!(
-            run(v10, &[("Connection", b"Keep-Alive")])
-                .unwrap()
-                .keep_alive
-        );
+        assert!(run(v10, &[("Connection", b"Keep-Alive")]).unwrap().keep_alive);
     }
 
     #[test]

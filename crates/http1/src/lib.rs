@@ -127,7 +127,6 @@ pub use decoder::{Decoded, Event, Limits, RequestDecoder};
 pub use error::Error;
 pub use head::{Method, Request, Version};
 pub use response::{
-    CONTINUE_100, ResponseHead, encode_chunk, encode_error_response, encode_last_chunk,
-    encode_simple_response,
+    CONTINUE_100, ResponseHead, encode_chunk, encode_error_response, encode_last_chunk, encode_simple_response,
 };
 pub use status::Status;

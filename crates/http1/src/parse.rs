@@ -16,11 +16,7 @@ use std::mem::MaybeUninit;
 const STACK_FIELDS: usize = 64;
 
 /// Parses a complete head (request-line through the empty line) into a request.
-pub(crate) fn parse_head(
-    head: &[u8],
-    field_lines: usize,
-    limits: &Limits,
-) -> Result<Request, Error> {
+pub(crate) fn parse_head(head: &[u8], field_lines: usize, limits: &Limits) -> Result<Request, Error> {
     let mut stack = [const { MaybeUninit::<Header<'_>>::uninit() }; STACK_FIELDS];
     let mut heap = Vec::new();
     let slots = if field_lines <= STACK_FIELDS {
@@ -40,23 +36,14 @@ pub(crate) fn parse_head(
 /// Copies what httparse found into a [`Request`] (three allocations) and applies the
 /// rules httparse leaves to us.
 fn build(parsed: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Request, Error> {
-    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
-    else {
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version) else {
         return Err(Error::InvalidRequestLine);
     };
-    let version = if minor == 0 {
-        Version::Http10
-    } else {
-        Version::Http11
-    };
+    let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
     let method = Method::from_token(method);
     let form = target::classify(&method, target.as_bytes())?;
     let mut request = Request::new(method, target.to_owned(), version);
-    let bytes = parsed
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len())
-        .sum();
+    let bytes = parsed.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
     request.reserve_fields(parsed.headers.len(), bytes);
     let mut rules = FieldRules::default();
     for field in parsed.headers.iter() {
@@ -78,9 +65,7 @@ fn is_field_vchar(b: u8) -> bool {
 
 /// Names the rule a head httparse refused breaks, reading it line by line.
 fn diagnose(head: &[u8]) -> Error {
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     if let Err(err) = check_request_line(lines.next().unwrap_or_default()) {
         return err;
     }
@@ -95,8 +80,7 @@ fn diagnose(head: &[u8]) -> Error {
 /// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3).
 fn check_request_line(line: &[u8]) -> Result<(), Error> {
     let mut parts = line.split(|&b| b == b' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::InvalidRequestLine);
     };
@@ -108,9 +92,7 @@ fn check_request_line(line: &[u8]) -> Result<(), Error> {
     }
     match version {
         b"HTTP/1.0" | b"HTTP/1.1" => Ok(()),
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
             Err(Error::UnsupportedVersion)
         }
         _ => Err(Error::InvalidVersion),
@@ -159,22 +141,10 @@ mod tests {
 
     #[test]
     fn rfc9110_2_5_version_505_or_400() {
-        assert_eq!(
-            parse(b"GET / HTTP/2.0\r\n\r\n").unwrap_err(),
-            Error::UnsupportedVersion
-        );
-        assert_eq!(
-            parse(b"GET / HTTP/1.2\r\n\r\n").unwrap_err(),
-            Error::UnsupportedVersion
-        );
-        assert_eq!(
-            parse(b"GET / HTTX/1.1\r\n\r\n").unwrap_err(),
-            Error::InvalidVersion
-        );
-        assert_eq!(
-            parse(b"GET / http/1.1\r\n\r\n").unwrap_err(),
-            Error::InvalidVersion
-        );
+        assert_eq!(parse(b"GET / HTTP/2.0\r\n\r\n").unwrap_err(), Error::UnsupportedVersion);
+        assert_eq!(parse(b"GET / HTTP/1.2\r\n\r\n").unwrap_err(), Error::UnsupportedVersion);
+        assert_eq!(parse(b"GET / HTTX/1.1\r\n\r\n").unwrap_err(), Error::InvalidVersion);
+        assert_eq!(parse(b"GET / http/1.1\r\n\r\n").unwrap_err(), Error::InvalidVersion);
     }
 
     #[test]

@@ -113,8 +113,7 @@ impl<'a> ResponseHead<'a> {
     /// persist, and say `keep-alive` to an HTTP/1.0 client that asked for it.
     pub fn connection_for(self, request: &Request) -> ResponseHead<'a> {
         let http10 = request.version == Version::Http10;
-        self.close(!request.keep_alive)
-            .keep_alive(http10 && request.keep_alive)
+        self.close(!request.keep_alive).keep_alive(http10 && request.keep_alive)
     }
 
     /// Whether the connection must close after this response.
@@ -275,30 +274,22 @@ mod tests {
     #[test]
     fn rfc9112_9_6_connection_close_and_keep_alive() {
         let mut out = Vec::new();
-        ResponseHead::new(Status::OK)
-            .close(true)
-            .encode(&date(), &mut out);
+        ResponseHead::new(Status::OK).close(true).encode(&date(), &mut out);
         assert!(text(&out).contains("\r\nConnection: close\r\n"));
         out.clear();
         let mut request = Request::new(crate::Method::Get, "/".into(), Version::Http10);
         request.keep_alive = true;
-        ResponseHead::new(Status::OK)
-            .connection_for(&request)
-            .encode(&date(), &mut out);
+        ResponseHead::new(Status::OK).connection_for(&request).encode(&date(), &mut out);
         assert!(text(&out).contains("\r\nConnection: keep-alive\r\n"));
         out.clear();
-        ResponseHead::new(Status::OK)
-            .streaming()
-            .encode(&date(), &mut out);
+        ResponseHead::new(Status::OK).streaming().encode(&date(), &mut out);
         assert!(text(&out).contains("Connection: close") && !text(&out).contains("Length"));
     }
 
     #[test]
     fn rfc9110_8_6_no_framing_on_101_and_204() {
         let mut out = Vec::new();
-        ResponseHead::new(Status::SWITCHING_PROTOCOLS)
-            .header("Upgrade", b"websocket")
-            .encode(&date(), &mut out);
+        ResponseHead::new(Status::SWITCHING_PROTOCOLS).header("Upgrade", b"websocket").encode(&date(), &mut out);
         assert!(!text(&out).contains("Content-Length"));
         out.clear();
         encode_simple_response(Status::NO_CONTENT, "", b"x", false, &date(), &mut out);
@@ -330,9 +321,7 @@ mod tests {
     #[test]
     fn rfc9110_5_5_values_cannot_inject_fields() {
         let mut out = Vec::new();
-        ResponseHead::new(Status::OK)
-            .header("X", b"a\r\nSet-Cookie: b")
-            .encode(&date(), &mut out);
+        ResponseHead::new(Status::OK).header("X", b"a\r\nSet-Cookie: b").encode(&date(), &mut out);
         assert!(text(&out).contains("X: a  Set-Cookie: b\r\n"));
     }
 

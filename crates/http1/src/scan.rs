@@ -37,11 +37,7 @@ pub(crate) struct HeadScan {
 
 impl HeadScan {
     /// Examines the bytes after `scanned`; returns the span once the empty line arrives.
-    pub(crate) fn advance(
-        &mut self,
-        input: &[u8],
-        limits: &Limits,
-    ) -> Result<Option<HeadSpan>, Error> {
+    pub(crate) fn advance(&mut self, input: &[u8], limits: &Limits) -> Result<Option<HeadSpan>, Error> {
         let mut i = self.scanned.min(input.len());
         loop {
             let (limit, too_long) = self.limit(limits);
@@ -98,11 +94,7 @@ impl HeadScan {
                 self.request_line_done = true;
             }
         } else if empty {
-            return Ok(Some(HeadSpan {
-                start: self.start,
-                end: lf + 1,
-                field_lines: self.field_lines,
-            }));
+            return Ok(Some(HeadSpan { start: self.start, end: lf + 1, field_lines: self.field_lines }));
         } else {
             self.field_lines += 1;
             if self.field_lines > limits.max_headers {
@@ -131,18 +123,13 @@ mod tests {
 
     #[test]
     fn rfc9112_2_2_skips_leading_empty_lines() {
-        let span = scan_whole(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let span = scan_whole(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n").unwrap().unwrap();
         assert_eq!((span.start, span.end), (4, 22));
     }
 
     #[test]
     fn rfc9112_2_2_rejects_bare_lf_and_bare_cr() {
-        assert_eq!(
-            scan_whole(b"GET / HTTP/1.1\nHost: a\n\n"),
-            Err(Error::BareLf)
-        );
+        assert_eq!(scan_whole(b"GET / HTTP/1.1\nHost: a\n\n"), Err(Error::BareLf));
         assert_eq!(scan_whole(b"GET / HTTP/1.1\rHost: a"), Err(Error::BareCr));
     }
 
@@ -160,10 +147,7 @@ mod tests {
 
     #[test]
     fn rfc9112_3_request_line_limit_holds_while_incomplete() {
-        let limits = Limits {
-            max_request_line: 16,
-            ..Limits::default()
-        };
+        let limits = Limits { max_request_line: 16, ..Limits::default() };
         let mut scan = HeadScan::default();
         assert_eq!(scan.advance(b"GET /0123456789A", &limits), Ok(None));
         let long = b"GET /0123456789AB";

@@ -23,6 +23,9 @@ pub(crate) fn classify(method: &Method, target: &[u8]) -> Result<TargetForm, Err
     if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
         return Err(Error::InvalidTarget);
     }
+    if target[0] == b'/' && *method != Method::Connect {
+        return Ok(TargetForm::Origin); // the common case, first
+    }
     let looks_like_authority = is_authority(target, true);
     if *method == Method::Connect || looks_like_authority {
         return match *method == Method::Connect && looks_like_authority {
@@ -36,13 +39,8 @@ pub(crate) fn classify(method: &Method, target: &[u8]) -> Result<TargetForm, Err
             _ => Err(Error::AsteriskFormWithoutOptions),
         };
     }
-    if target[0] == b'/' {
-        return Ok(TargetForm::Origin);
-    }
     match scheme_len(target) {
-        Some(n) => Ok(TargetForm::Absolute {
-            has_authority: target[n + 1..].starts_with(b"//"),
-        }),
+        Some(n) => Ok(TargetForm::Absolute { has_authority: target[n + 1..].starts_with(b"//") }),
         None => Err(Error::InvalidTarget),
     }
 }
@@ -52,18 +50,10 @@ pub(crate) fn classify(method: &Method, target: &[u8]) -> Result<TargetForm, Err
 /// an origin-form request needs a real host to name the resource.
 pub(crate) fn check_host(host: &[u8], form: TargetForm) -> Result<(), Error> {
     let valid = match host.is_empty() {
-        true => {
-            form == TargetForm::Absolute {
-                has_authority: false,
-            }
-        }
+        true => form == TargetForm::Absolute { has_authority: false },
         false => is_authority(host, false),
     };
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::InvalidHost)
-    }
+    if valid { Ok(()) } else { Err(Error::InvalidHost) }
 }
 
 /// The length of `scheme` when `target` starts with `scheme ":"` (RFC 3986 §3.1).
@@ -71,9 +61,7 @@ fn scheme_len(target: &[u8]) -> Option<usize> {
     let colon = target.iter().position(|&b| b == b':')?;
     let scheme = &target[..colon];
     let first_alpha = scheme.first()?.is_ascii_alphabetic();
-    let rest_ok = scheme
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let rest_ok = scheme.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     (first_alpha && rest_ok).then_some(colon)
 }
 
@@ -99,10 +87,7 @@ pub(crate) fn is_authority(s: &[u8], port_required: bool) -> bool {
 
 /// An IPv6 address inside `[...]` (hex digits, colons, and dots for an embedded IPv4).
 fn is_ip_literal(inner: &[u8]) -> bool {
-    inner.contains(&b':')
-        && inner
-            .iter()
-            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    inner.contains(&b':') && inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// `reg-name = *( unreserved / pct-encoded / sub-delims )`, non-empty here.
@@ -149,19 +134,9 @@ mod tests {
     #[test]
     fn rfc9112_3_2_2_accepts_absolute_form() {
         let form = classify(&Method::Get, b"http://a.example/x");
-        assert_eq!(
-            form,
-            Ok(TargetForm::Absolute {
-                has_authority: true
-            })
-        );
+        assert_eq!(form, Ok(TargetForm::Absolute { has_authority: true }));
         let urn = classify(&Method::Get, b"urn:isbn:0451450523");
-        assert_eq!(
-            urn,
-            Ok(TargetForm::Absolute {
-                has_authority: false
-            })
-        );
+        assert_eq!(urn, Ok(TargetForm::Absolute { has_authority: false }));
     }
 
     #[test]
@@ -184,25 +159,10 @@ mod tests {
     #[test]
     fn rfc9112_3_2_host_must_be_an_authority() {
         let origin = TargetForm::Origin;
-        for good in [
-            &b"a.example"[..],
-            b"a.example:8080",
-            b"[::1]:80",
-            b"127.0.0.1",
-            b"a%41",
-        ] {
+        for good in [&b"a.example"[..], b"a.example:8080", b"[::1]:80", b"127.0.0.1", b"a%41"] {
             assert_eq!(check_host(good, origin), Ok(()), "{good:?}");
         }
-        for bad in [
-            &b"u@a"[..],
-            b"a/b",
-            b"a:",
-            b"a:99999",
-            b"a:8x",
-            b"[::1",
-            b":80",
-            b"a b",
-        ] {
+        for bad in [&b"u@a"[..], b"a/b", b"a:", b"a:99999", b"a:8x", b"[::1", b":80", b"a b"] {
             assert_eq!(check_host(bad, origin), Err(Error::InvalidHost), "{bad:?}");
         }
     }
@@ -210,9 +170,7 @@ mod tests {
     #[test]
     fn rfc9110_7_2_empty_host_only_without_authority() {
         assert_eq!(check_host(b"", TargetForm::Origin), Err(Error::InvalidHost));
-        let urn = TargetForm::Absolute {
-            has_authority: false,
-        };
+        let urn = TargetForm::Absolute { has_authority: false };
         assert_eq!(check_host(b"", urn), Ok(()));
     }
 }

@@ -109,35 +109,50 @@ fn cases() -> Vec<Case> {
         ("chunks_over_limit", "RFC 9110 §15.5.14", chunked("8\r\n12345678\r\n100000\r\n"), Err(413)),
         ("chunk_line_too_long", "RFC 9112 §7.1.1", chunked(&format!("5;a={}\r\n", "x".repeat(5000))), Err(400)),
     ];
-    let long_target = format!("GET /{} HTTP/1.1\r\nHost: a", "x".repeat(8200));
-    cases.push((
-        "request_line_too_long",
-        "RFC 9112 §3",
-        head(&long_target),
-        Err(414),
-    ));
-    let big_field = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}", "x".repeat(17000));
-    cases.push(("head_too_large", "RFC 6585 §5", head(&big_field), Err(431)));
-    let many = (0..101)
-        .map(|i| format!("\r\nX-{i}: 1"))
-        .collect::<String>();
-    cases.push((
-        "too_many_fields",
-        "RFC 6585 §5",
-        head(&format!("GET / HTTP/1.1{many}")),
-        Err(431),
-    ));
-    let trailers = (0..900)
-        .map(|i| format!("X-{i}: 1\r\n"))
-        .collect::<String>();
-    let body = format!("1\r\na\r\n0\r\n{trailers}\r\n");
-    cases.push((
-        "trailers_too_large",
-        "RFC 9112 §7.1.2",
-        chunked(&body),
-        Err(431),
-    ));
     cases
+}
+
+/// Limits small enough that their cases can be split at every byte quickly.
+const SMALL: Limits = Limits {
+    max_request_line: 32,
+    max_head: 96,
+    max_headers: 4,
+    max_body: 16,
+    max_trailers: 24,
+};
+
+/// Cases run with [`SMALL`] limits: each limit, and the largest input under it.
+#[rustfmt::skip]
+fn small_limit_cases() -> Vec<Case> {
+    vec![
+        ("request_line_at_limit", "RFC 9112 §3", head("GET /23456789012345 HTTP/1.1\r\nHost: a"), Ok(b"")),
+        ("request_line_too_long", "RFC 9112 §3", head("GET /234567890123456 HTTP/1.1\r\nHost: a"), Err(414)),
+        ("head_at_limit", "RFC 6585 §5", head(&format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}", "x".repeat(67))), Ok(b"")),
+        ("head_too_large", "RFC 6585 §5", head(&format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}", "x".repeat(68))), Err(431)),
+        ("fields_at_limit", "RFC 6585 §5", head("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3"), Ok(b"")),
+        ("too_many_fields", "RFC 6585 §5", head("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4"), Err(431)),
+        ("body_at_limit", "RFC 9110 §15.5.14", post("Content-Length: 16\r\n", "0123456789abcdef"), Ok(b"0123456789abcdef")),
+        ("cl_over_limit", "RFC 9110 §15.5.14", post("Content-Length: 17\r\n", ""), Err(413)),
+        ("chunks_over_limit", "RFC 9110 §15.5.14", chunked("8\r\n01234567\r\n9\r\n012345678\r\n0\r\n\r\n"), Err(413)),
+        ("trailers_at_limit", "RFC 9112 §7.1.2", chunked("1\r\na\r\n0\r\nA: 12345678901234567\r\n\r\n"), Ok(b"a")),
+        ("trailers_too_large", "RFC 9112 §7.1.2", chunked("1\r\na\r\n0\r\nA: 123456789012345678\r\n\r\n"), Err(431)),
+    ]
+}
+
+/// The default limits, with inputs just past them (too long to split at every byte).
+fn default_limit_cases() -> Vec<Case> {
+    let long_line = head(&format!("GET /{} HTTP/1.1\r\nHost: a", "x".repeat(8200)));
+    let big_field = head(&format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}", "x".repeat(17000)));
+    let many = (0..101).map(|i| format!("\r\nX-{i}: 1")).collect::<String>();
+    let trailers = (0..900).map(|i| format!("X-{i}: 1\r\n")).collect::<String>();
+    let body = format!("1\r\na\r\n0\r\n{trailers}\r\n");
+    vec![
+        ("request_line_too_long", "RFC 9112 §3", long_line, Err(414)),
+        ("head_too_large", "RFC 6585 §5", big_field, Err(431)),
+        ("too_many_fields", "RFC 6585 §5", head(&format!("GET / HTTP/1.1{many}")), Err(431)),
+        ("trailers_too_large", "RFC 9112 §7.1.2", chunked(&body), Err(431)),
+        ("cl_over_limit", "RFC 9110 §15.5.14", post("Content-Length: 1048577\r\n", ""), Err(413)),
+    ]
 }
 
 /// What a decode run produced, with adjacent `Data` pieces merged.
@@ -150,7 +165,11 @@ enum Seen {
 
 /// Feeds `pieces` in turn, decoding after each; stops at the first error.
 fn run(pieces: &[&[u8]]) -> (Vec<Seen>, Option<Error>) {
-    let mut decoder = RequestDecoder::new(Limits::default());
+    run_with(&Limits::default(), pieces)
+}
+
+fn run_with(limits: &Limits, pieces: &[&[u8]]) -> (Vec<Seen>, Option<Error>) {
+    let mut decoder = RequestDecoder::new(limits.clone());
     let mut buf = Vec::new();
     let mut seen = Vec::new();
     for piece in pieces {
@@ -177,19 +196,28 @@ fn run(pieces: &[&[u8]]) -> (Vec<Seen>, Option<Error>) {
 }
 
 /// The same input, split three ways, must decode the same; returns that outcome.
-fn run_every_split(input: &[u8]) -> (Vec<Seen>, Option<Error>) {
-    let whole = run(&[input]);
+/// `stride` 1 tries every two-way split.
+fn run_splits(limits: &Limits, input: &[u8], stride: usize) -> (Vec<Seen>, Option<Error>) {
+    let whole = run_with(limits, &[input]);
     let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    assert_eq!(run(&bytes), whole, "one byte at a time");
-    for at in 1..input.len() {
+    assert_eq!(run_with(limits, &bytes), whole, "one byte at a time");
+    for at in (1..input.len()).step_by(stride) {
         let (a, b) = input.split_at(at);
-        assert_eq!(run(&[a, b]), whole, "split at {at}");
+        assert_eq!(run_with(limits, &[a, b]), whole, "split at {at}");
     }
     whole
 }
 
+fn run_every_split(input: &[u8]) -> (Vec<Seen>, Option<Error>) {
+    run_splits(&Limits::default(), input, 1)
+}
+
 fn check(name: &str, rule: &str, input: &[u8], expect: Expect) {
-    let (seen, err) = run_every_split(input);
+    check_with(&Limits::default(), 1, (name, rule, input.to_vec(), expect));
+}
+
+fn check_with(limits: &Limits, stride: usize, (name, rule, input, expect): Case) {
+    let (seen, err) = run_splits(limits, &input, stride);
     let context = format!("{name} ({rule})");
     match expect {
         Err(status) => {
@@ -216,11 +244,22 @@ fn rfc9112_table_every_split_agrees() {
     }
 }
 
+#[test]
+fn limits_table_every_split_agrees() {
+    for case in small_limit_cases() {
+        check_with(&SMALL, 1, case);
+    }
+}
+
+#[test]
+fn default_limits_hold_for_long_inputs() {
+    for case in default_limit_cases() {
+        check_with(&Limits::default(), 97, case);
+    }
+}
+
 fn case(name: &str) -> (&'static str, &'static str, Vec<u8>, Expect) {
-    cases()
-        .into_iter()
-        .find(|c| c.0 == name)
-        .expect("case exists")
+    cases().into_iter().find(|c| c.0 == name).expect("case exists")
 }
 
 #[test]
@@ -257,18 +296,7 @@ fn rfc9112_9_3_2_pipelined_requests_decode_in_order() {
             Seen::End => "end".to_owned(),
         })
         .collect();
-    let expected = [
-        "GET /",
-        "end",
-        "POST /ch/room",
-        "hi",
-        "end",
-        "POST /ch/room",
-        "abc",
-        "end",
-        "GET /",
-        "end",
-    ];
+    let expected = ["GET /", "end", "POST /ch/room", "hi", "end", "POST /ch/room", "abc", "end", "GET /", "end"];
     assert_eq!(shape, expected);
 }
 
@@ -279,15 +307,9 @@ fn rfc9112_9_3_keep_alive_and_close() {
         other => panic!("{other:?}"),
     };
     assert_eq!(flags(GET.to_vec()), (true, true));
-    assert_eq!(
-        flags(head("GET / HTTP/1.1\r\nHost: a\r\nConnection: x, Close")),
-        (false, true)
-    );
+    assert_eq!(flags(head("GET / HTTP/1.1\r\nHost: a\r\nConnection: x, Close")), (false, true));
     assert_eq!(flags(head("GET / HTTP/1.0")), (false, true));
-    assert_eq!(
-        flags(head("GET / HTTP/1.0\r\nConnection: keep-alive")),
-        (true, true)
-    );
+    assert_eq!(flags(head("GET / HTTP/1.0\r\nConnection: keep-alive")), (true, true));
 }
 
 #[test]
@@ -295,10 +317,7 @@ fn rfc9110_10_1_1_expect_100_continue_is_flagged() {
     let input = post("Expect: 100-continue\r\nContent-Length: 2\r\n", "");
     let mut decoder = RequestDecoder::new(Limits::default());
     match decoder.decode(&input) {
-        Ok(Decoded {
-            event: Some(Event::Head(r)),
-            ..
-        }) => assert!(r.expect_continue),
+        Ok(Decoded { event: Some(Event::Head(r)), .. }) => assert!(r.expect_continue),
         other => panic!("{other:?}"),
     }
     assert!(!decoder.is_idle());
@@ -347,11 +366,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 
 #[test]
 fn never_panics_and_agrees_across_splits_on_mutated_input() {
-    let seeds: Vec<Vec<u8>> = cases()
-        .into_iter()
-        .map(|c| c.2)
-        .filter(|input| input.len() < 512)
-        .collect();
+    let seeds: Vec<Vec<u8>> = cases().into_iter().map(|c| c.2).filter(|input| input.len() < 512).collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..4000 {
         let input = match round % 10 {
@@ -367,10 +382,7 @@ fn never_panics_and_agrees_across_splits_on_mutated_input() {
         let (a, b) = input.split_at(rng.below(input.len() + 1));
         assert_eq!(run(&[a, b]), whole, "two pieces: {input:?}");
         if let Some(err) = whole.1 {
-            assert!(matches!(
-                err.status().0,
-                400 | 413 | 414 | 417 | 431 | 501 | 505
-            ));
+            assert!(matches!(err.status().0, 400 | 413 | 414 | 417 | 431 | 501 | 505));
         }
     }
 }

@@ -70,14 +70,17 @@ pub(crate) fn upgrade(request: &Request, channel: Option<&str>, cx: &mut Cx<'_>,
 impl WsConn {
     /// Frames arrived: decode them, act on each message, queue what the protocol answers.
     pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
-        if let Err(error) = self.ws.handle_bytes(input, cx.now()) {
+        let result = self.ws.handle_bytes(input, cx.now());
+        // Messages that were complete before a violation are answered first (Autobahn 3.x,
+        // 4.x and 5.15 check that the echo precedes the close).
+        while let Some(event) = self.ws.poll_event() {
+            self.on_event(event, cx, state);
+        }
+        if let Err(error) = result {
             if let Some(tracer) = &state.tracer {
                 tracer.note(cx.id(), &format!("!! {error:?}: close {}", error.close_code()));
             }
             self.ws.fail(&error);
-        }
-        while let Some(event) = self.ws.poll_event() {
-            self.on_event(event, cx, state);
         }
         self.transmit(cx, state);
         input.len()

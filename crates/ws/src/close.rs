@@ -28,10 +28,7 @@ impl CloseFrame {
                     return Err(Error::InvalidCloseCode(code));
                 }
                 let reason = std::str::from_utf8(reason).map_err(|_| Error::InvalidUtf8)?;
-                Ok(Some(CloseFrame {
-                    code,
-                    reason: reason.to_owned(),
-                }))
+                Ok(Some(CloseFrame { code, reason: reason.to_owned() }))
             }
         }
     }
@@ -64,10 +61,7 @@ mod tests {
 
     #[test]
     fn rfc6455_5_5_1_close_frame_round_trips() {
-        let frame = CloseFrame {
-            code: 4001,
-            reason: "bye ✓".into(),
-        };
+        let frame = CloseFrame { code: 4001, reason: "bye ✓".into() };
         let mut out = Vec::new();
         frame.encode(&mut out);
         assert_eq!(CloseFrame::decode(&out), Ok(Some(frame)));
@@ -87,22 +81,15 @@ mod tests {
 
     #[test]
     fn rfc6455_7_4_close_code_table() {
-        let valid = [
-            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
-        ];
-        let invalid = [
-            0, 999, 1004, 1005, 1006, 1012, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
-        ];
+        let valid = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999];
+        let invalid = [0, 999, 1004, 1005, 1006, 1012, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
         for code in valid {
             assert!(is_valid_code(code), "{code} should be valid");
         }
         for code in invalid {
             assert!(!is_valid_code(code), "{code} should be invalid");
             let payload = code.to_be_bytes();
-            assert_eq!(
-                CloseFrame::decode(&payload),
-                Err(Error::InvalidCloseCode(code))
-            );
+            assert_eq!(CloseFrame::decode(&payload), Err(Error::InvalidCloseCode(code)));
         }
     }
 }

@@ -86,6 +86,13 @@ pub(crate) enum Read {
 pub(crate) enum Phase {
     /// Data flows both ways.
     Open,
+    /// The peer's close arrived; the application has not polled its `Event::Close` yet, and
+    /// may still send (§5.5.1: an endpoint "MAY delay sending a Close frame until its current
+    /// message is sent"). Polling that event queues our echo and moves to `Closed`.
+    CloseReceived {
+        /// The code to echo (`None`: the peer's close was empty, so is ours).
+        echo: Option<u16>,
+    },
     /// We sent a close and wait for the peer's until `deadline`; its data is ignored.
     Closing {
         /// When we stop waiting (`Config::close_timeout` after our close).
@@ -193,12 +200,10 @@ impl Connection {
             self.pong_deadline = None;
         }
         let mut pos = 0;
-        while pos < input.len() && self.phase != Phase::Closed {
+        while pos < input.len() && matches!(self.phase, Phase::Open | Phase::Closing { .. }) {
             let step = match self.read {
                 Read::ExpectFrameHeader => self.read_header(&input[pos..]),
-                Read::ExpectPayload { header, received } => {
-                    self.read_payload(header, received, &input[pos..])
-                }
+                Read::ExpectPayload { header, received } => self.read_payload(header, received, &input[pos..]),
             };
             match step {
                 Ok(used) => pos += used,
@@ -211,9 +216,15 @@ impl Connection {
         Ok(input.len())
     }
 
-    /// The next event, oldest first.
+    /// The next event, oldest first. Returning the peer's `Event::Close` is what queues our
+    /// echo of it, so replies to the messages before it still go out first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front()?;
+        if let (Event::Close(_), Phase::CloseReceived { echo }) = (&event, self.phase) {
+            self.queue_close(echo, "");
+            self.phase = Phase::Closed;
+        }
+        Some(event)
     }
 
     /// Appends every queued wire byte (our frames, pongs, close replies) to `out`.
@@ -252,13 +263,12 @@ impl Connection {
         if reason.len() > 123 {
             return Err(SendError::ControlTooLong);
         }
-        if self.phase != Phase::Open {
-            return Err(SendError::Closed);
-        }
-        self.queue_close(Some(code), reason);
-        self.phase = Phase::Closing {
-            deadline: self.now + self.config.close_timeout,
+        self.phase = match self.phase {
+            Phase::Open => Phase::Closing { deadline: self.now + self.config.close_timeout },
+            Phase::CloseReceived { .. } => Phase::Closed, // ours answers theirs
+            Phase::Closing { .. } | Phase::Closed => return Err(SendError::Closed),
         };
+        self.queue_close(Some(code), reason);
         Ok(())
     }
 
@@ -266,7 +276,7 @@ impl Connection {
     /// `err.close_code()` unless one was already sent, and moves straight to `Closed`
     /// (the peer broke the protocol, so we do not wait for its close).
     pub fn fail(&mut self, err: &Error) {
-        if self.phase == Phase::Open {
+        if self.can_send() {
             self.queue_close(Some(err.close_code()), err.reason());
         }
         self.error.get_or_insert(*err);
@@ -276,7 +286,7 @@ impl Connection {
     /// Whether data frames may still be sent (no close sent yet). Check this before writing
     /// frames pre-encoded with [`crate::encode_frame`].
     pub fn can_send(&self) -> bool {
-        self.phase == Phase::Open
+        matches!(self.phase, Phase::Open | Phase::CloseReceived { .. })
     }
 
     /// The close handshake finished, failed or timed out: the server closes TCP now (§7.1.1);
@@ -293,7 +303,7 @@ impl Connection {
                 Some(self.last_seen + interval)
             }),
             Phase::Closing { deadline } => Some(deadline),
-            Phase::Closed => None,
+            Phase::CloseReceived { .. } | Phase::Closed => None,
         }
     }
 
@@ -319,7 +329,7 @@ impl Connection {
                 }
             }
             Phase::Closing { deadline } if now >= deadline => self.phase = Phase::Closed,
-            Phase::Closing { .. } | Phase::Closed => {}
+            Phase::Closing { .. } | Phase::CloseReceived { .. } | Phase::Closed => {}
         }
     }
 
@@ -335,7 +345,7 @@ impl Connection {
 
     /// Queues a data (or ping) frame if the connection is open.
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
-        if self.phase != Phase::Open {
+        if !self.can_send() {
             return Err(SendError::Closed);
         }
         self.queue_frame(opcode, payload);
@@ -364,13 +374,7 @@ impl Connection {
             Role::Client => Some(rand::random::<[u8; 4]>()),
             Role::Server => None,
         };
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
+        let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
         header.encode(&mut self.transmit);
         let start = self.transmit.len();
         self.transmit.extend_from_slice(payload);
@@ -379,6 +383,39 @@ impl Connection {
         }
         if let Some(log) = &mut self.log {
             log.out(header, payload);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The crate docs draw the state machine with these names; the exhaustive `match`
+    /// makes a new variant fail to compile here until the diagram is updated.
+    #[test]
+    fn crate_docs_state_diagram_names_every_variant() {
+        let docs = include_str!("lib.rs");
+        let now = Instant::now();
+        let header = FrameHeader::decode(&[0x81, 0x00]).unwrap().unwrap().0;
+        let reads = [Read::ExpectFrameHeader, Read::ExpectPayload { header, received: 0 }];
+        let phases =
+            [Phase::Open, Phase::CloseReceived { echo: None }, Phase::Closing { deadline: now }, Phase::Closed];
+        let mut names: Vec<&str> = reads
+            .iter()
+            .map(|r| match r {
+                Read::ExpectFrameHeader => "ExpectFrameHeader",
+                Read::ExpectPayload { .. } => "ExpectPayload",
+            })
+            .collect();
+        names.extend(phases.iter().map(|p| match p {
+            Phase::Open => "Open",
+            Phase::CloseReceived { .. } => "CloseReceived",
+            Phase::Closing { .. } => "Closing",
+            Phase::Closed => "Closed",
+        }));
+        for name in names {
+            assert!(docs.contains(name), "lib.rs state diagram lacks {name}");
         }
     }
 }

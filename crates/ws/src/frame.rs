@@ -150,13 +150,7 @@ impl FrameHeader {
         } else {
             None
         };
-        let header = FrameHeader {
-            fin: b0 & 0x80 != 0,
-            rsv: (b0 >> 4) & 0x07,
-            opcode,
-            mask,
-            payload_len,
-        };
+        let header = FrameHeader { fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 0x07, opcode, mask, payload_len };
         Ok(Some((header, end)))
     }
 
@@ -200,13 +194,7 @@ impl FrameHeader {
 /// The hub encodes a broadcast once with this (server frames are unmasked, `mask = None`) and
 /// shares the bytes with every subscriber.
 pub fn encode_frame(opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>, out: &mut Vec<u8>) {
-    let header = FrameHeader {
-        fin: true,
-        rsv: 0,
-        opcode,
-        mask,
-        payload_len: payload.len() as u64,
-    };
+    let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
     header.encode(out);
     let start = out.len();
     out.extend_from_slice(payload);
@@ -224,12 +212,7 @@ pub fn encode_frame(opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>, out: 
 /// `chunks_exact_mut(8)` chunk is XORed as one word.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let phase = offset % 4;
-    let k = [
-        key[phase],
-        key[(phase + 1) % 4],
-        key[(phase + 2) % 4],
-        key[(phase + 3) % 4],
-    ];
+    let k = [key[phase], key[(phase + 1) % 4], key[(phase + 2) % 4], key[(phase + 3) % 4]];
     let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
@@ -271,13 +254,8 @@ mod tests {
     fn rfc6455_5_2_header_round_trips_at_each_length_form() {
         for len in [0, 1, 125, 126, 127, 0xFFFF, 0x1_0000, u64::MAX >> 1] {
             for mask in [None, Some([1, 2, 3, 4])] {
-                let header = FrameHeader {
-                    fin: len % 2 == 0,
-                    rsv: 0b101,
-                    opcode: OpCode::Binary,
-                    mask,
-                    payload_len: len,
-                };
+                let header =
+                    FrameHeader { fin: len % 2 == 0, rsv: 0b101, opcode: OpCode::Binary, mask, payload_len: len };
                 let mut out = Vec::new();
                 header.encode(&mut out);
                 let (decoded, used) = FrameHeader::decode(&out).unwrap().unwrap();
@@ -297,10 +275,7 @@ mod tests {
 
     #[test]
     fn rfc6455_5_2_rejects_non_minimal_lengths() {
-        assert_eq!(
-            FrameHeader::decode(&[0x82, 126, 0, 125]),
-            Err(Error::NonMinimalLength)
-        );
+        assert_eq!(FrameHeader::decode(&[0x82, 126, 0, 125]), Err(Error::NonMinimalLength));
         let bytes = [0x82, 127, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF];
         assert_eq!(FrameHeader::decode(&bytes), Err(Error::NonMinimalLength));
     }
@@ -308,25 +283,15 @@ mod tests {
     #[test]
     fn rfc6455_5_2_rejects_reserved_opcodes() {
         for op in [3u8, 7, 0xB, 0xF] {
-            assert_eq!(
-                FrameHeader::decode(&[0x80 | op, 0]),
-                Err(Error::ReservedOpcode(op))
-            );
+            assert_eq!(FrameHeader::decode(&[0x80 | op, 0]), Err(Error::ReservedOpcode(op)));
         }
     }
 
     #[test]
     fn rfc6455_5_7_encode_frame_matches_the_masked_hello_example() {
         let mut out = Vec::new();
-        encode_frame(
-            OpCode::Text,
-            b"Hello",
-            Some([0x37, 0xfa, 0x21, 0x3d]),
-            &mut out,
-        );
-        let expect = [
-            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-        ];
+        encode_frame(OpCode::Text, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]), &mut out);
+        let expect = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
         assert_eq!(out, expect);
     }
 }

@@ -127,9 +127,7 @@ impl fmt::Display for HandshakeError {
         match self {
             HandshakeError::NotGet => f.write_str("a WebSocket handshake must be a GET"),
             HandshakeError::NotHttp11 => f.write_str("a WebSocket handshake needs HTTP/1.1"),
-            HandshakeError::NoUpgrade => {
-                f.write_str("this is a WebSocket endpoint: upgrade required")
-            }
+            HandshakeError::NoUpgrade => f.write_str("this is a WebSocket endpoint: upgrade required"),
             HandshakeError::UpgradeNotWebsocket => f.write_str("Upgrade must name websocket"),
             HandshakeError::ConnectionNotUpgrade => f.write_str("Connection must contain Upgrade"),
             HandshakeError::BadKey => f.write_str("Sec-WebSocket-Key must be base64 of 16 bytes"),
@@ -218,23 +216,13 @@ pub fn accept(req: &Request, policy: &ServerPolicy) -> Result<Accepted, Handshak
         return Err(HandshakeError::OriginRefused);
     }
     let offered: Vec<&[u8]> = tokens(req.headers_named("sec-websocket-protocol")).collect();
-    let protocol = policy
-        .protocols
-        .iter()
-        .find(|p| offered.contains(&p.as_bytes()))
-        .cloned();
-    Ok(Accepted {
-        accept: accept_key(key),
-        protocol,
-    })
+    let protocol = policy.protocols.iter().find(|p| offered.contains(&p.as_bytes())).cloned();
+    Ok(Accepted { accept: accept_key(key), protocol })
 }
 
 /// The comma-separated tokens of every value (RFC 9110 §5.6.1 lists), trimmed.
 fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
-    values
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
+    values.flat_map(|v| v.split(|&b| b == b',')).map(<[u8]>::trim_ascii).filter(|t| !t.is_empty())
 }
 
 /// Whether any value's token list contains `token` (ASCII case-insensitive).

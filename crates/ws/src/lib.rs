@@ -46,7 +46,7 @@
 //!
 //!  Phase:  Open --close()--------------------------> Closing --peer's Close-----> Closed
 //!            |                                          \------close_timeout----> Closed
-//!            +--peer's Close (our echo queued)----------------------------------> Closed
+//!            +--peer's Close--> CloseReceived --poll_event() returns it, echo queued--> Closed
 //!            +--fail(err) (close err.close_code() queued) / pong timeout (1011) -> Closed
 //! ```
 //!
@@ -57,8 +57,9 @@
 //!    [`handshake::ClientHandshake::encode_request`] and feeds the response to
 //!    `handle_response`, which leaves any bytes after the 101 head unconsumed.
 //! 2. [`Connection::new`]`(role, config, now)`; feed bytes that followed the handshake first.
-//! 3. On every read: `handle_bytes(bytes, now)`, then drain `poll_event()`. On `Err(e)` call
-//!    `fail(&e)`.
+//! 3. On every read: `handle_bytes(bytes, now)`, then drain `poll_event()` (the events
+//!    queued before an error are still valid). On `Err(e)` call `fail(&e)`. Polling the
+//!    peer's `Event::Close` queues our echo, so replies to the messages before it go first.
 //! 4. Application sends: `send_text`, `send_binary`, `send_ping`, `close`.
 //! 5. After 3 or 4: `poll_transmit(&mut out)` and write `out`.
 //! 6. Timers: sleep until `poll_deadline()`, then `handle_timeout(now)` and go to 5.

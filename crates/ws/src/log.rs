@@ -49,12 +49,7 @@ impl fmt::Display for FrameRecord {
         if let Some(key) = h.mask {
             write!(f, " key={:08x}", u32::from_be_bytes(key))?;
         }
-        write!(
-            f,
-            " len={} payload=\"{}\"",
-            h.payload_len,
-            self.preview.escape_ascii()
-        )?;
+        write!(f, " len={} payload=\"{}\"", h.payload_len, self.preview.escape_ascii())?;
         if h.payload_len > self.preview.len() as u64 {
             f.write_str("...")?;
         }
@@ -74,20 +69,14 @@ pub(crate) struct FrameLog {
 impl FrameLog {
     /// Starts the record of an inbound frame.
     pub(crate) fn begin_in(&mut self, header: FrameHeader) {
-        self.partial = Some(FrameRecord {
-            direction: Direction::In,
-            header,
-            preview: Vec::new(),
-        });
+        self.partial = Some(FrameRecord { direction: Direction::In, header, preview: Vec::new() });
     }
 
     /// Adds unmasked payload bytes of the inbound frame to its preview.
     pub(crate) fn payload_in(&mut self, bytes: &[u8]) {
         if let Some(record) = &mut self.partial {
             let room = PREVIEW_LEN - record.preview.len();
-            record
-                .preview
-                .extend_from_slice(&bytes[..room.min(bytes.len())]);
+            record.preview.extend_from_slice(&bytes[..room.min(bytes.len())]);
         }
     }
 
@@ -101,11 +90,7 @@ impl FrameLog {
     /// Records an outbound frame.
     pub(crate) fn out(&mut self, header: FrameHeader, payload: &[u8]) {
         let preview = payload[..PREVIEW_LEN.min(payload.len())].to_vec();
-        self.done.push_back(FrameRecord {
-            direction: Direction::Out,
-            header,
-            preview,
-        });
+        self.done.push_back(FrameRecord { direction: Direction::Out, header, preview });
     }
 
     /// The oldest finished record.

@@ -49,10 +49,7 @@ impl Connection {
             self.read = Read::ExpectFrameHeader;
             self.finish_frame(header)?;
         } else {
-            self.read = Read::ExpectPayload {
-                header,
-                received: 0,
-            };
+            self.read = Read::ExpectPayload { header, received: 0 };
         }
         Ok(used)
     }
@@ -98,12 +95,7 @@ impl Connection {
     }
 
     /// `ExpectPayload`: consumes as much of the frame's payload as `input` holds.
-    pub(super) fn read_payload(
-        &mut self,
-        header: FrameHeader,
-        received: u64,
-        input: &[u8],
-    ) -> Result<usize, Error> {
+    pub(super) fn read_payload(&mut self, header: FrameHeader, received: u64, input: &[u8]) -> Result<usize, Error> {
         let remaining = header.payload_len - received;
         let n = remaining.min(input.len() as u64) as usize;
         let chunk = &input[..n];
@@ -144,10 +136,7 @@ impl Connection {
             self.read = Read::ExpectFrameHeader;
             self.finish_frame(header)?;
         } else {
-            self.read = Read::ExpectPayload {
-                header,
-                received: received + n as u64,
-            };
+            self.read = Read::ExpectPayload { header, received: received + n as u64 };
         }
         Ok(n)
     }
@@ -230,17 +219,18 @@ impl Connection {
         }
     }
 
-    /// The peer's close (§5.5.1, §7.1.2): validate it, answer it if we have not sent ours
-    /// (echoing its code, or an empty close for an empty one), and finish the handshake.
+    /// The peer's close (§5.5.1, §7.1.2): validate it. If we sent ours already the handshake
+    /// is done; otherwise the echo (its code, or an empty close for an empty one) is queued
+    /// when the application polls this `Event::Close`.
     fn on_close(&mut self, len: usize) -> Result<(), Error> {
         let frame = CloseFrame::decode(&self.control[..len])?;
-        if self.phase == Phase::Open {
-            self.queue_close(frame.as_ref().map(|f| f.code), "");
-        }
+        self.phase = match self.phase {
+            Phase::Open => Phase::CloseReceived { echo: frame.as_ref().map(|f| f.code) },
+            _ => Phase::Closed,
+        };
         self.partial = None;
         self.text.clear();
         self.binary.clear();
-        self.phase = Phase::Closed;
         self.events.push_back(Event::Close(frame));
         Ok(())
     }

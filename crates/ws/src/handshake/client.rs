@@ -29,11 +29,7 @@ impl ClientHandshake {
         let nonce: [u8; 16] = rand::random();
         ClientHandshake {
             host: host.to_owned(),
-            path: if path.is_empty() {
-                "/".into()
-            } else {
-                path.to_owned()
-            },
+            path: if path.is_empty() { "/".into() } else { path.to_owned() },
             protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
             key: STANDARD.encode(nonce),
             scanned: 0,
@@ -53,10 +49,7 @@ impl ClientHandshake {
             self.path, self.host, self.key
         );
         if !self.protocols.is_empty() {
-            head.push_str(&format!(
-                "Sec-WebSocket-Protocol: {}\r\n",
-                self.protocols.join(", ")
-            ));
+            head.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", self.protocols.join(", ")));
         }
         head.push_str("\r\n");
         out.extend_from_slice(head.as_bytes());
@@ -66,13 +59,9 @@ impl ClientHandshake {
     ///
     /// `Ok(None)`: the head is not complete yet. `Ok(Some((consumed, protocol)))`: accepted;
     /// `bytes[consumed..]` are already WebSocket frames — feed them to the `Connection`.
-    pub fn handle_response(
-        &mut self,
-        bytes: &[u8],
-    ) -> Result<Option<(usize, Option<String>)>, HandshakeError> {
+    pub fn handle_response(&mut self, bytes: &[u8]) -> Result<Option<(usize, Option<String>)>, HandshakeError> {
         let from = self.scanned.saturating_sub(3);
-        let Some(end) = find_blank_line(&bytes[from.min(bytes.len())..]).map(|i| from + i + 4)
-        else {
+        let Some(end) = find_blank_line(&bytes[from.min(bytes.len())..]).map(|i| from + i + 4) else {
             self.scanned = bytes.len();
             if bytes.len() > MAX_HEAD {
                 return Err(HandshakeError::BadResponse);
@@ -90,22 +79,13 @@ impl ClientHandshake {
             return Err(HandshakeError::Status(code));
         }
         let values = |name: &'static str| {
-            response
-                .headers
-                .iter()
-                .filter(move |h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| h.value)
+            response.headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
         };
-        if !has_token(values("upgrade"), "websocket") || !has_token(values("connection"), "upgrade")
-        {
+        if !has_token(values("upgrade"), "websocket") || !has_token(values("connection"), "upgrade") {
             return Err(HandshakeError::MissingUpgrade);
         }
         let expect = accept_key(self.key.as_bytes());
-        if values("sec-websocket-accept")
-            .map(<[u8]>::trim_ascii)
-            .collect::<Vec<_>>()
-            != [expect.as_bytes()]
-        {
+        if values("sec-websocket-accept").map(<[u8]>::trim_ascii).collect::<Vec<_>>() != [expect.as_bytes()] {
             return Err(HandshakeError::BadAccept);
         }
         let protocol = match values("sec-websocket-protocol").next() {

@@ -1,8 +1,7 @@
 use super::*;
 
 /// RFC 6455 §1.3's sample key and the accept value it must produce.
-const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+use talkback_harness::vectors::{RFC6455_SAMPLE_ACCEPT as ACCEPT, RFC6455_SAMPLE_KEY as KEY};
 
 fn request(headers: &[(&str, &str)]) -> Request {
     let mut req = Request::new(Method::Get, "/chat".into(), Version::Http11);
@@ -41,10 +40,7 @@ fn rfc6455_1_3_accept_key_of_the_sample_nonce() {
 
 #[test]
 fn rfc6455_4_2_2_accepts_the_section_1_3_request_and_picks_a_protocol() {
-    let policy = ServerPolicy {
-        protocols: vec!["superchat".into(), "chat".into()],
-        origin: None,
-    };
+    let policy = ServerPolicy { protocols: vec!["superchat".into(), "chat".into()], origin: None };
     let accepted = accept(&request(&good()), &policy).unwrap();
     assert_eq!(accepted.protocol(), Some("superchat"));
     let mut out = Vec::new();
@@ -59,12 +55,7 @@ fn rfc6455_4_2_2_accepts_the_section_1_3_request_and_picks_a_protocol() {
 #[test]
 fn rfc6455_4_2_1_refusal_table() {
     let cases: Vec<(&str, Request, HandshakeError, u16)> = vec![
-        (
-            "plain GET",
-            request(&[("Host", "x")]),
-            HandshakeError::NoUpgrade,
-            426,
-        ),
+        ("plain GET", request(&[("Host", "x")]), HandshakeError::NoUpgrade, 426),
         (
             "not GET",
             {
@@ -85,42 +76,12 @@ fn rfc6455_4_2_1_refusal_table() {
             HandshakeError::NotHttp11,
             400,
         ),
-        (
-            "upgrade h2c",
-            request(&with("Upgrade", "h2c")),
-            HandshakeError::UpgradeNotWebsocket,
-            400,
-        ),
-        (
-            "no Connection",
-            request(&without("Connection")),
-            HandshakeError::ConnectionNotUpgrade,
-            400,
-        ),
-        (
-            "no version",
-            request(&without("Sec-WebSocket-Version")),
-            HandshakeError::UnsupportedVersion,
-            426,
-        ),
-        (
-            "version 8",
-            request(&with("Sec-WebSocket-Version", "8")),
-            HandshakeError::UnsupportedVersion,
-            426,
-        ),
-        (
-            "no key",
-            request(&without("Sec-WebSocket-Key")),
-            HandshakeError::BadKey,
-            400,
-        ),
-        (
-            "short key",
-            request(&with("Sec-WebSocket-Key", "AAAA")),
-            HandshakeError::BadKey,
-            400,
-        ),
+        ("upgrade h2c", request(&with("Upgrade", "h2c")), HandshakeError::UpgradeNotWebsocket, 400),
+        ("no Connection", request(&without("Connection")), HandshakeError::ConnectionNotUpgrade, 400),
+        ("no version", request(&without("Sec-WebSocket-Version")), HandshakeError::UnsupportedVersion, 426),
+        ("version 8", request(&with("Sec-WebSocket-Version", "8")), HandshakeError::UnsupportedVersion, 426),
+        ("no key", request(&without("Sec-WebSocket-Key")), HandshakeError::BadKey, 400),
+        ("short key", request(&with("Sec-WebSocket-Key", "AAAA")), HandshakeError::BadKey, 400),
         (
             "key not base64",
             request(&with("Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!==")),
@@ -136,17 +97,11 @@ fn rfc6455_4_2_1_refusal_table() {
 
 #[test]
 fn rfc6455_4_4_version_refusal_is_426_naming_13() {
-    let err = accept(
-        &request(&with("Sec-WebSocket-Version", "8")),
-        &ServerPolicy::default(),
-    );
+    let err = accept(&request(&with("Sec-WebSocket-Version", "8")), &ServerPolicy::default());
     let mut out = Vec::new();
     err.unwrap_err().encode_response(&mut out);
     let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{text}");
     assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
     assert!(text.contains("\r\nUpgrade: websocket\r\n"));
     assert!(text.contains("\r\nConnection: close\r\n"));
@@ -154,29 +109,19 @@ fn rfc6455_4_4_version_refusal_is_426_naming_13() {
 
 #[test]
 fn rfc6455_10_2_origin_policy_refuses_with_403() {
-    let policy = ServerPolicy {
-        protocols: vec![],
-        origin: Some(Box::new(|origin| origin == Some(b"http://good.example"))),
-    };
+    let policy =
+        ServerPolicy { protocols: vec![], origin: Some(Box::new(|origin| origin == Some(b"http://good.example"))) };
     let err = accept(&request(&good()), &policy).unwrap_err();
-    assert_eq!(
-        (err.clone(), err.status()),
-        (HandshakeError::OriginRefused, 403)
-    );
+    assert_eq!((err.clone(), err.status()), (HandshakeError::OriginRefused, 403));
     let ok = request(&with("Origin", "http://good.example"));
     assert_eq!(accept(&ok, &policy).unwrap().protocol(), None);
 }
 
 /// A server response to `client`'s request, built by the server-side code.
 fn response_for(client: &ClientHandshake, protocol: Option<&str>) -> Vec<u8> {
-    let mut headers = with("Sec-WebSocket-Key", "");
-    headers.retain(|(n, _)| *n != "Sec-WebSocket-Key");
-    let mut req = request(&headers);
+    let mut req = request(&without("Sec-WebSocket-Key"));
     req.push_header("Sec-WebSocket-Key", client.key().as_bytes());
-    let policy = ServerPolicy {
-        protocols: protocol.into_iter().map(String::from).collect(),
-        origin: None,
-    };
+    let policy = ServerPolicy { protocols: protocol.into_iter().map(String::from).collect(), origin: None };
     let mut out = Vec::new();
     accept(&req, &policy).unwrap().encode_response(&mut out);
     out
@@ -206,21 +151,9 @@ fn rfc6455_4_1_client_rejects_bad_responses() {
     let mut client = ClientHandshake::new("h", "/", &[]);
     let good = String::from_utf8(response_for(&client, None)).unwrap();
     let cases = [
-        (
-            "not 101",
-            good.replace("101 Switching Protocols", "200 OK"),
-            HandshakeError::Status(200),
-        ),
-        (
-            "no upgrade",
-            good.replace("Upgrade: websocket\r\n", ""),
-            HandshakeError::MissingUpgrade,
-        ),
-        (
-            "bad accept",
-            good.replace("Accept: ", "Accept: x"),
-            HandshakeError::BadAccept,
-        ),
+        ("not 101", good.replace("101 Switching Protocols", "200 OK"), HandshakeError::Status(200)),
+        ("no upgrade", good.replace("Upgrade: websocket\r\n", ""), HandshakeError::MissingUpgrade),
+        ("bad accept", good.replace("Accept: ", "Accept: x"), HandshakeError::BadAccept),
         (
             "unoffered protocol",
             good.replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: chat\r\n\r\n"),
@@ -229,14 +162,7 @@ fn rfc6455_4_1_client_rejects_bad_responses() {
     ];
     for (name, response, expect) in cases {
         let mut fresh = client.clone();
-        assert_eq!(
-            fresh.handle_response(response.as_bytes()),
-            Err(expect),
-            "{name}"
-        );
+        assert_eq!(fresh.handle_response(response.as_bytes()), Err(expect), "{name}");
     }
-    assert_eq!(
-        client.handle_response(good.as_bytes()),
-        Ok(Some((good.len(), None)))
-    );
+    assert_eq!(client.handle_response(good.as_bytes()), Ok(Some((good.len(), None))));
 }

@@ -42,9 +42,7 @@ impl Pair {
             }
             let moved = !bytes.is_empty();
             if moved {
-                self.server
-                    .handle_bytes(&bytes, self.now)
-                    .expect("server accepts client bytes");
+                self.server.handle_bytes(&bytes, self.now).expect("server accepts client bytes");
             }
             server_events.extend(std::iter::from_fn(|| self.server.poll_event()));
             let mut bytes = Vec::new();
@@ -53,9 +51,7 @@ impl Pair {
                 return (client_events, server_events);
             }
             if self.client_alive {
-                self.client
-                    .handle_bytes(&bytes, self.now)
-                    .expect("client accepts server bytes");
+                self.client.handle_bytes(&bytes, self.now).expect("client accepts server bytes");
             }
             client_events.extend(std::iter::from_fn(|| self.client.poll_event()));
             self.wire_to_client.extend(bytes);
@@ -66,10 +62,7 @@ impl Pair {
     fn run_until(&mut self, until: Instant) -> (Vec<Event>, Vec<Event>) {
         let mut all = (Vec::new(), Vec::new());
         loop {
-            let next = [self.client.poll_deadline(), self.server.poll_deadline()]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = [self.client.poll_deadline(), self.server.poll_deadline()].into_iter().flatten().min();
             match next {
                 Some(at) if at <= until => {
                     self.now = self.now.max(at);
@@ -94,17 +87,11 @@ fn rfc6455_5_6_echo_text_and_binary() {
     pair.client.send_text("hello").unwrap();
     pair.client.send_binary(&[0, 1, 2]).unwrap();
     let (_, at_server) = pair.pump();
-    assert_eq!(
-        at_server,
-        [Event::Text("hello".into()), Event::Binary(vec![0, 1, 2])]
-    );
+    assert_eq!(at_server, [Event::Text("hello".into()), Event::Binary(vec![0, 1, 2])]);
     pair.server.send_text("hello").unwrap();
     pair.server.send_binary(&[0, 1, 2]).unwrap();
     let (at_client, _) = pair.pump();
-    assert_eq!(
-        at_client,
-        [Event::Text("hello".into()), Event::Binary(vec![0, 1, 2])]
-    );
+    assert_eq!(at_client, [Event::Text("hello".into()), Event::Binary(vec![0, 1, 2])]);
 }
 
 #[test]
@@ -133,19 +120,9 @@ fn rfc6455_5_4_fragmented_message_with_interleaved_ping() {
     .concat();
     pair.server.handle_bytes(&bytes, pair.now).unwrap();
     let events: Vec<_> = std::iter::from_fn(|| pair.server.poll_event()).collect();
-    assert_eq!(
-        events,
-        [
-            Event::Ping(b"mid".to_vec()),
-            Event::Text("Grüß Gott".into())
-        ]
-    );
+    assert_eq!(events, [Event::Ping(b"mid".to_vec()), Event::Text("Grüß Gott".into())]);
     let (at_client, _) = pair.pump();
-    assert_eq!(
-        at_client,
-        [Event::Pong(b"mid".to_vec())],
-        "the pong echoes the ping"
-    );
+    assert_eq!(at_client, [Event::Pong(b"mid".to_vec())], "the pong echoes the ping");
 }
 
 #[test]
@@ -153,27 +130,12 @@ fn rfc6455_7_1_2_close_handshake_started_by_the_client() {
     let mut pair = Pair::new(Config::default());
     pair.client.close(1000, "bye").unwrap();
     assert!(!pair.client.can_send());
-    assert_eq!(
-        pair.client.send_text("late"),
-        Err(talkback_ws::SendError::Closed)
-    );
+    assert_eq!(pair.client.send_text("late"), Err(talkback_ws::SendError::Closed));
     let (at_client, at_server) = pair.pump();
-    let bye = CloseFrame {
-        code: 1000,
-        reason: "bye".into(),
-    };
+    let bye = CloseFrame { code: 1000, reason: "bye".into() };
     assert_eq!(at_server, [Event::Close(Some(bye))]);
-    assert!(
-        pair.server.is_closed(),
-        "the server closes TCP first (§7.1.1)"
-    );
-    assert_eq!(
-        at_client,
-        [Event::Close(Some(CloseFrame {
-            code: 1000,
-            reason: String::new()
-        }))]
-    );
+    assert!(pair.server.is_closed(), "the server closes TCP first (§7.1.1)");
+    assert_eq!(at_client, [Event::Close(Some(CloseFrame { code: 1000, reason: String::new() }))]);
     assert!(pair.client.is_closed());
 }
 
@@ -186,10 +148,7 @@ fn rfc6455_7_1_1_close_timeout_when_the_peer_never_answers() {
     pair.run_until(start + Duration::from_millis(4999));
     assert!(!pair.server.is_closed());
     pair.run_until(start + Duration::from_secs(5));
-    assert!(
-        pair.server.is_closed(),
-        "closed after Config::close_timeout"
-    );
+    assert!(pair.server.is_closed(), "closed after Config::close_timeout");
     assert_eq!(pair.server.poll_deadline(), None);
 }
 
@@ -203,29 +162,16 @@ fn keepalive_pings_for_hours_then_pong_timeout_closes_with_1011() {
     let mut pair = Pair::new(config);
     let start = pair.now;
     let (at_client, at_server) = pair.run_until(start + Duration::from_secs(3 * 3600));
-    let pings = at_client
-        .iter()
-        .filter(|e| matches!(e, Event::Ping(_)))
-        .count();
-    let pongs = at_server
-        .iter()
-        .filter(|e| matches!(e, Event::Pong(_)))
-        .count();
-    assert_eq!(
-        (pings, pongs),
-        (360, 360),
-        "one ping per 30 s for 3 hours, each answered"
-    );
+    let pings = at_client.iter().filter(|e| matches!(e, Event::Ping(_))).count();
+    let pongs = at_server.iter().filter(|e| matches!(e, Event::Pong(_))).count();
+    assert_eq!((pings, pongs), (360, 360), "one ping per 30 s for 3 hours, each answered");
     assert!(pair.server.can_send());
 
     pair.client_alive = false;
     pair.wire_to_client.clear();
     let gone = pair.now;
     pair.run_until(gone + Duration::from_secs(39));
-    assert!(
-        !pair.server.is_closed(),
-        "ping at +30 s, waiting until +40 s"
-    );
+    assert!(!pair.server.is_closed(), "ping at +30 s, waiting until +40 s");
     pair.run_until(gone + Duration::from_secs(40));
     assert!(pair.server.is_closed());
     let ping = frame(true, 0, OpCode::Ping, b"", None);
@@ -237,11 +183,7 @@ fn keepalive_pings_for_hours_then_pong_timeout_closes_with_1011() {
 fn rfc6455_4_1_bytes_after_the_101_are_not_lost() {
     let mut hs = ClientHandshake::new("localhost:8080", "/ws", &[]);
     let mut request = Request::new(Method::Get, "/ws".into(), Version::Http11);
-    for (name, value) in [
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Version", "13"),
-    ] {
+    for (name, value) in [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")] {
         request.push_header(name, value.as_bytes());
     }
     request.push_header("Sec-WebSocket-Key", hs.key().as_bytes());
@@ -264,15 +206,9 @@ fn rfc6455_4_1_bytes_after_the_101_are_not_lost() {
 fn rfc6455_7_1_7_fail_queues_the_error_close_code() {
     let now = Instant::now();
     let mut server = Connection::new(Role::Server, Config::default(), now);
-    let err = server
-        .handle_bytes(&super::HELLO_UNMASKED, now)
-        .unwrap_err();
+    let err = server.handle_bytes(&super::HELLO_UNMASKED, now).unwrap_err();
     assert_eq!(err.close_code(), 1002);
-    assert_eq!(
-        server.handle_bytes(b"more", now),
-        Err(err),
-        "the error sticks"
-    );
+    assert_eq!(server.handle_bytes(b"more", now), Err(err), "the error sticks");
     server.fail(&err);
     assert!(server.is_closed());
     let mut out = Vec::new();
@@ -289,9 +225,7 @@ fn frame_log_records_frames_in_and_out() {
     server.set_frame_log(true);
     server.handle_bytes(&super::HELLO_MASKED, now).unwrap();
     server.send_text("Hello").unwrap();
-    let lines: Vec<String> = std::iter::from_fn(|| server.poll_frame_log())
-        .map(|r| r.to_string())
-        .collect();
+    let lines: Vec<String> = std::iter::from_fn(|| server.poll_frame_log()).map(|r| r.to_string()).collect();
     assert_eq!(
         lines,
         [
@@ -299,4 +233,41 @@ fn frame_log_records_frames_in_and_out() {
             r#"-> FIN=1 RSV=000 op=text(0x1) MASK=0 len=5 payload="Hello""#,
         ]
     );
+}
+
+/// Not a benchmark (see `crates/bench`), a smoke check that many small frames in one buffer
+/// stay cheap: run with `--release -- --ignored` to see the rate.
+#[test]
+#[ignore]
+fn many_small_frames_rate() {
+    let frame = super::HELLO_MASKED;
+    let buf: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 10_000).collect();
+    let now = Instant::now();
+    let mut server = Connection::new(Role::Server, Config::default(), now);
+    let start = Instant::now();
+    let mut messages = 0usize;
+    for _ in 0..100 {
+        server.handle_bytes(&buf, now).unwrap();
+        messages += std::iter::from_fn(|| server.poll_event()).count();
+    }
+    let rate = messages as f64 / start.elapsed().as_secs_f64();
+    eprintln!("{messages} messages, {rate:.0} msg/s");
+}
+
+#[test]
+fn rfc6455_5_5_1_messages_before_a_close_are_answered_before_the_echo() {
+    let now = Instant::now();
+    let mut server = Connection::new(Role::Server, Config::default(), now);
+    let key = Some([9, 8, 7, 6]);
+    let bytes = [frame(true, 0, OpCode::Text, b"last words", key), frame(true, 0, OpCode::Close, b"\x03\xe8", key)];
+    server.handle_bytes(&bytes.concat(), now).unwrap();
+    assert_eq!(server.poll_event(), Some(Event::Text("last words".into())));
+    assert!(server.can_send() && !server.is_closed(), "CloseReceived: replies may still go out");
+    server.send_text("last words").unwrap();
+    assert_eq!(server.poll_event(), Some(Event::Close(Some(CloseFrame { code: 1000, reason: String::new() }))));
+    assert!(server.is_closed() && !server.can_send());
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    let expect = [frame(true, 0, OpCode::Text, b"last words", None), frame(true, 0, OpCode::Close, b"\x03\xe8", None)];
+    assert_eq!(out, expect.concat());
 }

@@ -40,34 +40,12 @@ fn text(s: &str) -> Event {
     Event::Text(s.to_owned())
 }
 
-fn ok(
-    name: &'static str,
-    rule: &'static str,
-    role: Role,
-    input: Vec<u8>,
-    events: Vec<Event>,
-) -> Case {
-    Case {
-        name,
-        rule,
-        role,
-        input,
-        events,
-        fails: None,
-        limits: None,
-    }
+fn ok(name: &'static str, rule: &'static str, role: Role, input: Vec<u8>, events: Vec<Event>) -> Case {
+    Case { name, rule, role, input, events, fails: None, limits: None }
 }
 
 fn fail(name: &'static str, rule: &'static str, role: Role, input: Vec<u8>, code: u16) -> Case {
-    Case {
-        name,
-        rule,
-        role,
-        input,
-        events: vec![],
-        fails: Some(code),
-        limits: None,
-    }
+    Case { name, rule, role, input, events: vec![], fails: Some(code), limits: None }
 }
 
 fn cases() -> Vec<Case> {
@@ -77,41 +55,11 @@ fn cases() -> Vec<Case> {
     let bytes_64k: Vec<u8> = (0..65536u32).map(|i| (i * 7) as u8).collect();
     let close = |code: u16, reason: &[u8]| cat(&[&code.to_be_bytes(), reason]);
     vec![
-        ok(
-            "unmasked hello",
-            "§5.7",
-            Client,
-            HELLO_UNMASKED.to_vec(),
-            vec![text("Hello")],
-        ),
-        ok(
-            "masked hello",
-            "§5.7",
-            Server,
-            HELLO_MASKED.to_vec(),
-            vec![text("Hello")],
-        ),
-        ok(
-            "fragmented hello",
-            "§5.7",
-            Client,
-            cat(&[&HEL, &LO]),
-            vec![text("Hello")],
-        ),
-        ok(
-            "ping hello",
-            "§5.7",
-            Client,
-            PING_HELLO.to_vec(),
-            vec![Event::Ping(b"Hello".to_vec())],
-        ),
-        ok(
-            "masked pong hello",
-            "§5.7",
-            Server,
-            PONG_HELLO_MASKED.to_vec(),
-            vec![Event::Pong(b"Hello".to_vec())],
-        ),
+        ok("unmasked hello", "§5.7", Client, HELLO_UNMASKED.to_vec(), vec![text("Hello")]),
+        ok("masked hello", "§5.7", Server, HELLO_MASKED.to_vec(), vec![text("Hello")]),
+        ok("fragmented hello", "§5.7", Client, cat(&[HEL, LO]), vec![text("Hello")]),
+        ok("ping hello", "§5.7", Client, PING_HELLO.to_vec(), vec![Event::Ping(b"Hello".to_vec())]),
+        ok("masked pong hello", "§5.7", Server, PONG_HELLO_MASKED.to_vec(), vec![Event::Pong(b"Hello".to_vec())]),
         ok(
             "256 bytes, 16-bit length",
             "§5.7",
@@ -137,13 +85,7 @@ fn cases() -> Vec<Case> {
             ]),
             vec![Event::Binary(bytes_64k.clone())],
         ),
-        ok(
-            "empty text",
-            "§5.6",
-            Server,
-            to_server(true, Text, b""),
-            vec![text("")],
-        ),
+        ok("empty text", "§5.6", Server, to_server(true, Text, b""), vec![text("")]),
         ok(
             "empty fragments",
             "§5.4",
@@ -183,76 +125,16 @@ fn cases() -> Vec<Case> {
             ]),
             vec![text("κό")],
         ),
-        fail(
-            "unmasked client frame",
-            "§5.1",
-            Server,
-            HELLO_UNMASKED.to_vec(),
-            1002,
-        ),
-        fail(
-            "masked server frame",
-            "§5.1",
-            Client,
-            HELLO_MASKED.to_vec(),
-            1002,
-        ),
-        fail(
-            "RSV1 without extension",
-            "§5.2",
-            Server,
-            frame(true, 0b100, Text, b"a", Some(KEY)),
-            1002,
-        ),
-        fail(
-            "RSV2 without extension",
-            "§5.2",
-            Server,
-            frame(true, 0b010, Text, b"a", Some(KEY)),
-            1002,
-        ),
-        fail(
-            "RSV3 on a ping",
-            "§5.2",
-            Server,
-            frame(true, 0b001, Ping, b"a", Some(KEY)),
-            1002,
-        ),
-        fail(
-            "reserved data opcode 0x3",
-            "§5.2",
-            Client,
-            vec![0x83, 0x00],
-            1002,
-        ),
-        fail(
-            "reserved control opcode 0xB",
-            "§5.2",
-            Client,
-            vec![0x8B, 0x00],
-            1002,
-        ),
-        fail(
-            "64-bit length with MSB set",
-            "§5.2",
-            Client,
-            vec![0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0],
-            1002,
-        ),
-        fail(
-            "non-minimal 16-bit length",
-            "§5.2",
-            Client,
-            vec![0x82, 0x7E, 0x00, 0x05, 1, 2, 3, 4, 5],
-            1002,
-        ),
-        fail(
-            "continuation without start",
-            "§5.4",
-            Server,
-            to_server(true, Continuation, b"x"),
-            1002,
-        ),
+        fail("unmasked client frame", "§5.1", Server, HELLO_UNMASKED.to_vec(), 1002),
+        fail("masked server frame", "§5.1", Client, HELLO_MASKED.to_vec(), 1002),
+        fail("RSV1 without extension", "§5.2", Server, frame(true, 0b100, Text, b"a", Some(KEY)), 1002),
+        fail("RSV2 without extension", "§5.2", Server, frame(true, 0b010, Text, b"a", Some(KEY)), 1002),
+        fail("RSV3 on a ping", "§5.2", Server, frame(true, 0b001, Ping, b"a", Some(KEY)), 1002),
+        fail("reserved data opcode 0x3", "§5.2", Client, vec![0x83, 0x00], 1002),
+        fail("reserved control opcode 0xB", "§5.2", Client, vec![0x8B, 0x00], 1002),
+        fail("64-bit length with MSB set", "§5.2", Client, vec![0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0], 1002),
+        fail("non-minimal 16-bit length", "§5.2", Client, vec![0x82, 0x7E, 0x00, 0x05, 1, 2, 3, 4, 5], 1002),
+        fail("continuation without start", "§5.4", Server, to_server(true, Continuation, b"x"), 1002),
         fail(
             "text inside a fragmented message",
             "§5.4",
@@ -264,33 +146,12 @@ fn cases() -> Vec<Case> {
             "binary inside a fragmented message",
             "§5.4",
             Server,
-            cat(&[
-                &to_server(false, Binary, b"a"),
-                &to_server(true, Binary, b"b"),
-            ]),
+            cat(&[&to_server(false, Binary, b"a"), &to_server(true, Binary, b"b")]),
             1002,
         ),
-        fail(
-            "ping of 126 bytes",
-            "§5.5",
-            Server,
-            to_server(true, Ping, &[0; 126]),
-            1002,
-        ),
-        fail(
-            "fragmented ping",
-            "§5.5",
-            Server,
-            to_server(false, Ping, b"a"),
-            1002,
-        ),
-        fail(
-            "invalid UTF-8 in one frame",
-            "§8.1",
-            Server,
-            to_server(true, Text, b"ok\xC0\xAF"),
-            1007,
-        ),
+        fail("ping of 126 bytes", "§5.5", Server, to_server(true, Ping, &[0; 126]), 1002),
+        fail("fragmented ping", "§5.5", Server, to_server(false, Ping, b"a"), 1002),
+        fail("invalid UTF-8 in one frame", "§8.1", Server, to_server(true, Text, b"ok\xC0\xAF"), 1007),
         fail(
             "surrogate before the rest of its frame arrives",
             "§8.1",
@@ -302,19 +163,10 @@ fn cases() -> Vec<Case> {
             "invalid UTF-8 in a later fragment before FIN",
             "§8.1",
             Server,
-            cat(&[
-                &to_server(false, Text, b"ab"),
-                &to_server(false, Continuation, b"\xF4\x90"),
-            ]),
+            cat(&[&to_server(false, Text, b"ab"), &to_server(false, Continuation, b"\xF4\x90")]),
             1007,
         ),
-        fail(
-            "truncated code point at message end",
-            "§8.1",
-            Server,
-            to_server(true, Text, b"ab\xE2\x82"),
-            1007,
-        ),
+        fail("truncated code point at message end", "§8.1", Server, to_server(true, Text, b"ab\xE2\x82"), 1007),
         Case {
             limits: Some((1024, 1 << 20)),
             ..fail(
@@ -331,10 +183,7 @@ fn cases() -> Vec<Case> {
                 "message over the limit across fragments",
                 "§10.4",
                 Client,
-                cat(&[
-                    &to_client(false, Binary, &[0; 1000]),
-                    &[0x80, 0x7E, 0x03, 0x00],
-                ]),
+                cat(&[&to_client(false, Binary, &[0; 1000]), &[0x80, 0x7E, 0x03, 0x00]]),
                 1009,
             )
         },
@@ -343,84 +192,29 @@ fn cases() -> Vec<Case> {
             "§5.5.1",
             Server,
             to_server(true, Close, &close(1000, b"bye")),
-            vec![Event::Close(Some(CloseFrame {
-                code: 1000,
-                reason: "bye".into(),
-            }))],
+            vec![Event::Close(Some(CloseFrame { code: 1000, reason: "bye".into() }))],
         ),
-        ok(
-            "empty close",
-            "§5.5.1",
-            Client,
-            to_client(true, Close, b""),
-            vec![Event::Close(None)],
-        ),
+        ok("empty close", "§5.5.1", Client, to_client(true, Close, b""), vec![Event::Close(None)]),
         ok(
             "close 4999",
             "§7.4.2",
             Server,
             to_server(true, Close, &close(4999, b"")),
-            vec![Event::Close(Some(CloseFrame {
-                code: 4999,
-                reason: String::new(),
-            }))],
+            vec![Event::Close(Some(CloseFrame { code: 4999, reason: String::new() }))],
         ),
         ok(
             "data after close is ignored",
             "§5.5.1",
             Server,
-            cat(&[
-                &to_server(true, Close, &close(1001, b"")),
-                &to_server(true, Text, b"late"),
-                &[0xFF],
-            ]),
-            vec![Event::Close(Some(CloseFrame {
-                code: 1001,
-                reason: String::new(),
-            }))],
+            cat(&[&to_server(true, Close, &close(1001, b"")), &to_server(true, Text, b"late"), &[0xFF]]),
+            vec![Event::Close(Some(CloseFrame { code: 1001, reason: String::new() }))],
         ),
-        fail(
-            "close payload of 1 byte",
-            "§5.5.1",
-            Server,
-            to_server(true, Close, &[0x03]),
-            1002,
-        ),
-        fail(
-            "close code 1005",
-            "§7.4.1",
-            Server,
-            to_server(true, Close, &close(1005, b"")),
-            1002,
-        ),
-        fail(
-            "close code 999",
-            "§7.4.1",
-            Server,
-            to_server(true, Close, &close(999, b"")),
-            1002,
-        ),
-        fail(
-            "close code 1016",
-            "§7.4.2",
-            Client,
-            to_client(true, Close, &close(1016, b"")),
-            1002,
-        ),
-        fail(
-            "close code 5000",
-            "§7.4.2",
-            Client,
-            to_client(true, Close, &close(5000, b"")),
-            1002,
-        ),
-        fail(
-            "close reason not UTF-8",
-            "§5.5.1",
-            Server,
-            to_server(true, Close, &close(1000, b"\xFF")),
-            1007,
-        ),
+        fail("close payload of 1 byte", "§5.5.1", Server, to_server(true, Close, &[0x03]), 1002),
+        fail("close code 1005", "§7.4.1", Server, to_server(true, Close, &close(1005, b"")), 1002),
+        fail("close code 999", "§7.4.1", Server, to_server(true, Close, &close(999, b"")), 1002),
+        fail("close code 1016", "§7.4.2", Client, to_client(true, Close, &close(1016, b"")), 1002),
+        fail("close code 5000", "§7.4.2", Client, to_client(true, Close, &close(5000, b"")), 1002),
+        fail("close reason not UTF-8", "§5.5.1", Server, to_server(true, Close, &close(1000, b"\xFF")), 1007),
     ]
 }
 
@@ -462,10 +256,7 @@ fn rfc6455_decoder_table_whole_bytewise_and_every_split() {
         let splits: Vec<usize> = if len <= 4096 {
             (0..=len).collect()
         } else {
-            (0..64)
-                .chain(len / 2 - 8..len / 2 + 8)
-                .chain(len - 64..=len)
-                .collect()
+            (0..64).chain(len / 2 - 8..len / 2 + 8).chain(len - 64..=len).collect()
         };
         for cut in splits {
             let (a, b) = case.input.split_at(cut);

@@ -1,0 +1,46 @@
+# talkback — the recipes. `just` alone runs the tests.
+
+# Run every test (the README's test command).
+test:
+    cargo test --workspace
+
+# Run the demo: the hub with all four techniques and the page at http://127.0.0.1:8080/
+run *ARGS:
+    cargo run --release --bin demo -- {{ARGS}}
+
+# Same as `run`.
+demo *ARGS:
+    cargo run --release --bin demo -- {{ARGS}}
+
+# Formatting, lints and tests, as CI runs them (without the peer suites).
+check:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
+
+# The Autobahn TestSuite (via kosoku) in both roles: ws-echo as server, ws-client as client.
+autobahn:
+    bash scripts/autobahn.sh
+
+# Interop with real peers: h11 (HTTP), Python websockets / Node ws (WebSocket), Node eventsource,
+# curl -N and httpx-sse (SSE).
+interop:
+    bash tests/interop/run-h11.sh
+    bash tests/interop/run-ws.sh
+    bash tests/interop/run-push.sh
+
+# HTTP benchmark: http-echo vs nginx vs hyper under wrk (keep-alive and pipelined).
+bench-http:
+    bash scripts/bench-http.sh
+
+# WebSocket benchmark: ws-echo vs tokio-tungstenite (latency, throughput, bandwidth, idle memory).
+bench-ws:
+    bash scripts/bench-ws.sh
+
+# Push benchmark: demo vs Nchan (SSE fan-out, long-poll fan-out, held long-polls).
+bench-push:
+    bash scripts/bench-push.sh
+
+# Regenerate the --trace transcripts quoted in docs/.
+traces:
+    bash scripts/traces.sh
