@@ -45,22 +45,29 @@ for s in $SERVERS; do
     curl -fsS "${URL[$s]}" >/dev/null || { bench_log "$s does not answer GET /"; exit 1; }
 done
 
-# run_wrk SERVER MODE: BENCH_RUNS runs, prints the median WRK line.
-run_wrk() {
-    local server=$1 mode=$2 url=${URL[$1]} results=$BENCH_TMP/$1-$2.runs args
-    : >"$results"
-    for run in $(seq "$RUNS"); do
-        if [ "$mode" = pipelined ]; then
-            args=(-s "$LUA/pipeline.lua" "$url" -- "$DEPTH")
-        else
-            args=(-s "$LUA/report.lua" "$url")
-        fi
-        bench_log "$server $mode run $run/$RUNS: wrk -t$THREADS -c$CONNS -d${SECS}s"
-        wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${args[@]}" | grep '^WRK ' >>"$results"
-        sleep 1
-    done
-    bench_median req_per_s <"$results"
+# one_wrk SERVER MODE RUN: one wrk run, its WRK line appended to SERVER-MODE.runs.
+one_wrk() {
+    local server=$1 mode=$2 url=${URL[$1]} args
+    if [ "$mode" = pipelined ]; then
+        args=(-s "$LUA/pipeline.lua" "$url" -- "$DEPTH")
+    else
+        args=(-s "$LUA/report.lua" "$url")
+    fi
+    bench_log "$server $mode run $3/$RUNS: wrk -t$THREADS -c$CONNS -d${SECS}s"
+    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${args[@]}" | grep '^WRK ' >>"$BENCH_TMP/$server-$mode.runs"
+    sleep 1
 }
+
+# Runs are interleaved (every server once, then again) so a slow minute on the machine
+# does not land on one server only.
+for run in $(seq "$RUNS"); do
+    for s in $SERVERS; do
+        [ -n "${URL[$s]:-}" ] || continue
+        for mode in keep-alive pipelined; do
+            one_wrk "$s" "$mode" "$run"
+        done
+    done
+done
 
 declare -A RPS
 failed=0
@@ -68,7 +75,7 @@ rows=()
 for s in $SERVERS; do
     [ -n "${URL[$s]:-}" ] || continue
     for mode in keep-alive pipelined; do
-        line=$(run_wrk "$s" "$mode")
+        line=$(bench_median req_per_s <"$BENCH_TMP/$s-$mode.runs")
         rps=$(bench_field "$line" req_per_s)
         p50=$(bench_field "$line" p50_us)
         p99=$(bench_field "$line" p99_us)

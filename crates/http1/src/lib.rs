@@ -38,18 +38,18 @@
 //! # The state machine
 //!
 //! ```text
-//!        +------------------------ End <------------------------------+
-//!        v                                                            |
+//!    +---------------------- End <-----------------------------+
+//!    v                                                         |
 //!   ExpectHead --Head, Content-Length: n (none: n = 0)--> ExpectBody{remaining} --Data..
-//!        |
-//!        +--Head, Transfer-Encoding: chunked--> ExpectChunkSize <------------------+
-//!                                                 |         |                      |
-//!                                          size = 0     size > 0                 CRLF
-//!                                                 v         v                      |
-//!                                     ExpectTrailers    ExpectChunkData{remaining} |
-//!                                                 |         | --Data..             |
-//!                                    End, back to |         v                      |
-//!                                       ExpectHead      ExpectChunkDataEnd --------+
+//!    |
+//!    +--Head, Transfer-Encoding: chunked--> ExpectChunkSize <-----------------------+
+//!                                             |          |                          |
+//!                                         size = 0    size > 0                     CRLF
+//!                                             v          v                          |
+//!                                   ExpectTrailers    ExpectChunkData{remaining}    |
+//!                                             |          |  --Data..                |
+//!                                             v          v                          |
+//!                           End, to ExpectHead        ExpectChunkDataEnd -----------+
 //!
 //!   any state --Error--> Failed   (decode returns the same error from then on)
 //! ```

@@ -140,6 +140,21 @@ mod tests {
     }
 
     #[test]
+    fn more_fields_than_the_stack_holds_borrow_a_vec() {
+        let fields: String = (0..80).map(|i| format!("X-{i}: {i}\r\n")).collect();
+        let request = parse(format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n").as_bytes());
+        let request = request.unwrap();
+        assert_eq!(request.headers().count(), 81);
+        assert_eq!(request.header("x-79"), Some(&b"79"[..]));
+    }
+
+    #[test]
+    fn rfc9112_2_2_whitespace_before_the_first_field_is_refused() {
+        let err = parse(b"GET / HTTP/1.1\r\n Host: a\r\n\r\n").unwrap_err();
+        assert_eq!(err, Error::ObsFold);
+    }
+
+    #[test]
     fn rfc9110_2_5_version_505_or_400() {
         assert_eq!(parse(b"GET / HTTP/2.0\r\n\r\n").unwrap_err(), Error::UnsupportedVersion);
         assert_eq!(parse(b"GET / HTTP/1.2\r\n\r\n").unwrap_err(), Error::UnsupportedVersion);

@@ -52,26 +52,39 @@ pub(crate) fn answer_poll(
 
 /// Writes 200 + JSON array (with `Talkback-Missed` when the cursor was too old) or 204.
 fn answer_batch(batch: Batch<'_, Arc<Encoded>>, request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) {
-    if batch.is_empty() {
+    answer_messages(batch.missed(), || batch.iter().map(|(_, m)| &**m), request, cx, state);
+}
+
+/// [`answer_batch`] for messages already taken out of the log (no channel lock held).
+/// `messages` is called twice: once to size the body, once to write it.
+fn answer_messages<'m, I: Iterator<Item = &'m Encoded>>(
+    missed: u64,
+    messages: impl Fn() -> I,
+    request: &Request,
+    cx: &mut Cx<'_>,
+    state: &LoopCtx,
+) {
+    let count = messages().count();
+    if count == 0 {
         respond(cx, state, request, Status::NO_CONTENT, &[], b"");
         return;
     }
-    let missed = batch.missed().to_string();
+    let missed_value = missed.to_string();
     respond_with(cx, state, |out, state| {
-        let body_len = 2 + batch.iter().map(|(_, m)| m.json.len() + 1).sum::<usize>() - 1;
+        let body_len = 2 + messages().map(|m| m.json.len() + 1).sum::<usize>() - 1;
         let mut head = ResponseHead::new(Status::OK)
             .connection_for(request)
             .header("Content-Type", CONTENT_TYPE.as_bytes())
             .header("Cache-Control", b"no-store");
-        if batch.missed() > 0 {
-            head = head.header(MISSED_HEADER, missed.as_bytes());
+        if missed > 0 {
+            head = head.header(MISSED_HEADER, missed_value.as_bytes());
         }
         head.content_length(body_len as u64).encode(&state.date, out);
         if request.method == Method::Head {
             return;
         }
         out.push(b'[');
-        for (i, (_, message)) in batch.iter().enumerate() {
+        for (i, message) in messages().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -150,14 +163,14 @@ impl ParkedConn {
     }
 
     /// Released by a publish: answer with the batch after the cursor.
-    fn on_release(&mut self, batch: Batch<'_, Arc<Encoded>>, cx: &mut Cx<'_>, state: &LoopCtx) -> Conn {
+    fn on_release(&mut self, missed: u64, batch: &[Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) -> Conn {
         if let Some(tracer) = &state.tracer {
             let held = cx.now().duration_since(self.parked_at);
             tracer
                 .note(cx.id(), &format!("released after {:.3} s with {} message(s)", held.as_secs_f64(), batch.len()));
         }
         let request = self.request();
-        answer_batch(batch, &request, cx, state);
+        answer_messages(missed, || batch.iter().map(|m| &**m), &request, cx, state);
         self.back_to_http(&request, cx, state)
     }
 
@@ -179,15 +192,26 @@ impl ParkedConn {
 }
 
 /// A message arrived on `channel`: every parked request whose cursor is older gets its batch.
+///
+/// The batches are taken out of the log (shared references) and the channel lock is dropped
+/// before any request is answered: answering returns the connection to HTTP and runs a
+/// pipelined request at once, which may lock the same channel again (a poll, a long-poll, a
+/// publish) — with the lock still held, the loop would deadlock on itself.
 pub(crate) fn release(state: &mut LoopCtx, channel: &Arc<str>, conns: &mut Connections<Conn>) {
     let (_, shared) = state.hub.shared.channel(channel);
-    let guard = lock(&shared);
-    let Some(local) = state.hub.local.get_mut(channel) else { return };
-    let released: Vec<_> = local.parked.release(&guard.log).collect();
-    for (id, batch) in released {
+    let released: Vec<(ConnId, u64, Vec<Arc<Encoded>>)> = {
+        let guard = lock(&shared);
+        let Some(local) = state.hub.local.get_mut(channel) else { return };
+        local
+            .parked
+            .release(&guard.log)
+            .map(|(id, batch)| (id, batch.missed(), batch.iter().map(|(_, m)| Arc::clone(m)).collect()))
+            .collect()
+    };
+    for (id, missed, batch) in released {
         conns.with(id, state, |conn, cx, state| {
             let next = match conn {
-                Conn::Parked(parked) => parked.on_release(batch, cx, state),
+                Conn::Parked(parked) => parked.on_release(missed, &batch, cx, state),
                 _ => return,
             };
             *conn = next;

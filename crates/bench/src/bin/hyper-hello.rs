@@ -2,10 +2,10 @@
 //!
 //! HTTP/1.1 keep-alive on a tokio runtime with 2 worker threads, `pipeline_flush` on (so
 //! pipelined responses leave in one write), `TCP_NODELAY`, and every GET answered 200
-//! `text/plain` with a short body, like talkback's `http-echo`.
+//! `text/plain` with the same 20-byte body as talkback's `http-echo`.
 //!
 //! ```text
-//! hyper-hello --addr 127.0.0.1:0 [--threads 2] [--body 'hello\n']
+//! hyper-hello --addr 127.0.0.1:0 [--threads 2] [--body TEXT]
 //! curl -i http://ADDR/anything
 //! ```
 //!
@@ -38,7 +38,7 @@ fn run() -> Result<(), String> {
     }
     let addr = args.get("addr").unwrap_or("127.0.0.1:8080").to_owned();
     let threads = args.parse_or("threads", 2usize)?;
-    let body = Bytes::from(args.get("body").unwrap_or("hello\n").replace("\\n", "\n"));
+    let body = Bytes::from(args.get("body").unwrap_or("Hello from talkback\n").replace("\\n", "\n"));
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()

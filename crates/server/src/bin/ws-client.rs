@@ -8,8 +8,9 @@
 //!
 //! Try it against `ws-echo`: `cargo run --bin ws-echo -- --addr 127.0.0.1:8080`, then
 //! `printf 'hello\nworld\n' | cargo run --bin ws-client -- ws://127.0.0.1:8080/`.
-//! On stdin EOF it sends close 1000, waits for the server's close and for the server to close
-//! TCP (RFC 6455 §7.1.1), and exits 0. `wss://` is out of scope: there is no TLS here.
+//! On stdin EOF it waits until the server has been quiet for 300 ms (so the replies to the last
+//! lines get printed), sends close 1000, waits for the server's close and for the server to
+//! close TCP (RFC 6455 §7.1.1), and exits 0. `wss://` is out of scope: there is no TLS here.
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::TcpStream;
@@ -32,6 +33,9 @@ wss:// (TLS) is not supported.";
 
 /// How long one blocking read waits before timers and stdin get a turn.
 const TICK: Duration = Duration::from_millis(50);
+
+/// After stdin ends, how long the server must stay quiet before we send our close.
+const LINGER: Duration = Duration::from_millis(300);
 
 /// Command-line options.
 struct Options {
@@ -204,24 +208,27 @@ fn interactive(opts: &Options) -> Result<(), String> {
             }
         }
     });
-    let mut stdin_open = true;
+    // Set at stdin EOF; we close once the server has been quiet for LINGER after it, so
+    // replies to the last lines are printed (data after our close would be ignored).
+    let mut quiet_since: Option<Instant> = None;
     loop {
-        while stdin_open {
+        while quiet_since.is_none() {
             match lines.try_recv() {
                 Ok(line) => {
                     let _ = client.conn.send_text(&line);
                 }
                 Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    stdin_open = false;
-                    let _ = client.conn.close(1000, "");
-                }
+                Err(mpsc::TryRecvError::Disconnected) => quiet_since = Some(Instant::now()),
             }
+        }
+        if quiet_since.is_some_and(|t| t.elapsed() >= LINGER) && client.conn.can_send() {
+            let _ = client.conn.close(1000, "");
         }
         client.flush()?;
         let open = client.read_once()?;
         while let Some(event) = client.conn.poll_event() {
             print_event(&event);
+            quiet_since = quiet_since.map(|_| Instant::now());
         }
         client.flush()?;
         if client.conn.is_closed() || !open {

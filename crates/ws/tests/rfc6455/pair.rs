@@ -206,7 +206,7 @@ fn rfc6455_4_1_bytes_after_the_101_are_not_lost() {
 fn rfc6455_7_1_7_fail_queues_the_error_close_code() {
     let now = Instant::now();
     let mut server = Connection::new(Role::Server, Config::default(), now);
-    let err = server.handle_bytes(&super::HELLO_UNMASKED, now).unwrap_err();
+    let err = server.handle_bytes(super::HELLO_UNMASKED, now).unwrap_err();
     assert_eq!(err.close_code(), 1002);
     assert_eq!(server.handle_bytes(b"more", now), Err(err), "the error sticks");
     server.fail(&err);
@@ -223,7 +223,7 @@ fn frame_log_records_frames_in_and_out() {
     let now = Instant::now();
     let mut server = Connection::new(Role::Server, Config::default(), now);
     server.set_frame_log(true);
-    server.handle_bytes(&super::HELLO_MASKED, now).unwrap();
+    server.handle_bytes(super::HELLO_MASKED, now).unwrap();
     server.send_text("Hello").unwrap();
     let lines: Vec<String> = std::iter::from_fn(|| server.poll_frame_log()).map(|r| r.to_string()).collect();
     assert_eq!(

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# WebSocket side by side: talkback's ws-echo vs tokio-tungstenite, under ws-load.
+#
+#   just bench-ws                        (= bash scripts/bench-ws.sh)
+#   BENCH_SECS=3 BENCH_RUNS=3 bash scripts/bench-ws.sh
+#
+# Scenarios (crates/bench/src/bin/ws-load.rs), each against a server started for it alone:
+#   latency     1 connection, 1 message in flight, 32 B text     -> p50/p99/mean round trip
+#   throughput  64 connections x 16 in flight x 32 B text         -> messages/s
+#   bandwidth   8 connections x 4 in flight x 64 KiB binary       -> MB/s
+#   idle        10 000 open connections, handshake done, held     -> server RSS per connection
+# Every echo is checked (sequence, length, content); any error fails the run.
+# Env: BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
+#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SKIP_BUILD.
+set -euo pipefail
+source "$(dirname "$0")/bench/lib.sh"
+
+SECS=${BENCH_SECS:-10}
+RUNS=${BENCH_RUNS:-1}
+IDLE=${BENCH_IDLE_CONNS:-10000}
+SERVERS=${BENCH_SERVERS:-talkback tungstenite}
+SCENARIOS="latency throughput bandwidth idle"
+
+bench_build
+bench_raise_nofile
+bench_log "open files limit: $(ulimit -n)"
+
+# start_server NAME: a fresh server process; sets BENCH_ADDR and BENCH_PID.
+start_server() {
+    case $1 in
+        talkback) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 --threads 2 ;;
+        tungstenite) bench_start tungstenite-echo "$BENCH_BIN/tungstenite-echo" --addr 127.0.0.1:0 --threads 2 ;;
+        *) bench_log "unknown server $1"; exit 1 ;;
+    esac
+}
+
+failed=0
+for run in $(seq "$RUNS"); do
+    for s in $SERVERS; do
+        for scenario in $SCENARIOS; do
+            start_server "$s"
+            extra=(--secs "$SECS")
+            [ "$scenario" = idle ] && extra=(--pid "$BENCH_PID" --conns "$IDLE")
+            bench_log "$s $scenario run $run/$RUNS (pid $BENCH_PID, ws://$BENCH_ADDR/)"
+            if ! "$BENCH_BIN/ws-load" --url "ws://$BENCH_ADDR/" --scenario "$scenario" --label "$s" "${extra[@]}" \
+                >"$BENCH_TMP/out" 2>"$BENCH_TMP/err"; then
+                failed=1
+                cat "$BENCH_TMP/err" >&2
+            fi
+            grep '^BENCH ' "$BENCH_TMP/out" >>"$BENCH_TMP/$s-$scenario.runs" || failed=1
+            bench_stop "$BENCH_PID"
+            sleep 1
+        done
+    done
+done
+
+# The figure each scenario is judged by (the median run is chosen by it).
+key_of() {
+    case $1 in
+        latency) echo p50_us ;; throughput) echo msg_per_s ;; bandwidth) echo mb_per_s ;; idle) echo bytes_per_conn ;;
+    esac
+}
+
+declare -A FIG
+rows=()
+for s in $SERVERS; do
+    for scenario in $SCENARIOS; do
+        line=$(bench_median "$(key_of "$scenario")" <"$BENCH_TMP/$s-$scenario.runs")
+        [ -n "$line" ] || continue
+        echo "$line" | sed "s/ label=$s / label=$s runs=$RUNS /"
+        errs=$(bench_field "$line" errors)
+        [ "$errs" = 0 ] || failed=1
+        for k in p50_us p99_us mean_us msg_per_s mb_per_s bytes_per_conn; do
+            FIG[$s/$scenario/$k]=$(bench_field "$line" "$k")
+        done
+        case $scenario in
+            latency) fig="p50 ${FIG[$s/$scenario/p50_us]}µs  p99 ${FIG[$s/$scenario/p99_us]}µs  mean ${FIG[$s/$scenario/mean_us]}µs" ;;
+            throughput) fig="$(printf '%.0f' "${FIG[$s/$scenario/msg_per_s]}") msg/s" ;;
+            bandwidth) fig="${FIG[$s/$scenario/mb_per_s]} MB/s" ;;
+            idle) fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_conn]}") B/conn ($IDLE conns)" ;;
+        esac
+        rows+=("$(printf '%-12s %-11s %-44s %6s' "$s" "$scenario" "$fig" "$errs")")
+    done
+done
+
+echo
+echo "WebSocket echo, ws-load, ${SECS}s per load, median of $RUNS run(s), $(nproc) cores"
+printf '%-12s %-11s %-44s %6s\n' server scenario figure errors
+printf '%s\n' "${rows[@]}"
+echo
+t=talkback u=tungstenite
+r_tp=$(bench_ratio "${FIG[$t/throughput/msg_per_s]:-}" "${FIG[$u/throughput/msg_per_s]:-}")
+r_bw=$(bench_ratio "${FIG[$t/bandwidth/mb_per_s]:-}" "${FIG[$u/bandwidth/mb_per_s]:-}")
+r_lat=$(bench_ratio "${FIG[$t/latency/p50_us]:-}" "${FIG[$u/latency/p50_us]:-}")
+r_idle=$(bench_ratio "${FIG[$t/idle/bytes_per_conn]:-}" "${FIG[$u/idle/bytes_per_conn]:-}")
+echo "talkback/tungstenite small-message msg/s: $r_tp   (target >= 2.2)"
+echo "talkback/tungstenite bandwidth MB/s:      $r_bw   (target >= 1.45)"
+echo "talkback/tungstenite p50 latency:         $r_lat   (target <= 0.6)"
+echo "talkback/tungstenite idle bytes/conn:     $r_idle   (target: talkback <= 1024 B/conn, it is ${FIG[$t/idle/bytes_per_conn]:-n/a})"
+echo "BENCH tool=ws-load scenario=ratios throughput=$r_tp bandwidth=$r_bw latency_p50=$r_lat idle_bytes=$r_idle"
+exit $failed
