@@ -26,6 +26,7 @@ LUA=$BENCH_ROOT/scripts/bench
 bench_need_packages wrk nginx
 bench_build
 bench_raise_nofile
+bench_check_quiet
 
 declare -A URL
 for s in $SERVERS; do

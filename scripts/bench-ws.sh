@@ -23,6 +23,7 @@ SCENARIOS="latency throughput bandwidth idle"
 
 bench_build
 bench_raise_nofile
+bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
 # start_server NAME: a fresh server process; sets BENCH_ADDR and BENCH_PID.

@@ -162,3 +162,12 @@ bench_median() {
     awk -v k="$key" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { split($i, kv, "="); print kv[2], $0 } }' \
         | sort -g | awk '{ lines[NR] = $0 } END { if (NR) { l = lines[int((NR + 1) / 2)]; sub(/^[^ ]* /, "", l); print l } }'
 }
+
+# bench_check_quiet: warn when something else is using the CPU (figures would be noise).
+bench_check_quiet() {
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$load" 'BEGIN { exit !(l > 0.7) }'; then
+        bench_log "WARNING: load average is $load before starting; other work on this machine will skew the figures"
+    fi
+}

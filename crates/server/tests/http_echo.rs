@@ -197,8 +197,7 @@ fn rfc9110_10_1_1_100_continue_arrives_before_the_body_is_sent() {
 fn rfc9110_10_1_1_no_100_continue_without_content() {
     let server = spawn(|_| {});
     let mut client = server.client();
-    let response =
-        client.request(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n");
+    let response = client.request(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n");
     assert_eq!((response.status, response.body.len()), (200, 0), "{response:?}");
     assert!(client.is_open_after(Duration::from_millis(100)), "no stray 100 Continue after the answer");
 }
@@ -489,8 +488,12 @@ fn garbage_from_one_client_does_not_disturb_another() {
     let mut good = server.client();
     assert_hello(&good.request(GET));
     good.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Len");
-    for garbage in [&b"\x00\x01\x02 garbage\r\n\r\n"[..], b"GET /\x7f HTTP/1.1\r\n\r\n", b"HELLO\r\n\r\n", b"GET / HTTP/1.1\r\n: x\r\n\r\n"]
-    {
+    for garbage in [
+        &b"\x00\x01\x02 garbage\r\n\r\n"[..],
+        b"GET /\x7f HTTP/1.1\r\n\r\n",
+        b"HELLO\r\n\r\n",
+        b"GET / HTTP/1.1\r\n: x\r\n\r\n",
+    ] {
         let mut bad = server.client();
         bad.send(garbage);
         let refused = bad.read_response();

@@ -196,7 +196,7 @@ impl Sse {
     /// Reads more bytes; `false` on EOF or reset.
     fn read_more(&mut self, deadline: Instant) -> bool {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no SSE event in time; so far: {:?}", String::from_utf8_lossy(&self.raw));
+        assert!(!left.is_zero(), "the event stream stalled: no bytes and no end in time ({} bytes so far)", self.raw.len());
         let mut stream = self.client.stream();
         stream.set_read_timeout(Some(left)).expect("set_read_timeout");
         let mut chunk = vec![0u8; 64 << 10];
@@ -207,7 +207,7 @@ impl Sse {
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => false,
-            Err(e) => panic!("reading the event stream: {e}; so far: {:?}", String::from_utf8_lossy(&self.raw)),
+            Err(e) => panic!("the event stream stalled: {e} ({} bytes so far)", self.raw.len()),
         }
     }
 
@@ -479,6 +479,19 @@ fn longpoll_hold_is_capped_by_max_hold() {
 }
 
 #[test]
+fn longpoll_hold_outlasts_the_head_and_keepalive_timeouts() {
+    let server = spawn(|o| {
+        o.head_timeout = Duration::from_secs(1);
+        o.keepalive_timeout = Duration::from_secs(1);
+    });
+    let started = Instant::now();
+    let response = server.client().request(&get("/ch/outlast/longpoll?after=0&timeout=2"));
+    let held = started.elapsed();
+    assert_eq!(response.status, 204, "{response:?}");
+    assert!(held >= Duration::from_millis(1900), "a parked request is not an idle connection: held {held:?}");
+}
+
+#[test]
 fn longpoll_after_ahead_of_the_log_holds_until_a_newer_id() {
     let server = spawn(|_| {});
     let mut publisher = server.client();
@@ -525,6 +538,7 @@ fn longpoll_pipelined_request_behind_a_parked_one_is_answered_after_release_in_o
     let mut client = server.client();
     let mut pipelined = get("/ch/pipe/longpoll?after=0&timeout=30");
     pipelined.extend_from_slice(&get("/ch/pipe/poll?after=0"));
+    pipelined.extend_from_slice(&post("/ch/pipe", b"second"));
     pipelined.extend_from_slice(&get("/ch/other/poll"));
     client.send(&pipelined);
     assert_silent(&mut client, Duration::from_millis(300), "the first request is parked; the rest wait");
@@ -533,7 +547,8 @@ fn longpoll_pipelined_request_behind_a_parked_one_is_answered_after_release_in_o
     assert_eq!(batch_of(&first), [(1, "released".to_string())], "the long-poll first");
     let second = client.read_response();
     assert_eq!(batch_of(&second), [(1, "released".to_string())], "then the pipelined poll");
-    assert_eq!(client.read_response().status, 204, "then the third");
+    assert_eq!(client.read_response().text(), "2", "then the pipelined publish on the same channel");
+    assert_eq!(client.read_response().status, 204, "then the poll of another channel");
 }
 
 #[test]
@@ -647,6 +662,15 @@ fn sse_heartbeat_comment_arrives_every_interval() {
 }
 
 #[test]
+fn sse_stream_outlives_the_keepalive_timeout() {
+    let server = spawn(|o| o.keepalive_timeout = Duration::from_secs(1));
+    let mut sse = Sse::open(server.addr(), "/ch/long/sse", "");
+    std::thread::sleep(Duration::from_millis(1500));
+    publish(&mut server.client(), "long", "still here");
+    assert_eq!(sse.messages(1), [(1, "still here".to_string())]);
+}
+
+#[test]
 fn sse_message_with_line_breaks_becomes_several_data_lines() {
     let server = spawn(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/lines/sse", "");
@@ -681,7 +705,11 @@ fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
     // all 24 MiB could have been queued for it.
     let mut stalled = stalled;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while stalled.read_more(deadline) {}
+    for _ in 0..100_000 {
+        if !stalled.read_more(deadline) {
+            break;
+        }
+    }
     let received = std::iter::from_fn(|| stalled.parser.poll_event()).count();
     assert!(received < MESSAGES, "the stalled subscriber was cut off (it got {received} of {MESSAGES})");
 }

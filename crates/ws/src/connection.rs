@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 use crate::log::{FrameLog, FrameRecord};
 use crate::utf8::TextAssembler;
-use crate::{CloseFrame, Error, SendError, close};
+use crate::{Error, Event, SendError, close};
 
 /// Which end of the connection this is. Masking rules depend on it (§5.1): a client masks
 /// every frame it sends and refuses masked frames; a server the opposite.
@@ -49,22 +49,6 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(10),
         }
     }
-}
-
-/// What the peer said. Control-frame replies (pong, close echo) are already queued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A complete text message, validated as UTF-8.
-    Text(String),
-    /// A complete binary message.
-    Binary(Vec<u8>),
-    /// A ping; the pong echoing its payload is already queued (§5.5.2).
-    Ping(Vec<u8>),
-    /// A pong (§5.5.3): an answer to our ping, or an unsolicited heartbeat.
-    Pong(Vec<u8>),
-    /// The peer's close frame (`None`: it had no status code). Our reply is queued; once
-    /// `is_closed()` the server closes TCP (§7.1.1).
-    Close(Option<CloseFrame>),
 }
 
 /// The read side: what the next bytes are.

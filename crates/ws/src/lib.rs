@@ -29,7 +29,7 @@
 //! |---|---|
 //! | [`handshake`] | §1.3 accept key, §4.1 client request, §4.2 server response, §4.4 versions |
 //! | `frame` ([`FrameHeader`], [`encode_frame`], [`apply_mask`]) | §5.2 base framing, §5.3 masking |
-//! | `connection` ([`Connection`], [`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits |
+//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits |
 //! | `close` ([`CloseFrame`], [`is_valid_code`]) | §5.5.1 close payload, §7.4 status codes |
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
 //! | `error` ([`Error`], [`SendError`]) | §7.1.7 failing the connection, §7.4.1 which code |
@@ -100,13 +100,15 @@
 mod close;
 mod connection;
 mod error;
+mod event;
 mod frame;
 pub mod handshake;
 mod log;
 mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
-pub use connection::{Config, Connection, Event, Role};
+pub use connection::{Config, Connection, Role};
 pub use error::{Error, SendError};
+pub use event::Event;
 pub use frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, encode_frame};
 pub use log::{Direction, FrameRecord, PREVIEW_LEN};

@@ -116,7 +116,7 @@ fn incomplete_suffix_start(piece: &[u8]) -> usize {
 mod tests {
     use super::*;
 
-    /// Feeds `bytes` split at `cut`; returns the result and how many bytes were pushed
+    /// Pushes `pieces` in order; returns the result and how many pieces were accepted
     /// before the first error.
     fn feed(pieces: &[&[u8]]) -> (Result<String, Error>, usize) {
         let mut asm = TextAssembler::default();

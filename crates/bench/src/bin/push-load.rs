@@ -189,7 +189,20 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     // Let the server park the last requests it was sent.
     tokio::time::sleep(Duration::from_millis(if plan.scenario == "held" { 2000 } else { 300 })).await;
     let rss_after = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
-    let (first_publish, publish_errors) = publish_all(&plan).await;
+    // The publisher gets its own thread and runtime, so a thousand busy subscriber tasks
+    // cannot slow the publishing down (it would look like a slow server).
+    let publisher = {
+        let plan = plan.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            Ok::<_, std::io::Error>(rt.block_on(publish_all(&plan)))
+        })
+    };
+    let (first_publish, publish_errors, published) = tokio::task::spawn_blocking(move || publisher.join())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|_| "publisher thread panicked".to_string())?
+        .map_err(|e| format!("publisher runtime: {e}"))?;
     let mut results = Vec::with_capacity(tasks.len());
     let deadline = tokio::time::Instant::now() + plan.drain;
     let mut stop_tx = Some(stop_tx);
@@ -206,7 +219,8 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
         };
         results.push(seen.map_err(|e| e.to_string())?);
     }
-    Ok(summarize(&plan, &results, first_publish, publish_errors, (rss_before, rss_after)))
+    let publish = Publish { first: first_publish, errors: publish_errors, took: published };
+    Ok(summarize(&plan, &results, &publish, (rss_before, rss_after)))
 }
 
 async fn with_stop(mut stop: watch::Receiver<bool>, work: impl Future<Output = Result<(), String>>) -> Result<(), String> {
@@ -302,9 +316,9 @@ async fn longpoll(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
     seen.error.clone().map_or(Ok(()), Err)
 }
 
-/// Publishes every message on one keep-alive connection; returns when the first was sent
-/// and how many publishes failed.
-async fn publish_all(plan: &Plan) -> (Instant, u64) {
+/// Publishes every message on one keep-alive connection; returns when the first was sent,
+/// how many publishes failed, and how long publishing took.
+async fn publish_all(plan: &Plan) -> (Instant, u64, Duration) {
     let first = Instant::now();
     let mut errors = 0;
     let mut conn = None;
@@ -340,12 +354,21 @@ async fn publish_all(plan: &Plan) -> (Instant, u64) {
             tokio::time::sleep(plan.interval).await;
         }
     }
-    (first, errors)
+    (first, errors, first.elapsed())
 }
 
-fn summarize(plan: &Plan, results: &[Seen], first_publish: Instant, publish_errors: u64, rss: (u64, u64)) -> u64 {
+/// How publishing went.
+#[derive(Debug)]
+struct Publish {
+    first: Instant,
+    errors: u64,
+    took: Duration,
+}
+
+fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) -> u64 {
+    let first_publish = publish.first;
     let mut latency = Histogram::default();
-    let (mut unique, mut total, mut errors) = (0u64, 0u64, publish_errors);
+    let (mut unique, mut total, mut errors) = (0u64, 0u64, publish.errors);
     let mut last = first_publish;
     let mut first_error = None;
     for s in results {
@@ -370,6 +393,7 @@ fn summarize(plan: &Plan, results: &[Seen], first_publish: Instant, publish_erro
         .field("lost", lost)
         .field("duplicated", dup)
         .float("secs", secs)
+        .float("publish_secs", publish.took.as_secs_f64())
         .float("msg_per_s", rate)
         .micros("p50_us", latency.quantile(0.5))
         .micros("p99_us", latency.quantile(0.99))

@@ -34,6 +34,9 @@ wss:// (TLS) is not supported.";
 /// How long one blocking read waits before timers and stdin get a turn.
 const TICK: Duration = Duration::from_millis(50);
 
+/// How long the server has to answer the opening handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// After stdin ends, how long the server must stay quiet before we send our close.
 const LINGER: Duration = Duration::from_millis(300);
 
@@ -110,6 +113,7 @@ impl Client {
         let (host, addr, path) = parse_url(url)?;
         let mut stream = TcpStream::connect(&addr).map_err(|e| format!("connecting to {addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
+        stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| format!("socket: {e}"))?;
         let mut handshake = ClientHandshake::new(&host, &path, &[]);
         let mut request = Vec::new();
         handshake.encode_request(&mut request);
@@ -117,7 +121,7 @@ impl Client {
         let mut head = Vec::new();
         let mut chunk = [0u8; 4096];
         let consumed = loop {
-            let n = stream.read(&mut chunk).map_err(|e| format!("reading handshake: {e}"))?;
+            let n = stream.read(&mut chunk).map_err(|e| format!("reading the handshake response from {addr}: {e}"))?;
             if n == 0 {
                 return Err(format!("{addr} closed the connection during the handshake"));
             }
@@ -268,10 +272,14 @@ fn autobahn(opts: &Options) -> Result<(), String> {
     for case in 1..=count {
         eprintln!("case {case}/{count}");
         let url = format!("{base}/runCase?case={case}&agent=talkback");
-        run_session(&url, opts, |event| match event {
+        let echo = |event| match event {
             Event::Text(_) | Event::Binary(_) => Some(event),
             _ => None,
-        })?;
+        };
+        // A case may end the TCP connection rudely; report it and go on to the next case.
+        if let Err(message) = run_session(&url, opts, echo) {
+            eprintln!("case {case}: {message}");
+        }
     }
     run_session(&format!("{base}/updateReports?agent=talkback"), opts, |_| None)?;
     eprintln!("ran {count} cases; reports updated");

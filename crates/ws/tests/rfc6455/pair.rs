@@ -271,3 +271,29 @@ fn rfc6455_5_5_1_messages_before_a_close_are_answered_before_the_echo() {
     let expect = [frame(true, 0, OpCode::Text, b"last words", None), frame(true, 0, OpCode::Close, b"\x03\xe8", None)];
     assert_eq!(out, expect.concat());
 }
+
+#[test]
+fn rfc6455_5_6_every_event_round_trips_through_encode_and_a_connection() {
+    let close = Some(CloseFrame { code: 4000, reason: "done".into() });
+    let events = [
+        Event::Text("héllo".into()),
+        Event::Binary(vec![0, 255, 7]),
+        Event::Ping(b"p".to_vec()),
+        Event::Pong(b"q".to_vec()),
+        Event::Close(close),
+    ];
+    for (role, mask) in [(Role::Server, Some([5, 6, 7, 8])), (Role::Client, None)] {
+        let now = Instant::now();
+        let mut conn = Connection::new(role, Config::default(), now);
+        let mut wire = Vec::new();
+        for event in &events {
+            event.encode(mask, &mut wire);
+        }
+        conn.handle_bytes(&wire, now).unwrap();
+        let got: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+        assert_eq!(got, events, "{role:?}");
+    }
+    let mut empty = Vec::new();
+    Event::Close(None).encode(None, &mut empty);
+    assert_eq!(empty, [0x88, 0x00]);
+}

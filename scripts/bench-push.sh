@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Server push side by side: talkback's demo hub vs Nchan (nginx + ngx_nchan_module), under
+# push-load, with the same URL shapes (scripts/bench/nchan.conf maps them onto Nchan).
+#
+#   just bench-push                      (= bash scripts/bench-push.sh)
+#   BENCH_RUNS=3 bash scripts/bench-push.sh
+#
+# Scenarios (crates/bench/src/bin/push-load.rs), each against a server started for it alone:
+#   sse       1 000 SSE subscribers on one channel, 200 messages POSTed back to back
+#   longpoll  1 000 long-poll loops (each re-asks from its last id), the same 200 messages
+#   held      10 000 parked long-polls: server RSS growth per held request (Nchan: the sum
+#             of its worker processes); then one publish must release every one of them
+# Figures: delivered / lost / duplicated (by sequence), p50/p99 publish->receive latency,
+# deliveries per second. Env: BENCH_RUNS (1; median reported), BENCH_SUBSCRIBERS (1000),
+# BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"), BENCH_SKIP_BUILD.
+set -euo pipefail
+source "$(dirname "$0")/bench/lib.sh"
+
+RUNS=${BENCH_RUNS:-1}
+SUBS=${BENCH_SUBSCRIBERS:-1000}
+MSGS=${BENCH_MESSAGES:-200}
+HELD=${BENCH_HELD:-10000}
+SERVERS=${BENCH_SERVERS:-talkback nchan}
+SCENARIOS="sse longpoll held"
+
+bench_need_packages nginx libnginx-mod-nchan
+bench_build
+bench_raise_nofile
+bench_check_quiet
+bench_log "open files limit: $(ulimit -n)"
+
+# start_server NAME: a fresh server; sets BENCH_ADDR, STYLE and MEM_PIDS.
+start_server() {
+    case $1 in
+        talkback)
+            bench_start demo "$BENCH_BIN/demo" --addr 127.0.0.1:0 --threads 2
+            STYLE=talkback MEM_PIDS=$BENCH_PID ;;
+        nchan)
+            bench_start_nginx nchan "$BENCH_ROOT/scripts/bench/nchan.conf"
+            STYLE=nchan MEM_PIDS=$BENCH_WORKERS ;;
+        *) bench_log "unknown server $1"; exit 1 ;;
+    esac
+}
+
+failed=0
+for run in $(seq "$RUNS"); do
+    for s in $SERVERS; do
+        for scenario in $SCENARIOS; do
+            start_server "$s"
+            u=http://$BENCH_ADDR
+            args=(--scenario "$scenario" --style "$STYLE" --label "$s"
+                --publish-url "$u/ch/{c}" --sse-url "$u/ch/{c}/sse" --longpoll-url "$u/ch/{c}/longpoll")
+            if [ "$scenario" = held ]; then
+                args+=(--subscribers "$HELD" --pid "$MEM_PIDS")
+            else
+                args+=(--subscribers "$SUBS" --messages "$MSGS")
+            fi
+            bench_log "$s $scenario run $run/$RUNS (pid $BENCH_PID, $u)"
+            if ! "$BENCH_BIN/push-load" "${args[@]}" >"$BENCH_TMP/out" 2>"$BENCH_TMP/err"; then
+                failed=1
+                cat "$BENCH_TMP/err" >&2
+            fi
+            grep '^BENCH ' "$BENCH_TMP/out" >>"$BENCH_TMP/$s-$scenario.runs" || failed=1
+            bench_stop "$BENCH_PID"
+            sleep 1
+        done
+    done
+done
+
+declare -A FIG
+rows=()
+for s in $SERVERS; do
+    for scenario in $SCENARIOS; do
+        key=msg_per_s
+        [ "$scenario" = held ] && key=bytes_per_held
+        line=$(bench_median "$key" <"$BENCH_TMP/$s-$scenario.runs")
+        [ -n "$line" ] || continue
+        echo "$line" | sed "s/ label=$s / label=$s runs=$RUNS /"
+        for k in delivered lost duplicated msg_per_s p50_us p99_us errors bytes_per_held subscribers messages; do
+            FIG[$s/$scenario/$k]=$(bench_field "$line" "$k")
+        done
+        bad=$(( FIG[$s/$scenario/lost] + FIG[$s/$scenario/duplicated] + FIG[$s/$scenario/errors] ))
+        [ "$bad" -eq 0 ] || failed=1
+        if [ "$scenario" = held ]; then
+            fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_held]}") B/held"
+        else
+            fig="$(printf '%.0f' "${FIG[$s/$scenario/msg_per_s]}")/s"
+        fi
+        rows+=("$(printf '%-9s %-9s %11s %9s %5s %5s %14s %10s %10s %6s' "$s" "$scenario" \
+            "${FIG[$s/$scenario/subscribers]}x${FIG[$s/$scenario/messages]}" "${FIG[$s/$scenario/delivered]}" \
+            "${FIG[$s/$scenario/lost]}" "${FIG[$s/$scenario/duplicated]}" "$fig" \
+            "${FIG[$s/$scenario/p50_us]}µs" "${FIG[$s/$scenario/p99_us]}µs" "${FIG[$s/$scenario/errors]}")")
+    done
+done
+
+echo
+echo "Server push fan-out, push-load, median of $RUNS run(s), $(nproc) cores"
+printf '%-9s %-9s %11s %9s %5s %5s %14s %10s %10s %6s\n' server scenario subs×msgs delivered lost dup figure p50 p99 errors
+printf '%s\n' "${rows[@]}"
+echo
+t=talkback n=nchan
+r_sse=$(bench_ratio "${FIG[$t/sse/msg_per_s]:-}" "${FIG[$n/sse/msg_per_s]:-}")
+r_lp=$(bench_ratio "${FIG[$t/longpoll/msg_per_s]:-}" "${FIG[$n/longpoll/msg_per_s]:-}")
+p_sse=$(bench_ratio "${FIG[$t/sse/p99_us]:-}" "${FIG[$n/sse/p99_us]:-}")
+p_lp=$(bench_ratio "${FIG[$t/longpoll/p99_us]:-}" "${FIG[$n/longpoll/p99_us]:-}")
+r_held=$(bench_ratio "${FIG[$t/held/bytes_per_held]:-}" "${FIG[$n/held/bytes_per_held]:-}")
+echo "talkback/nchan SSE deliveries/s:       $r_sse   (target >= 2)"
+echo "talkback/nchan long-poll deliveries/s: $r_lp   (target >= 2)"
+echo "talkback/nchan SSE p99 latency:        $p_sse   (target <= 1)"
+echo "talkback/nchan long-poll p99 latency:  $p_lp   (target <= 1)"
+echo "talkback/nchan RSS per held long-poll: $r_held   (target <= 0.5)"
+echo "BENCH tool=push-load scenario=ratios sse_rate=$r_sse longpoll_rate=$r_lp sse_p99=$p_sse longpoll_p99=$p_lp held_bytes=$r_held"
+exit $failed
