@@ -43,7 +43,9 @@ for s in $SERVERS; do
     esac
     URL[$s]=http://$BENCH_ADDR/
     bench_log "$s on ${URL[$s]} (pid $BENCH_PID)"
-    curl -fsS "${URL[$s]}" >/dev/null || { bench_log "$s does not answer GET /"; exit 1; }
+    if command -v curl >/dev/null; then
+        curl -fsS "${URL[$s]}" >/dev/null || { bench_log "$s does not answer GET /"; exit 1; }
+    fi
 done
 
 # one_wrk SERVER MODE RUN: one wrk run, its WRK line appended to SERVER-MODE.runs.
@@ -55,10 +57,14 @@ one_wrk() {
         args=(-s "$LUA/report.lua" "$url")
     fi
     bench_log "$server $mode run $3/$RUNS: wrk -t$THREADS -c$CONNS -d${SECS}s"
-    wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${args[@]}" | grep '^WRK ' >>"$BENCH_TMP/$server-$mode.runs"
+    if ! wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${args[@]}" | grep '^WRK ' >>"$BENCH_TMP/$server-$mode.runs"; then
+        bench_log "wrk against $server ($mode) failed"
+        failed=1
+    fi
     sleep 1
 }
 
+failed=0
 # Runs are interleaved (every server once, then again) so a slow minute on the machine
 # does not land on one server only.
 for run in $(seq "$RUNS"); do
@@ -71,12 +77,12 @@ for run in $(seq "$RUNS"); do
 done
 
 declare -A RPS
-failed=0
 rows=()
 for s in $SERVERS; do
     [ -n "${URL[$s]:-}" ] || continue
     for mode in keep-alive pipelined; do
-        line=$(bench_median req_per_s <"$BENCH_TMP/$s-$mode.runs")
+        line=$(bench_median req_per_s <"$BENCH_TMP/$s-$mode.runs" 2>/dev/null || true)
+        [ -n "$line" ] || continue
         rps=$(bench_field "$line" req_per_s)
         p50=$(bench_field "$line" p50_us)
         p99=$(bench_field "$line" p99_us)

@@ -120,7 +120,7 @@ impl Conn {
         Ok(())
     }
 
-    /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream`].
+    /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream_into`].
     pub async fn head(&mut self) -> io::Result<Head> {
         loop {
             let mut fields = [httparse::EMPTY_HEADER; 32];
@@ -132,9 +132,7 @@ impl Conn {
                         headers: resp
                             .headers
                             .iter()
-                            .map(|h| {
-                                (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())
-                            })
+                            .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
                             .collect(),
                     };
                     self.start += n;

@@ -20,6 +20,7 @@
 //! machine-readable `BENCH key=value …` line per figure (see [`report`]) and a human table.
 
 pub mod args;
+pub mod echo;
 pub mod hist;
 pub mod http;
 pub mod procfs;

@@ -117,11 +117,56 @@ pub fn parse_multipart(body: &str, boundary: &str) -> Result<Vec<String>, String
 
 /// The `boundary` parameter of a `Content-Type` value.
 pub fn boundary(content_type: &str) -> Option<&str> {
-    content_type
-        .split(';')
-        .filter_map(|p| p.trim().strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"'))
-        .next()
+    content_type.split(';').filter_map(|p| p.trim().strip_prefix("boundary=")).map(|b| b.trim_matches('"')).next()
+}
+
+/// What one subscriber saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Receipt count per sequence number (index 0 unused).
+    pub counts: Vec<u32>,
+    /// Distinct messages received.
+    pub unique: u64,
+    /// Messages received, duplicates included.
+    pub total: u64,
+    /// Publish-to-receive time of each first receipt.
+    pub latencies: Vec<Duration>,
+    /// When the last message arrived.
+    pub last: Option<Instant>,
+    /// The first thing that went wrong.
+    pub error: Option<String>,
+}
+
+impl Seen {
+    /// Expects `messages` messages, numbered from 1.
+    pub fn new(messages: u64) -> Self {
+        Self { counts: vec![0; messages as usize + 1], ..Self::default() }
+    }
+
+    /// True once every message arrived or something failed.
+    pub fn done(&self, messages: u64) -> bool {
+        self.unique >= messages || self.error.is_some()
+    }
+
+    /// Records one delivered [`message_body`], published relative to `base`.
+    pub fn deliver(&mut self, base: Instant, body: &str) {
+        let now = Instant::now();
+        let Some((seq, sent)) = parse_body(body) else {
+            self.error.get_or_insert_with(|| format!("unexpected message {body:?}"));
+            return;
+        };
+        let Some(count) = self.counts.get_mut(seq as usize).filter(|_| seq > 0) else {
+            self.error.get_or_insert_with(|| format!("unknown sequence {seq}"));
+            return;
+        };
+        *count += 1;
+        self.total += 1;
+        if *count == 1 {
+            self.unique += 1;
+            self.latencies.push(now.saturating_duration_since(base + sent));
+        }
+        self.last = Some(now);
+    }
 }
 
 #[cfg(test)]

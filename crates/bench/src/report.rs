@@ -57,8 +57,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         }
     }
     let fmt = |cells: Vec<&str>| -> String {
-        let padded: Vec<String> =
-            cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
         padded.join("  ")
     };
     println!("{}", fmt(header.to_vec()));

@@ -211,11 +211,7 @@ impl ServerFrames {
         Ok(())
     }
 
-    fn feed_header<'d>(
-        &mut self,
-        data: &'d [u8],
-        out: &mut impl FnMut(Echo<'_>),
-    ) -> Result<&'d [u8], String> {
+    fn feed_header<'d>(&mut self, data: &'d [u8], out: &mut impl FnMut(Echo<'_>)) -> Result<&'d [u8], String> {
         let need = |h: &[u8], have: usize| -> usize {
             if have < 2 {
                 return 2;

@@ -70,6 +70,28 @@ pub enum Version {
     Http11,
 }
 
+/// Where one field's name and value lie in `Request::field_bytes`.
+type FieldRanges = (Range<u32>, Range<u32>);
+
+/// The heap buffers of an answered [`Request`], kept by the decoder
+/// ([`RequestDecoder::recycle`](crate::RequestDecoder::recycle)) for the next head.
+/// Their contents are stale; only their capacity is used.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Spare {
+    /// Becomes the next request's `target`.
+    target: String,
+    /// Becomes the next request's `field_bytes`.
+    field_bytes: Vec<u8>,
+    /// Becomes the next request's `fields`.
+    fields: Vec<FieldRanges>,
+}
+
+impl Spare {
+    /// The largest buffer (in bytes) kept between requests: a browser's head fits, and
+    /// an idle connection keeps at most three such buffers.
+    pub(crate) const MAX_CAPACITY: usize = 4096;
+}
+
 /// A parsed request head. The field bytes live in one buffer; fields are ranges into it,
 /// so a request costs two allocations however many fields it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +112,7 @@ pub struct Request {
     /// Bytes of all field names and values, back to back.
     field_bytes: Vec<u8>,
     /// `(name, value)` ranges into `field_bytes`, in arrival order.
-    fields: Vec<(Range<u32>, Range<u32>)>,
+    fields: Vec<FieldRanges>,
 }
 
 impl Request {
@@ -105,6 +127,29 @@ impl Request {
             content_length: Some(0),
             field_bytes: Vec::new(),
             fields: Vec::new(),
+        }
+    }
+
+    /// A request like [`Request::new`] whose buffers are `spare`'s, cleared: decoding a
+    /// head into an answered request's buffers allocates nothing.
+    pub(crate) fn reusing(spare: Spare, method: Method, target: &str, version: Version) -> Request {
+        let Spare { target: mut owned, mut field_bytes, mut fields } = spare;
+        owned.clear();
+        owned.push_str(target);
+        field_bytes.clear();
+        fields.clear();
+        Request { field_bytes, fields, ..Request::new(method, owned, version) }
+    }
+
+    /// The request's buffers, to decode a later head into (see [`Request::reusing`]).
+    /// A buffer over [`Spare::MAX_CAPACITY`] is dropped, so that an idle connection holds
+    /// little after one large head.
+    pub(crate) fn into_spare(self) -> Spare {
+        let keep = |capacity: usize| capacity <= Spare::MAX_CAPACITY;
+        Spare {
+            target: if keep(self.target.capacity()) { self.target } else { String::new() },
+            field_bytes: if keep(self.field_bytes.capacity()) { self.field_bytes } else { Vec::new() },
+            fields: if keep(self.fields.capacity() * size_of::<FieldRanges>()) { self.fields } else { Vec::new() },
         }
     }
 

@@ -7,7 +7,8 @@
 //! names few errors. So it runs first, on the fast path; when it refuses, [`diagnose`]
 //! re-reads the head to name the exact rule broken (and to tell a 505 from a 400).
 
-use crate::fields::{FieldRules, is_token, trim};
+use crate::fields::{FieldRules, is_token};
+use crate::head::Spare;
 use crate::{Error, Limits, Method, Request, Version, target};
 use httparse::{Header, ParserConfig};
 use std::mem::MaybeUninit;
@@ -16,7 +17,8 @@ use std::mem::MaybeUninit;
 const STACK_FIELDS: usize = 64;
 
 /// Parses a complete head (request-line through the empty line) into a request.
-pub(crate) fn parse_head(head: &[u8], field_lines: usize, limits: &Limits) -> Result<Request, Error> {
+/// The request is built in `spare`'s buffers.
+pub(crate) fn parse_head(head: &[u8], field_lines: usize, limits: &Limits, spare: Spare) -> Result<Request, Error> {
     let mut stack = [const { MaybeUninit::<Header<'_>>::uninit() }; STACK_FIELDS];
     let mut heap = Vec::new();
     let slots = if field_lines <= STACK_FIELDS {
@@ -27,35 +29,43 @@ pub(crate) fn parse_head(head: &[u8], field_lines: usize, limits: &Limits) -> Re
     };
     let mut parsed = httparse::Request::new(&mut []);
     match ParserConfig::default().parse_request_with_uninit_headers(&mut parsed, head, slots) {
-        Ok(httparse::Status::Complete(n)) if n == head.len() => build(&parsed, limits),
+        Ok(httparse::Status::Complete(n)) if n == head.len() => build(&parsed, limits, spare),
         Ok(_) => Err(Error::InvalidRequestLine),
         Err(_) => Err(diagnose(head)),
     }
 }
 
-/// Copies what httparse found into a [`Request`] (three allocations) and applies the
-/// rules httparse leaves to us.
-fn build(parsed: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Request, Error> {
+/// Copies what httparse found into a [`Request`] (no allocation when `spare` has room)
+/// and applies the rules httparse leaves to us.
+///
+/// Field values are taken as httparse hands them out: it skips the OWS before a value,
+/// trims the OWS after it, and refuses a head whose value holds any byte outside
+/// `HTAB / SP / VCHAR / obs-text`, which is exactly RFC 9110 §5.5's field-value alphabet
+/// (`httparse_checks_values_as_rfc9110_5_5_does` pins this, byte by byte).
+fn build(parsed: &httparse::Request<'_, '_>, limits: &Limits, spare: Spare) -> Result<Request, Error> {
     let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version) else {
         return Err(Error::InvalidRequestLine);
     };
     let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
     let method = Method::from_token(method);
     let form = target::classify(&method, target.as_bytes())?;
-    let mut request = Request::new(method, target.to_owned(), version);
+    let mut request = Request::reusing(spare, method, target, version);
     let bytes = parsed.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
     request.reserve_fields(parsed.headers.len(), bytes);
     let mut rules = FieldRules::default();
     for field in parsed.headers.iter() {
-        let value = trim(field.value);
-        if !value.iter().all(|&b| is_field_vchar(b) || b == b' ') {
-            return Err(Error::InvalidFieldValue);
-        }
-        rules.observe(field.name, value)?;
-        request.push_header(field.name, value);
+        debug_assert!(is_field_value(field.value), "httparse let through {:?}", field.value);
+        rules.observe(field.name, field.value)?;
+        request.push_header(field.name, field.value);
     }
     rules.finish(&mut request, form, limits)?;
     Ok(request)
+}
+
+/// A trimmed `field-value` (RFC 9110 §5.5): field-vchars with SP / HTAB between them.
+fn is_field_value(value: &[u8]) -> bool {
+    let trimmed = !matches!(value.first(), Some(b' ' | b'\t')) && !matches!(value.last(), Some(b' ' | b'\t'));
+    trimmed && value.iter().all(|&b| is_field_vchar(b) || b == b' ')
 }
 
 /// `field-vchar = VCHAR / obs-text`, plus HTAB inside a value (RFC 9110 §5.5).
@@ -127,7 +137,7 @@ mod tests {
 
     fn parse(head: &[u8]) -> Result<Request, Error> {
         let lines = head.windows(2).filter(|w| w == b"\r\n").count() - 2;
-        parse_head(head, lines, &Limits::default())
+        parse_head(head, lines, &Limits::default(), Spare::default())
     }
 
     #[test]
@@ -171,6 +181,43 @@ mod tests {
         assert_eq!(h("Host: a\x01").unwrap_err(), Error::InvalidFieldValue);
         assert_eq!(h("Host: a\x7f").unwrap_err(), Error::InvalidFieldValue);
         assert_eq!(h("Host").unwrap_err(), Error::InvalidFieldName);
+    }
+
+    /// `build` relies on httparse for the value rules: any byte, at any offset (httparse
+    /// checks 32, 16 or 8 bytes at a time, then one by one), is refused exactly when
+    /// RFC 9110 §5.5 refuses it, and OWS around the value is gone.
+    #[test]
+    fn httparse_checks_values_as_rfc9110_5_5_does() {
+        for b in (0..=255u8).filter(|b| !matches!(b, b'\r' | b'\n')) {
+            for (before, after) in [(0, 0), (1, 1), (7, 0), (8, 3), (15, 17), (31, 2), (40, 40)] {
+                let value = [&b"a".repeat(before)[..], &[b], &b"z".repeat(after)].concat();
+                let head = [&b"GET / HTTP/1.1\r\nHost: a\r\nX: \t"[..], &value, b" \t\r\n\r\n"].concat();
+                let trimmed = match value.iter().position(|&b| b != b' ' && b != b'\t') {
+                    Some(start) => &value[start..=value.iter().rposition(|&b| b != b' ' && b != b'\t').unwrap()],
+                    None => &[][..],
+                };
+                let expect = match is_field_vchar(b) || b == b' ' {
+                    true => Ok(Some(trimmed)),
+                    false => Err(Error::InvalidFieldValue),
+                };
+                let got = parse(&head);
+                assert_eq!(got.as_ref().map(|r| r.header("x")).map_err(|e| *e), expect, "byte {b:#04x} at {before}");
+            }
+        }
+    }
+
+    #[test]
+    fn recycled_buffers_give_the_same_request() {
+        let big = format!("GET /{} HTTP/1.1\r\nHost: a\r\nX-Long: {}\r\nY: 2\r\n\r\n", "p".repeat(50), "v".repeat(300));
+        let small = "GET /q?x HTTP/1.1\r\nHost: b\r\n\r\n";
+        let fresh = |head: &str| parse(head.as_bytes()).unwrap();
+        let lines = |head: &str| head.matches("\r\n").count() - 2;
+        let mut spare = Spare::default();
+        for head in [small, &big, small, small, &big] {
+            let request = parse_head(head.as_bytes(), lines(head), &Limits::default(), spare).unwrap();
+            assert_eq!(request, fresh(head));
+            spare = request.into_spare();
+        }
     }
 
     #[test]

@@ -42,8 +42,7 @@ impl HeadScan {
         loop {
             let (limit, too_long) = self.limit(limits);
             let end = input.len().min(limit);
-            let found = input[i..end].iter().position(|&b| b == b'\r' || b == b'\n');
-            let Some(offset) = found else {
+            let Some(offset) = find_cr_or_lf(&input[i..end]) else {
                 if input.len() > limit {
                     return Err(too_long);
                 }
@@ -51,25 +50,31 @@ impl HeadScan {
                 return Ok(None);
             };
             let at = i + offset;
-            if input[at] == b'\r' {
+            let lf = if input[at] == b'\r' {
                 match input.get(at + 1) {
                     None => {
                         // Look at this CR again when its successor arrives.
                         self.scanned = at;
                         return Ok(None);
                     }
-                    Some(b'\n') => i = at + 1,
+                    // The common case: end the line without searching again.
+                    Some(b'\n') if at + 1 < end => at + 1,
+                    // Its LF is past the limit: the next search reports it.
+                    Some(b'\n') => {
+                        i = at + 1;
+                        continue;
+                    }
                     Some(_) => return Err(Error::BareCr),
                 }
-                continue;
-            }
-            if at == 0 || input[at - 1] != b'\r' {
+            } else if at == 0 || input[at - 1] != b'\r' {
                 return Err(Error::BareLf);
-            }
-            if let Some(span) = self.end_line(at, limits)? {
+            } else {
+                at
+            };
+            if let Some(span) = self.end_line(lf, limits)? {
                 return Ok(Some(span));
             }
-            i = at + 1;
+            i = lf + 1;
         }
     }
 
@@ -104,6 +109,32 @@ impl HeadScan {
         self.line_start = lf + 1;
         Ok(None)
     }
+}
+
+/// The index of the first CR or LF in `bytes`, eight bytes at a time (safe SWAR, as
+/// `apply_mask` in the ws crate): a head is mostly field text, and a byte loop with two
+/// comparisons per byte was the decoder's largest cost.
+fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const CRS: u64 = u64::from_le_bytes([b'\r'; 8]);
+    const LFS: u64 = u64::from_le_bytes([b'\n'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
+        let (cr, lf) = (word ^ CRS, word ^ LFS);
+        // A byte of `cr` (or `lf`) is zero where the input byte is CR (LF). The classic
+        // "has a zero byte" test flags every zero byte; it may also flag bytes above one
+        // (the borrow runs upwards), so only the lowest flag is trusted, and it is exact.
+        let zero = (cr.wrapping_sub(ONES) & !cr) | (lf.wrapping_sub(ONES) & !lf);
+        let found = zero & HIGHS;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == b'\r' || b == b'\n').map(|i| base + i)
 }
 
 #[cfg(test)]
@@ -143,6 +174,40 @@ mod tests {
         assert_eq!(scan.scanned, 18);
         let done = scan.advance(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &limits);
         assert_eq!(done.unwrap().unwrap().end, 27);
+    }
+
+    #[test]
+    fn find_cr_or_lf_agrees_with_a_byte_loop() {
+        let slow = |b: &[u8]| b.iter().position(|&b| b == b'\r' || b == b'\n');
+        let mut bytes: Vec<u8> = (0..=255u8).filter(|b| !matches!(b, b'\r' | b'\n')).collect();
+        assert_eq!(find_cr_or_lf(&bytes), None);
+        for len in 0..40 {
+            for at in 0..len {
+                for special in [b'\r', b'\n'] {
+                    // Bytes just above and below CR/LF, and 0x80+, probe the borrow logic.
+                    let mut input: Vec<u8> = (0..len).map(|i| [0x0b, 0x0c, 0x0e, 0x8d, 0x00, b'a'][i % 6]).collect();
+                    input[at] = special;
+                    if at + 1 < len {
+                        input[at + 1] = b'\n';
+                    }
+                    assert_eq!(find_cr_or_lf(&input), slow(&input), "{input:?}");
+                }
+            }
+        }
+        bytes.push(b'\n');
+        assert_eq!(find_cr_or_lf(&bytes), Some(bytes.len() - 1));
+    }
+
+    #[test]
+    fn a_lf_past_the_limit_is_too_long_even_after_its_cr() {
+        let limits = Limits { max_request_line: 16, ..Limits::default() };
+        assert_eq!(scan_whole_with(b"GET /01234567 H\r\n", &limits), Err(Error::RequestLineTooLong));
+        let fits = scan_whole_with(b"GET /0123456 H\r\nHost: a\r\n\r\n", &limits);
+        assert_eq!(fits.map(|span| span.map(|s| s.end)), Ok(Some(27)));
+    }
+
+    fn scan_whole_with(input: &[u8], limits: &Limits) -> Result<Option<HeadSpan>, Error> {
+        HeadScan::default().advance(input, limits)
     }
 
     #[test]

@@ -74,8 +74,10 @@ pub(crate) fn is_authority(s: &[u8], port_required: bool) -> bool {
             None => return false,
         }
     } else {
-        let colon = s.iter().position(|&b| b == b':').unwrap_or(s.len());
-        (is_reg_name(&s[..colon]), &s[colon..])
+        // One pass: the reg-name runs up to the first byte it cannot hold, which must
+        // be the port's colon or the end (`:` is in no reg-name, even pct-encoded).
+        let len = reg_name_len(s);
+        (len > 0, &s[len..])
     };
     let port_ok = match rest.split_first() {
         None => !port_required,
@@ -90,27 +92,51 @@ fn is_ip_literal(inner: &[u8]) -> bool {
     inner.contains(&b':') && inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
-/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, non-empty here.
-fn is_reg_name(name: &[u8]) -> bool {
+/// The length of the longest `reg-name = *( unreserved / pct-encoded / sub-delims )`
+/// that `s` starts with.
+fn reg_name_len(s: &[u8]) -> usize {
     let mut i = 0;
-    while i < name.len() {
-        match name[i] {
-            b'%' => {
-                let hex = name.get(i + 1..i + 3);
-                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                    return false;
-                }
-                i += 3;
-                continue;
-            }
-            b if b.is_ascii_alphanumeric() => {}
-            b'-' | b'.' | b'_' | b'~' => {}
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
-            _ => return false,
+    while let Some(&b) = s.get(i) {
+        if is(b, REG_NAME) {
+            i += 1;
+        } else if b == b'%' && s.get(i + 1..i + 3).is_some_and(|hex| is(hex[0], HEXDIG) && is(hex[1], HEXDIG)) {
+            i += 3;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// A byte of `unreserved / sub-delims` (RFC 3986 §2.2, §2.3): a reg-name byte, `%` aside.
+const REG_NAME: u8 = 1;
+/// `HEXDIG`, for pct-encoded.
+const HEXDIG: u8 = 2;
+
+/// The classes of each byte: one load per byte instead of a chain of comparisons.
+static CLASSES: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        let sub_delim = matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=');
+        if unreserved || sub_delim {
+            table[i] |= REG_NAME;
+        }
+        if b.is_ascii_hexdigit() {
+            table[i] |= HEXDIG;
         }
         i += 1;
     }
-    !name.is_empty()
+    table
+}
+
+/// Whether `b` is in `class`.
+fn is(b: u8, class: u8) -> bool {
+    CLASSES[usize::from(b)] & class != 0
 }
 
 /// One to five digits, at most 65535.
@@ -164,6 +190,60 @@ mod tests {
         }
         for bad in [&b"u@a"[..], b"a/b", b"a:", b"a:99999", b"a:8x", b"[::1", b":80", b"a b"] {
             assert_eq!(check_host(bad, origin), Err(Error::InvalidHost), "{bad:?}");
+        }
+    }
+
+    /// The table-driven one-pass check against the rules written out, on every host of
+    /// up to two bytes from an alphabet that touches each branch, and on longer samples.
+    #[test]
+    fn rfc3986_3_2_2_authority_matches_the_grammar_spelled_out() {
+        fn reference(s: &[u8], port_required: bool) -> bool {
+            let (host_ok, rest) = if s.first() == Some(&b'[') {
+                match s.iter().position(|&b| b == b']') {
+                    Some(close) => (is_ip_literal(&s[1..close]), &s[close + 1..]),
+                    None => return false,
+                }
+            } else {
+                let colon = s.iter().position(|&b| b == b':').unwrap_or(s.len());
+                let name = &s[..colon];
+                let mut i = 0;
+                let mut ok = !name.is_empty();
+                while ok && i < name.len() {
+                    match name[i] {
+                        b'%' => {
+                            ok = name.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+                            i += 3;
+                        }
+                        b => {
+                            ok = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+                            i += 1;
+                        }
+                    }
+                }
+                (ok, &s[colon..])
+            };
+            let port_ok = match rest.split_first() {
+                None => !port_required,
+                Some((b':', port)) => is_port(port),
+                Some(_) => false,
+            };
+            host_ok && port_ok
+        }
+        let mut hosts: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            hosts.push(vec![a]);
+            for b in b"aZ9%:@/[]-~!=f G\x80\x7f" {
+                hosts.push(vec![a, *b]);
+                hosts.push(vec![*b, a]);
+            }
+        }
+        for long in ["a%4", "a%4g", "a%41:1", "%41%42", "a.b.c:65535", "a:65536", "x:0", "a%:1", "ab:c", "a::1"] {
+            hosts.push(long.as_bytes().to_vec());
+        }
+        for host in &hosts {
+            for port_required in [false, true] {
+                assert_eq!(is_authority(host, port_required), reference(host, port_required), "{host:?}");
+            }
         }
     }
 

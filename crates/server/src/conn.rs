@@ -12,14 +12,12 @@ use crate::websocket::WsConn;
 
 /// What a connection currently is.
 ///
-/// The HTTP variant is the largest (its decoder and an in-flight request, ~340 bytes); it is
-/// kept inline because every connection starts as HTTP, so boxing it would only add an
-/// allocation per connection. The WebSocket state, which carries buffers, is boxed.
+/// The HTTP and WebSocket states are boxed so the enum (and each slot of the reactor's slab)
+/// stays small: an idle SSE stream or parked long-poll pays for its own few fields only.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 pub enum Conn {
     /// Reading requests, writing responses (keep-alive, pipelining).
-    Http(HttpConn),
+    Http(Box<HttpConn>),
     /// Upgraded to a WebSocket (RFC 6455).
     WebSocket(Box<WsConn>),
     /// An open `text/event-stream` response.

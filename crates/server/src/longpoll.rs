@@ -180,7 +180,7 @@ impl ParkedConn {
             return Conn::Done;
         }
         cx.replay_input(); // a pipelined request may be waiting
-        Conn::Http(HttpConn::resumed(state, cx, self.requests + 1))
+        Conn::Http(Box::new(HttpConn::resumed(state, cx, self.requests + 1)))
     }
 
     /// The connection is gone: free its parking slot at once.

@@ -87,7 +87,7 @@ impl LoopState<Conn> for LoopCtx {
         if let Some(tracer) = &self.tracer {
             tracer.note(cx.id(), "accepted");
         }
-        Conn::Http(HttpConn::new(self, cx))
+        Conn::Http(Box::new(HttpConn::new(self, cx)))
     }
 
     fn on_message(&mut self, message: Broadcast, conns: &mut Connections<Conn>) {

@@ -15,7 +15,7 @@ use talkback_http1::Request;
 use talkback_longpoll::MessageId;
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
-use talkback_ws::{Config, Connection, Event, Role};
+use talkback_ws::{Config, Connection, Event, OpCode, Role, encode_frame};
 
 use crate::conn::Conn;
 use crate::http::respond_with;
@@ -88,12 +88,8 @@ impl WsConn {
 
     fn on_event(&mut self, event: Event, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         match (event, &self.channel) {
-            (Event::Text(text), None) => {
-                let _ = self.ws.send_text(&text);
-            }
-            (Event::Binary(data), None) => {
-                let _ = self.ws.send_binary(&data);
-            }
+            (Event::Text(text), None) => self.echo(OpCode::Text, text.as_bytes(), cx, state),
+            (Event::Binary(data), None) => self.echo(OpCode::Binary, &data, cx, state),
             (Event::Text(text), Some(channel)) => {
                 let id = state.hub.publish(channel, &text);
                 if let Some(tracer) = &state.tracer {
@@ -106,6 +102,27 @@ impl WsConn {
             }
             (Event::Ping(_) | Event::Pong(_) | Event::Close(_), _) => {}
         }
+    }
+
+    /// ws-echo: sends a message back. The frame is encoded straight into the connection's
+    /// output (after any control frame the protocol queued first), not copied through the
+    /// protocol's own queue; with `--trace` it goes through `send_*` so the frame log sees it.
+    fn echo(&mut self, opcode: OpCode, payload: &[u8], cx: &mut Cx<'_>, state: &LoopCtx) {
+        if state.tracer.is_some() {
+            let _ = match std::str::from_utf8(payload) {
+                Ok(text) if opcode == OpCode::Text => self.ws.send_text(text),
+                _ => self.ws.send_binary(payload),
+            };
+            return;
+        }
+        if !self.ws.can_send() {
+            return;
+        }
+        let ws = &mut self.ws;
+        cx.with_output(|out| {
+            ws.poll_transmit(out);
+            encode_frame(opcode, payload, None, out);
+        });
     }
 
     /// Writes what the protocol queued, traces frames, and closes TCP once the close

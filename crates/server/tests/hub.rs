@@ -33,7 +33,8 @@ fn get(target: &str) -> Vec<u8> {
 }
 
 fn post(target: &str, body: &[u8]) -> Vec<u8> {
-    let mut bytes = format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut bytes =
+        format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     bytes.extend_from_slice(body);
     bytes
 }
@@ -67,7 +68,11 @@ fn try_request(addr: SocketAddr, request: &[u8]) -> Option<Response> {
 fn assert_silent(client: &mut Client, wait: Duration, what: &str) {
     let open = client.is_open_after(wait);
     let early = client.take_buffered();
-    assert!(open && early.is_empty(), "{what}: expected silence, got open={open} {:?}", String::from_utf8_lossy(&early));
+    assert!(
+        open && early.is_empty(),
+        "{what}: expected silence, got open={open} {:?}",
+        String::from_utf8_lossy(&early)
+    );
 }
 
 // ─── the JSON batch of /poll and /longpoll ──────────────────────────────────────────────────
@@ -172,7 +177,9 @@ impl Sse {
     /// `GET target` with `extra` header lines; expects 200 and the event-stream head.
     fn open(addr: SocketAddr, target: &str, extra: &str) -> Sse {
         let mut client = Client::connect(addr);
-        client.send(format!("GET {target} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n{extra}\r\n").as_bytes());
+        client.send(
+            format!("GET {target} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n{extra}\r\n").as_bytes(),
+        );
         let head = String::from_utf8(client.read_until(b"\r\n\r\n")).expect("head is UTF-8");
         assert!(head.starts_with("HTTP/1.1 200 "), "SSE head: {head}");
         let mut sse = Sse { client, head, parser: Parser::new(), raw: Vec::new() };
@@ -196,7 +203,11 @@ impl Sse {
     /// Reads more bytes; `false` on EOF or reset.
     fn read_more(&mut self, deadline: Instant) -> bool {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "the event stream stalled: no bytes and no end in time ({} bytes so far)", self.raw.len());
+        assert!(
+            !left.is_zero(),
+            "the event stream stalled: no bytes and no end in time ({} bytes so far)",
+            self.raw.len()
+        );
         let mut stream = self.client.stream();
         stream.set_read_timeout(Some(left)).expect("set_read_timeout");
         let mut chunk = vec![0u8; 64 << 10];
@@ -688,10 +699,14 @@ fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
     let stalled = Sse::open(server.addr(), "/ch/slow/sse", "");
     let mut reader = Sse::open(server.addr(), "/ch/slow/sse", "");
     let reading = std::thread::spawn(move || {
-        let ids: Vec<u64> = reader.messages(MESSAGES).into_iter().map(|(id, data)| {
-            assert_eq!(data.len(), SIZE);
-            id
-        }).collect();
+        let ids: Vec<u64> = reader
+            .messages(MESSAGES)
+            .into_iter()
+            .map(|(id, data)| {
+                assert_eq!(data.len(), SIZE);
+                id
+            })
+            .collect();
         ids
     });
     let mut publisher = server.client();
@@ -805,4 +820,3 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
     assert_eq!(longpoller.join().expect("long-poll loop"), expected, "long-poll");
     assert_eq!(batch_of(&publisher.request(&get("/ch/all/poll?after=0"))), expected, "short poll");
 }
-

@@ -32,7 +32,8 @@ fn get(target: &str) -> Vec<u8> {
 }
 
 fn post(target: &str, body: &[u8]) -> Vec<u8> {
-    let mut bytes = format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut bytes =
+        format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     bytes.extend_from_slice(body);
     bytes
 }

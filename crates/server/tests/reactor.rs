@@ -123,6 +123,36 @@ fn backpressure_stops_reading_a_client_that_does_not_read() {
     assert!(greedy.take_buffered().is_empty(), "bytes after the last response");
 }
 
+/// Backpressure and half-close together: a client pipelines more than the output cap, closes
+/// its sending side while the server is not reading it, then reads. The FIN waits in the
+/// kernel behind unread requests; every request must still be answered, and then the server
+/// must notice the FIN and close (RFC 9112 §9.6) instead of waiting for the idle timeout.
+#[test]
+fn half_close_behind_backpressure_is_answered_then_closed() {
+    const COUNT: usize = 32;
+    const SIZE: usize = 256 * 1024;
+    let server = spawn(|options| {
+        options.threads = 1;
+        options.output_cap = 64 * 1024;
+    });
+    let mut client = server.client();
+    let mut writer = client.stream().try_clone().expect("clone the stream");
+    let writing = std::thread::spawn(move || {
+        for i in 0..COUNT {
+            writer.write_all(&large_post(i, SIZE)).expect("write a request");
+        }
+        writer.shutdown(std::net::Shutdown::Write).expect("half-close");
+    });
+    std::thread::sleep(Duration::from_millis(300)); // let the server fill its queue and pause
+    for i in 0..COUNT {
+        let response = client.read_response();
+        assert!(response.status == 200 && response.body == large_body(i, SIZE), "response {i}");
+    }
+    writing.join().expect("the writer finished");
+    client.set_timeout(Duration::from_secs(3));
+    assert_eq!(client.expect_close(), b"", "the server must close after answering a half-closed client");
+}
+
 /// Partial writes: a response far larger than one socket buffer, read slowly, arrives intact
 /// (the loop waits for WRITABLE and resumes where the last write stopped).
 #[test]

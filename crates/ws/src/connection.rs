@@ -95,6 +95,9 @@ pub(crate) enum Partial {
     Binary,
 }
 
+/// Buffers larger than this are freed once drained, so an idle connection stays small.
+const SPARE_CAPACITY: usize = 4096;
+
 /// The per-connection protocol state. See the crate docs for the calling contract.
 #[derive(Debug)]
 pub struct Connection {
@@ -213,10 +216,14 @@ impl Connection {
 
     /// Appends every queued wire byte (our frames, pongs, close replies) to `out`.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        if out.is_empty() {
-            std::mem::swap(out, &mut self.transmit);
-        } else {
-            out.append(&mut self.transmit);
+        out.extend_from_slice(&self.transmit);
+        self.transmit.clear();
+        // An idle connection should hold no big buffers: keep at most a small one.
+        if self.transmit.capacity() > SPARE_CAPACITY {
+            self.transmit = Vec::new();
+        }
+        if self.scratch.capacity() > SPARE_CAPACITY {
+            self.scratch = Vec::new();
         }
     }
 

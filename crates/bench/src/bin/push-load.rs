@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use talkback_bench::args::Args;
 use talkback_bench::hist::Histogram;
 use talkback_bench::http::{Conn, Url};
-use talkback_bench::push::{self, SseParser};
-use talkback_bench::report::{self, Line};
 use talkback_bench::procfs;
+use talkback_bench::push::{self, Seen, SseParser};
+use talkback_bench::report::{self, Line};
 use tokio::sync::{Semaphore, watch};
 
 /// The run's settings, shared by every task.
@@ -54,48 +54,6 @@ struct Plan {
     gate: Semaphore,
 }
 
-/// What one subscriber saw.
-#[derive(Debug, Default)]
-struct Seen {
-    /// Receipt count per sequence number (index 0 unused).
-    counts: Vec<u32>,
-    unique: u64,
-    total: u64,
-    latencies: Vec<Duration>,
-    last: Option<Instant>,
-    error: Option<String>,
-}
-
-impl Seen {
-    fn new(messages: u64) -> Self {
-        Self { counts: vec![0; messages as usize + 1], ..Self::default() }
-    }
-
-    fn done(&self, messages: u64) -> bool {
-        self.unique >= messages || self.error.is_some()
-    }
-
-    /// Records one delivered body.
-    fn deliver(&mut self, plan: &Plan, body: &str) {
-        let now = Instant::now();
-        let Some((seq, sent)) = push::parse_body(body) else {
-            self.error.get_or_insert_with(|| format!("unexpected message {body:?}"));
-            return;
-        };
-        let Some(count) = self.counts.get_mut(seq as usize).filter(|_| seq > 0) else {
-            self.error.get_or_insert_with(|| format!("unknown sequence {seq}"));
-            return;
-        };
-        *count += 1;
-        self.total += 1;
-        if *count == 1 {
-            self.unique += 1;
-            self.latencies.push(now.saturating_duration_since(plan.base + sent));
-        }
-        self.last = Some(now);
-    }
-}
-
 fn main() {
     match run() {
         Ok(bad) => std::process::exit(if bad == 0 { 0 } else { 2 }),
@@ -109,15 +67,20 @@ fn main() {
 fn run() -> Result<u64, String> {
     let args = Args::from_env()?;
     if args.flag("help") {
-        println!("push-load --scenario sse|longpoll|held --style talkback|nchan --publish-url URL --sse-url URL --longpoll-url URL [--pid PID]");
+        println!(
+            "push-load --scenario sse|longpoll|held --style talkback|nchan --publish-url URL --sse-url URL --longpoll-url URL [--pid PID]"
+        );
         return Ok(0);
     }
     let scenario = args.get("scenario").unwrap_or("sse").to_owned();
     let style = args.get("style").or(args.get("longpoll-style")).unwrap_or("talkback");
     let channel = match args.get("channel") {
         Some(c) => c.to_owned(),
-        None => format!("bench{}x{}", std::process::id(), std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)),
+        None => format!(
+            "bench{}x{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+        ),
     };
     let url = |name: &str| -> Result<Url, String> { Url::parse(&args.required(name)?.replace("{c}", &channel)) };
     let subscribe = if scenario == "sse" { url("sse-url")? } else { url("longpoll-url")? };
@@ -181,7 +144,11 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     let wait_start = Instant::now();
     while plan.ready.load(Ordering::Relaxed) < plan.subscribers {
         if wait_start.elapsed() > Duration::from_secs(60) {
-            eprintln!("push-load: only {} of {} subscribers ready after 60 s", plan.ready.load(Ordering::Relaxed), plan.subscribers);
+            eprintln!(
+                "push-load: only {} of {} subscribers ready after 60 s",
+                plan.ready.load(Ordering::Relaxed),
+                plan.subscribers
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -223,7 +190,10 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     Ok(summarize(&plan, &results, &publish, (rss_before, rss_after)))
 }
 
-async fn with_stop(mut stop: watch::Receiver<bool>, work: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+async fn with_stop(
+    mut stop: watch::Receiver<bool>,
+    work: impl Future<Output = Result<(), String>>,
+) -> Result<(), String> {
     tokio::select! {
         r = work => r,
         _ = stop.wait_for(|s| *s) => Err("not done when the drain time ran out".into()),
@@ -237,7 +207,10 @@ async fn connect(plan: &Plan) -> Result<Conn, String> {
 
 async fn sse(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
     let mut conn = connect(plan).await?;
-    let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", plan.subscribe.path, plan.subscribe.host);
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        plan.subscribe.path, plan.subscribe.host
+    );
     conn.send(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let head = conn.head().await.map_err(|e| format!("sse head: {e}"))?;
     if head.status != 200 {
@@ -250,7 +223,7 @@ async fn sse(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
         if conn.stream_into(&mut buf).await.map_err(|e| format!("sse read: {e}"))? {
             return Err("event stream ended".into());
         }
-        parser.feed(&buf, &mut |data| seen.deliver(plan, data));
+        parser.feed(&buf, &mut |data| seen.deliver(plan.base, data));
     }
     seen.error.clone().map_or(Ok(()), Err)
 }
@@ -300,13 +273,13 @@ async fn longpoll(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
             let etag = head.header("etag").unwrap_or_default().to_owned();
             cursor.nchan = Some((modified, etag));
             match head.header("content-type").and_then(push::boundary) {
-                Some(b) => push::parse_multipart(&body, b)?.iter().for_each(|m| seen.deliver(plan, m)),
-                None => seen.deliver(plan, &body),
+                Some(b) => push::parse_multipart(&body, b)?.iter().for_each(|m| seen.deliver(plan.base, m)),
+                None => seen.deliver(plan.base, &body),
             }
         } else {
             for (id, data) in push::parse_json_batch(&body)? {
                 cursor.after = cursor.after.max(id);
-                seen.deliver(plan, &data);
+                seen.deliver(plan.base, &data);
             }
         }
         if head.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
@@ -333,7 +306,9 @@ async fn publish_all(plan: &Plan) -> (Instant, u64, Duration) {
         let body = push::message_body(seq, plan.base, Instant::now(), plan.size);
         let req = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nAccept: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-            plan.publish.path, plan.publish.host, body.len()
+            plan.publish.path,
+            plan.publish.host,
+            body.len()
         );
         let ok = async {
             c.send(req.as_bytes()).await?;
@@ -404,7 +379,8 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
         line = line.field("rss_before", rss.0).field("rss_after", rss.1).float("bytes_per_held", per_held);
     }
     line.print();
-    let mut header = vec!["server", "scenario", "subs×msgs", "delivered", "lost", "dup", "deliveries/s", "p50", "p99", "errors"];
+    let mut header =
+        vec!["server", "scenario", "subs×msgs", "delivered", "lost", "dup", "deliveries/s", "p50", "p99", "errors"];
     let mut row = vec![
         plan.label.clone(),
         plan.scenario.clone(),

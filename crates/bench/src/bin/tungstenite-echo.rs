@@ -60,15 +60,10 @@ async fn serve(addr: String) -> Result<(), String> {
 async fn echo(stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     // Same message limit as talkback's ws-echo (16 MiB).
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(16 << 20))
-        .max_frame_size(Some(16 << 20));
+    let config = WebSocketConfig::default().max_message_size(Some(16 << 20)).max_frame_size(Some(16 << 20));
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;
     };
     let (sink, stream) = ws.split();
-    let _ = stream
-        .try_filter(|msg| future::ready(msg.is_text() || msg.is_binary()))
-        .forward(sink)
-        .await;
+    let _ = stream.try_filter(|msg| future::ready(msg.is_text() || msg.is_binary())).forward(sink).await;
 }

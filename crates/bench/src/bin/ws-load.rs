@@ -21,16 +21,16 @@
 //!
 //! Output: one `BENCH tool=ws-load …` line (see `talkback_bench::report`) and a table.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use talkback_bench::args::Args;
-use talkback_bench::hist::Histogram;
+use talkback_bench::echo::{Echoer, Tally};
 use talkback_bench::http::Url;
-use talkback_bench::report::{self, Line};
-use talkback_bench::wsframe::{self, ClientFrames, Echo, HEAD_MAX, ServerFrames};
 use talkback_bench::procfs;
+use talkback_bench::report::{self, Line};
+use talkback_bench::wsframe::{self, ClientFrames, Echo, ServerFrames};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -47,31 +47,6 @@ struct Plan {
     secs: f64,
     warmup: f64,
     pids: Vec<u32>,
-}
-
-/// What one connection measured.
-#[derive(Debug, Default)]
-struct Tally {
-    msgs: u64,
-    errors: u64,
-    latency: Histogram,
-    first_error: Option<String>,
-}
-
-impl Tally {
-    fn error(&mut self, what: impl Into<String>) {
-        self.errors += 1;
-        self.first_error.get_or_insert_with(|| what.into());
-    }
-
-    fn merge(&mut self, other: Tally) {
-        self.msgs += other.msgs;
-        self.errors += other.errors;
-        self.latency.merge(&other.latency);
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
 }
 
 fn main() {
@@ -111,7 +86,9 @@ fn plan(args: &Args) -> Result<Plan, String> {
 fn run() -> Result<u64, String> {
     let args = Args::from_env()?;
     if args.flag("help") {
-        println!("ws-load --url ws://HOST:PORT/PATH --scenario latency|throughput|bandwidth|idle [--label NAME] [--secs S] [--pid PID]");
+        println!(
+            "ws-load --url ws://HOST:PORT/PATH --scenario latency|throughput|bandwidth|idle [--label NAME] [--secs S] [--pid PID]"
+        );
         return Ok(0);
     }
     let plan = plan(&args)?;
@@ -122,9 +99,7 @@ fn run() -> Result<u64, String> {
         tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
     }
     .map_err(|e| e.to_string())?;
-    rt.block_on(async move {
-        if plan.scenario == "idle" { idle(plan).await } else { load(plan).await }
-    })
+    rt.block_on(async move { if plan.scenario == "idle" { idle(plan).await } else { load(plan).await } })
 }
 
 /// Connects and completes the opening handshake.
@@ -166,11 +141,10 @@ async fn load(plan: Plan) -> Result<u64, String> {
         streams.push(open(&plan.url).await?);
     }
     let start = Instant::now();
-    let window = (start + Duration::from_secs_f64(plan.warmup), start + Duration::from_secs_f64(plan.warmup + plan.secs));
-    let tasks: Vec<_> = streams
-        .into_iter()
-        .map(|s| tokio::spawn(drive(s, plan.frames.clone(), plan.inflight, window)))
-        .collect();
+    let window =
+        (start + Duration::from_secs_f64(plan.warmup), start + Duration::from_secs_f64(plan.warmup + plan.secs));
+    let tasks: Vec<_> =
+        streams.into_iter().map(|s| tokio::spawn(drive(s, plan.frames.clone(), plan.inflight, window))).collect();
     let mut total = Tally::default();
     for t in tasks {
         total.merge(t.await.map_err(|e| e.to_string())?);
@@ -267,128 +241,6 @@ async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, wi
         }
     }
     tally
-}
-
-/// Send and verify state of one echo connection.
-struct Echoer {
-    frames: Arc<ClientFrames>,
-    inflight: usize,
-    /// Variable frame prefixes and send times, indexed by `seq % inflight`.
-    heads: Vec<([u8; HEAD_MAX], Instant)>,
-    next_send: u64,
-    /// First frame not yet fully written, and how much of it is.
-    write_seq: u64,
-    write_off: usize,
-    next_recv: u64,
-    parser: ServerFrames,
-    bad_chunk: bool,
-}
-
-impl Echoer {
-    fn new(frames: Arc<ClientFrames>, inflight: usize) -> Self {
-        let now = Instant::now();
-        Self {
-            frames,
-            inflight,
-            heads: vec![([0; HEAD_MAX], now); inflight],
-            next_send: 0,
-            write_seq: 0,
-            write_off: 0,
-            next_recv: 0,
-            parser: ServerFrames::default(),
-            bad_chunk: false,
-        }
-    }
-
-    fn outstanding(&self) -> usize {
-        (self.next_send - self.next_recv) as usize
-    }
-
-    fn write_pending(&self) -> bool {
-        self.write_seq < self.next_send
-    }
-
-    /// Queues new frames up to `inflight` outstanding.
-    fn top_up(&mut self, now: Instant) {
-        while self.outstanding() < self.inflight {
-            let slot = &mut self.heads[(self.next_send % self.inflight as u64) as usize];
-            self.frames.head(self.next_send, &mut slot.0);
-            slot.1 = now;
-            self.next_send += 1;
-        }
-    }
-
-    /// One `writev` of every queued frame; partial writes resume where they stopped.
-    fn write(&mut self, stream: &TcpStream) -> io::Result<()> {
-        let head_len = self.frames.head_len();
-        let tail = self.frames.tail();
-        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * self.outstanding());
-        for seq in self.write_seq..self.next_send {
-            let head = &self.heads[(seq % self.inflight as u64) as usize].0[..head_len];
-            let skip = if seq == self.write_seq { self.write_off } else { 0 };
-            if skip < head_len {
-                slices.push(IoSlice::new(&head[skip..]));
-                slices.push(IoSlice::new(tail));
-            } else {
-                slices.push(IoSlice::new(&tail[skip - head_len..]));
-            }
-        }
-        let mut n = match stream.try_write_vectored(&slices) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let frame_len = self.frames.frame_len();
-        while n > 0 {
-            let left = frame_len - self.write_off;
-            if n >= left {
-                n -= left;
-                self.write_seq += 1;
-                self.write_off = 0;
-            } else {
-                self.write_off += n;
-                n = 0;
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks received bytes against what was sent; counts and times whole echoes.
-    fn read(&mut self, data: &[u8], window: (Instant, Instant), tally: &mut Tally) -> Result<(), String> {
-        let frames = self.frames.clone();
-        let mut ends = Vec::new();
-        // A message may span reads: its verdict so far carries over in `bad_chunk`.
-        let mut bad = self.bad_chunk;
-        let mut seq = self.next_recv;
-        self.parser.feed(data, &mut |echo| match echo {
-            Echo::Chunk { offset, bytes } => bad |= !frames.matches(seq, offset, bytes),
-            Echo::End { opcode, len } => {
-                bad |= opcode != frames.opcode() || len != frames.payload_len();
-                ends.push(bad);
-                bad = false;
-                seq += 1;
-            }
-        })?;
-        self.bad_chunk = bad;
-        if !ends.is_empty() {
-            let now = Instant::now();
-            for was_bad in ends {
-                if was_bad {
-                    return Err(format!("echo {} differs from what was sent", self.next_recv));
-                }
-                if self.next_recv >= self.next_send {
-                    return Err("an echo arrived for a message never sent".into());
-                }
-                let sent = self.heads[(self.next_recv % self.inflight as u64) as usize].1;
-                if now >= window.0 && now < window.1 {
-                    tally.msgs += 1;
-                    tally.latency.record(now - sent);
-                }
-                self.next_recv += 1;
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn idle(plan: Plan) -> Result<u64, String> {

@@ -1,0 +1,486 @@
+//! WebSocket interop with a real, independent peer: [tungstenite] (blocking, std::net) on
+//! `127.0.0.1:0`.
+//!
+//! ```text
+//!  tungstenite client ──▶ ws-echo / the hub (our server, in-process, through the reactor)
+//!  talkback_ws client ──▶ tungstenite::accept (a std TcpListener in a thread)
+//! ```
+//!
+//! Our own tests check our bytes against our reading of RFC 6455; these check that someone
+//! else's reading agrees: tungstenite refuses unmasked server frames from a client's view,
+//! unmasked client frames from a server's view, bad accept keys, bad close codes and invalid
+//! UTF-8, so every passing exchange here is also a validation of what we put on the wire.
+//! Every socket has a 5 s timeout, so a missing reply fails the test instead of hanging it.
+//! The peer suites outside `cargo test` live in `tests/interop/ws/` (`tests/interop/run-ws.sh`).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use talkback_harness::TestServer;
+use talkback_server::{HubRoutes, Options, Service, start};
+use talkback_ws::handshake::ClientHandshake;
+use talkback_ws::{CloseFrame as OurClose, Config, Connection, Event, Role};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::error::{ProtocolError, SubProtocolError};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::{Error as WsError, Message, WebSocket};
+
+/// The longest any single wait may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+type Ws = WebSocket<TcpStream>;
+
+// ─── our servers, tungstenite clients ───────────────────────────────────────────────────────
+
+fn spawn(service: Service, options: Options) -> TestServer {
+    TestServer::spawn(move |l| {
+        let _ = start(l, service, options, false).map(|s| s.join());
+    })
+}
+
+/// `ws-echo` as the binary runs it (16 MiB messages), without signals.
+fn ws_echo() -> TestServer {
+    spawn(Service::WsEcho, Options::with_defaults(16 << 20))
+}
+
+/// The hub as `demo` runs it (64 KiB messages), without signals.
+fn hub() -> TestServer {
+    spawn(Service::Hub(HubRoutes::ALL), Options::with_defaults(64 << 10))
+}
+
+fn tcp(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the server");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("write timeout");
+    stream
+}
+
+/// A tungstenite client after a successful handshake on `path`.
+fn connect(addr: SocketAddr, path: &str) -> Ws {
+    let (ws, response) = tungstenite::client::client(format!("ws://{addr}{path}"), tcp(addr))
+        .unwrap_or_else(|e| panic!("tungstenite handshake with {addr}{path}: {e}"));
+    assert_eq!(response.status(), 101);
+    ws
+}
+
+/// The next message that is not a ping or pong (tungstenite queues the pongs itself).
+fn next_data(ws: &mut Ws) -> Message {
+    loop {
+        match ws.read() {
+            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Ok(message) => return message,
+            Err(e) => panic!("reading from our server: {e}"),
+        }
+    }
+}
+
+/// Sends `message` and expects it back, byte for byte.
+fn assert_echoed(ws: &mut Ws, message: Message) {
+    let len = message.len();
+    ws.send(message.clone()).expect("send");
+    let echoed = next_data(ws);
+    assert!(echoed == message, "echo of a {len}-byte message differs (got {} bytes)", echoed.len());
+}
+
+/// Bytes where a shifted, dropped or repeated chunk shows up as a mismatch.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8).collect()
+}
+
+/// UTF-8 text of exactly `len` bytes mixing 1-, 2-, 3- and 4-byte characters, so frame and read
+/// boundaries fall inside characters.
+fn mixed_text(len: usize) -> String {
+    let mut text = String::with_capacity(len);
+    for c in "talkback é € 🦀 ".chars().cycle() {
+        if text.len() + c.len_utf8() > len {
+            break;
+        }
+        text.push(c);
+    }
+    while text.len() < len {
+        text.push('.');
+    }
+    text
+}
+
+#[test]
+fn rfc6455_5_6_text_messages_echoed_unchanged() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    for text in ["hello", "", "é € 🦀 — multi-byte UTF-8", &mixed_text(125), &mixed_text(126)] {
+        assert_echoed(&mut ws, Message::text(text));
+    }
+}
+
+#[test]
+fn rfc6455_5_6_binary_messages_echoed_unchanged() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/any/path?q=1");
+    let every_byte: Vec<u8> = (0..=255).collect();
+    for data in [every_byte, Vec::new(), vec![0xff; 1], pattern(300)] {
+        assert_echoed(&mut ws, Message::binary(data));
+    }
+}
+
+#[test]
+fn rfc6455_5_2_messages_around_the_16_bit_length_boundary_echoed() {
+    // 65 535 is the largest 16-bit extended length; 65 536 (64 KiB) needs the 64-bit form.
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    for len in [65_535, 65_536] {
+        assert_echoed(&mut ws, Message::text(mixed_text(len)));
+        assert_echoed(&mut ws, Message::binary(pattern(len)));
+    }
+}
+
+#[test]
+fn rfc6455_5_2_one_mib_messages_echoed() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    assert_echoed(&mut ws, Message::binary(pattern(1 << 20)));
+    assert_echoed(&mut ws, Message::text(mixed_text(1 << 20)));
+}
+
+#[test]
+fn rfc6455_5_5_2_ping_answered_with_pong_carrying_its_payload() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    for payload in [&b"are you there?"[..], b"", &[0x5a; 125]] {
+        ws.send(Message::Ping(payload.to_vec().into())).expect("send ping");
+        match ws.read().expect("read the pong") {
+            Message::Pong(data) => assert_eq!(&data[..], payload),
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+    // The connection is still usable after the control frames.
+    assert_echoed(&mut ws, Message::text("after the pings"));
+}
+
+#[test]
+fn rfc6455_5_5_3_tungstenite_auto_pong_satisfies_our_keepalive() {
+    // Our server pings after 100 ms of silence and gives up (close 1011) 300 ms later. Only
+    // tungstenite's automatic pong speaks for the client here, so the connection surviving
+    // three pings proves the pongs arrive and count as a sign of life.
+    let mut options = Options::with_defaults(16 << 20);
+    options.ping_interval = Some(Duration::from_millis(100));
+    options.pong_timeout = Duration::from_millis(300);
+    let server = spawn(Service::WsEcho, options);
+    let mut ws = connect(server.addr(), "/");
+    let started = Instant::now();
+    let mut pings = 0;
+    while pings < 3 {
+        match ws.read() {
+            Ok(Message::Ping(_)) => pings += 1,
+            Ok(other) => panic!("expected a keepalive ping, got {other:?} after {pings} pings"),
+            Err(e) => panic!("after {pings} pings in {:?}: {e}", started.elapsed()),
+        }
+    }
+    ws.flush().expect("flush the last pong");
+    assert_echoed(&mut ws, Message::text("still open"));
+}
+
+#[test]
+fn rfc6455_5_4_fragmented_text_with_a_ping_between_fragments_reassembled() {
+    // "Hello, wörld" in three fragments, the "ö" (c3 b6) split between the last two, and a
+    // ping injected in the middle of the message (§5.4: control frames MAY be interjected).
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    let text = "Hello, wörld".as_bytes();
+    let split = text.iter().position(|&b| b == 0xc3).expect("ö") + 1;
+    let frames = [
+        Frame::message(text[..5].to_vec(), OpCode::Data(Data::Text), false),
+        Frame::ping(&b"mid-message"[..]),
+        Frame::message(text[5..split].to_vec(), OpCode::Data(Data::Continue), false),
+        Frame::message(text[split..].to_vec(), OpCode::Data(Data::Continue), true),
+    ];
+    for frame in frames {
+        ws.send(Message::Frame(frame)).expect("send a frame");
+    }
+    match ws.read().expect("the pong comes first: the message is not complete when the ping arrives") {
+        Message::Pong(data) => assert_eq!(&data[..], b"mid-message"),
+        other => panic!("expected the pong, got {other:?}"),
+    }
+    assert_eq!(next_data(&mut ws), Message::text("Hello, wörld"));
+}
+
+#[test]
+fn rfc6455_5_4_fragmented_binary_message_reassembled() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    let data = pattern(300_000);
+    let chunks: Vec<&[u8]> = data.chunks(100_000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let opcode = if i == 0 { Data::Binary } else { Data::Continue };
+        let fin = i + 1 == chunks.len();
+        ws.send(Message::Frame(Frame::message(chunk.to_vec(), OpCode::Data(opcode), fin))).expect("send a fragment");
+    }
+    assert!(next_data(&mut ws) == Message::binary(data), "the reassembled echo differs");
+}
+
+#[test]
+fn rfc6455_7_1_2_close_1000_echoed_then_server_closes_tcp_first() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    assert_echoed(&mut ws, Message::text("before the close"));
+    ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() })).expect("send close");
+    match next_data(&mut ws) {
+        // §5.5.1: the reply "typically echos the status code it received"; ours echoes the
+        // code with an empty reason, and tungstenite validated the frame (code, UTF-8).
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::Normal, "close reason {:?}", frame.reason.as_str());
+            assert!(frame.reason.is_empty() || frame.reason == "bye", "reason {:?}", frame.reason.as_str());
+        }
+        other => panic!("expected our close echo, got {other:?}"),
+    }
+    // §7.1.1: the server closes TCP first, so the client's next read sees a clean EOF.
+    match ws.read() {
+        Err(WsError::ConnectionClosed) => {}
+        other => panic!("expected the server to close TCP after the close handshake, got {other:?}"),
+    }
+}
+
+#[test]
+fn rfc6455_4_2_2_no_subprotocol_selected_when_none_offered() {
+    let server = ws_echo();
+    let (mut ws, response) =
+        tungstenite::client::client(format!("ws://{}/", server.addr()), tcp(server.addr())).expect("handshake");
+    assert!(response.headers().get("sec-websocket-protocol").is_none(), "{response:?}");
+    assert!(response.headers().get("sec-websocket-extensions").is_none(), "no extensions either: {response:?}");
+    assert_echoed(&mut ws, Message::text("no subprotocol"));
+}
+
+#[test]
+fn rfc6455_4_2_2_no_subprotocol_selected_when_the_server_speaks_none() {
+    // ws-echo speaks no subprotocol, so an offered one is not echoed back (§4.2.2: the server
+    // answers "null" by leaving the header out). tungstenite is stricter than §4.1 here and
+    // refuses such a 101: its NoSubProtocol error, raised only after the status, the upgrade
+    // headers and the accept key checked out, is how we see the header was absent.
+    let server = ws_echo();
+    let mut request = format!("ws://{}/", server.addr()).into_client_request().expect("request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "chat, superchat".parse().expect("header value"));
+    match tungstenite::client::client(request, tcp(server.addr())) {
+        Err(tungstenite::HandshakeError::Failure(WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+            SubProtocolError::NoSubProtocol,
+        )))) => {}
+        Ok((_, response)) => panic!("tungstenite accepted a 101 without a subprotocol: {response:?}"),
+        Err(e) => panic!("expected a 101 without Sec-WebSocket-Protocol, got {e}"),
+    }
+}
+
+#[test]
+fn hub_text_from_one_client_is_pushed_to_every_subscriber() {
+    let server = hub();
+    let mut alice = connect(server.addr(), "/ch/x/ws");
+    let mut bob = connect(server.addr(), "/ch/x/ws");
+    let mut other_channel = connect(server.addr(), "/ch/y/ws");
+    alice.send(Message::text("hello from alice")).expect("send");
+    assert_eq!(next_data(&mut alice), Message::text("hello from alice"), "the sender is a subscriber too");
+    assert_eq!(next_data(&mut bob), Message::text("hello from alice"));
+    bob.send(Message::text("and bob é🦀")).expect("send");
+    assert_eq!(next_data(&mut alice), Message::text("and bob é🦀"));
+    assert_eq!(next_data(&mut bob), Message::text("and bob é🦀"));
+    // Channel y heard nothing: its first message is the one published to it.
+    other_channel.send(Message::text("on y")).expect("send");
+    assert_eq!(next_data(&mut other_channel), Message::text("on y"));
+}
+
+#[test]
+fn hub_binary_message_closed_with_1003_unsupported_data() {
+    let server = hub();
+    let mut ws = connect(server.addr(), "/ch/x/ws");
+    ws.send(Message::binary(&b"\x00\x01binary"[..])).expect("send");
+    match next_data(&mut ws) {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Unsupported, "{frame:?}"),
+        other => panic!("expected close 1003, got {other:?}"),
+    }
+    // tungstenite has answered our close; the hub then closes TCP (§7.1.1).
+    match ws.read() {
+        Err(WsError::ConnectionClosed) => {}
+        other => panic!("expected the hub to close TCP, got {other:?}"),
+    }
+}
+
+// ─── tungstenite servers, our client ────────────────────────────────────────────────────────
+
+/// `talkback_ws` in the client role over a blocking socket, the way `ws-client` drives it.
+struct OurClient {
+    stream: TcpStream,
+    conn: Connection,
+    /// Set when the server closed TCP.
+    eof: bool,
+}
+
+impl OurClient {
+    fn connect(addr: SocketAddr) -> OurClient {
+        let mut stream = tcp(addr);
+        let mut handshake = ClientHandshake::new(&addr.to_string(), "/", &[]);
+        let mut request = Vec::new();
+        handshake.encode_request(&mut request);
+        stream.write_all(&request).expect("send the opening handshake");
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let (consumed, protocol) = loop {
+            let n = stream.read(&mut chunk).expect("read the handshake response");
+            assert!(n > 0, "tungstenite closed during the handshake");
+            received.extend_from_slice(&chunk[..n]);
+            if let Some(done) = handshake.handle_response(&received).expect("tungstenite's 101 is valid") {
+                break done;
+            }
+        };
+        assert_eq!(protocol, None);
+        let mut client = OurClient { stream, conn: Connection::new(Role::Client, Config::default(), Instant::now()), eof: false };
+        client.feed(&received[consumed..]);
+        client
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.conn.handle_bytes(bytes, Instant::now()) {
+            panic!("tungstenite sent something our client refuses: {e}");
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.conn.poll_transmit(&mut out);
+        self.stream.write_all(&out).expect("write to tungstenite");
+    }
+
+    /// The next event, writing whatever it made us queue (pong, close echo).
+    fn next_event(&mut self) -> Event {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Some(event) = self.conn.poll_event() {
+                self.flush();
+                return event;
+            }
+            assert!(!self.eof && Instant::now() < deadline, "no event from tungstenite (eof: {})", self.eof);
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.feed(&chunk[..n]),
+                Err(e) => panic!("reading from tungstenite: {e}"),
+            }
+        }
+    }
+
+    /// After the close handshake: the server closes TCP first (§7.1.1).
+    fn expect_eof(&mut self) {
+        let mut chunk = [0u8; 64];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            other => panic!("expected tungstenite to close TCP, got {other:?}"),
+        }
+    }
+}
+
+/// Runs `serve` on the first connection to a fresh `127.0.0.1:0` listener, after
+/// `tungstenite::accept`; returns the address and the thread's result.
+fn tungstenite_server<T: Send + 'static>(serve: impl FnOnce(&mut Ws) -> T + Send + 'static) -> (SocketAddr, JoinHandle<T>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+        stream.set_write_timeout(Some(TIMEOUT)).expect("write timeout");
+        let mut ws = tungstenite::accept(stream).expect("tungstenite accepts our opening handshake");
+        serve(&mut ws)
+    });
+    (addr, handle)
+}
+
+/// Echoes data messages until the connection ends; returns every message received. tungstenite
+/// refuses unmasked frames from a client, so each echo also proves our client masks (§5.3).
+fn echo_until_closed(ws: &mut Ws) -> Result<Vec<Message>, String> {
+    let mut received = Vec::new();
+    loop {
+        match ws.read() {
+            Ok(message) => {
+                if message.is_text() || message.is_binary() {
+                    ws.send(message.clone()).map_err(|e| format!("echo: {e}"))?;
+                }
+                received.push(message);
+            }
+            // The close echo is written and TCP dropped: a clean end.
+            Err(WsError::ConnectionClosed) => return Ok(received),
+            Err(e) => return Err(format!("tungstenite server: {e} after {received:?}")),
+        }
+    }
+}
+
+#[test]
+fn our_client_text_and_binary_echoed_by_tungstenite() {
+    let (addr, server) = tungstenite_server(echo_until_closed);
+    let mut client = OurClient::connect(addr);
+    let big = pattern(1 << 20);
+    client.conn.send_text("hello, tungstenite é🦀").expect("send");
+    client.conn.send_binary(&[0, 1, 2, 255]).expect("send");
+    client.conn.send_text(&mixed_text(65_536)).expect("send");
+    client.conn.send_binary(&big).expect("send");
+    client.flush();
+    assert_eq!(client.next_event(), Event::Text("hello, tungstenite é🦀".into()));
+    assert_eq!(client.next_event(), Event::Binary(vec![0, 1, 2, 255]));
+    assert_eq!(client.next_event(), Event::Text(mixed_text(65_536)));
+    assert!(client.next_event() == Event::Binary(big), "the 1 MiB echo differs");
+    client.conn.close(1000, "done").expect("close");
+    client.flush();
+    assert_eq!(client.next_event(), Event::Close(Some(OurClose { code: 1000, reason: "done".into() })));
+    assert!(client.conn.is_closed());
+    client.expect_eof();
+    let received = server.join().expect("server thread").expect("clean tungstenite session");
+    assert_eq!(received.len(), 5, "{received:?}");
+}
+
+#[test]
+fn rfc6455_7_1_2_our_client_close_reaches_tungstenite_with_code_and_reason() {
+    let (addr, server) = tungstenite_server(echo_until_closed);
+    let mut client = OurClient::connect(addr);
+    client.conn.close(1001, "going away").expect("close");
+    client.flush();
+    match client.next_event() {
+        Event::Close(Some(frame)) => assert_eq!(frame.code, 1001),
+        other => panic!("expected tungstenite's close echo, got {other:?}"),
+    }
+    client.expect_eof();
+    let received = server.join().expect("server thread").expect("clean tungstenite session");
+    match received.as_slice() {
+        [Message::Close(Some(frame))] => {
+            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.reason, "going away");
+        }
+        other => panic!("tungstenite should have seen exactly our close, saw {other:?}"),
+    }
+}
+
+#[test]
+fn rfc6455_5_4_our_client_reassembles_tungstenite_fragments_and_answers_its_ping() {
+    let (addr, server) = tungstenite_server(|ws| {
+        let text = "fragmented ö".as_bytes();
+        let split = text.len() - 1; // inside the "ö"
+        let frames = [
+            Frame::message(text[..4].to_vec(), OpCode::Data(Data::Text), false),
+            Frame::ping(&b"ping from tungstenite"[..]),
+            Frame::message(text[4..split].to_vec(), OpCode::Data(Data::Continue), false),
+            Frame::message(text[split..].to_vec(), OpCode::Data(Data::Continue), true),
+        ];
+        for frame in frames {
+            ws.send(Message::Frame(frame)).map_err(|e| format!("send: {e}"))?;
+        }
+        let pong = ws.read().map_err(|e| format!("read the pong: {e}"))?;
+        let rest = echo_until_closed(ws)?;
+        Ok::<_, String>((pong, rest))
+    });
+    let mut client = OurClient::connect(addr);
+    assert_eq!(client.next_event(), Event::Ping(b"ping from tungstenite".to_vec()));
+    assert_eq!(client.next_event(), Event::Text("fragmented ö".into()));
+    client.conn.close(1000, "").expect("close");
+    client.flush();
+    assert!(matches!(client.next_event(), Event::Close(Some(OurClose { code: 1000, .. }))));
+    let (pong, rest) = server.join().expect("server thread").expect("clean tungstenite session");
+    assert_eq!(pong, Message::Pong(b"ping from tungstenite".to_vec().into()));
+    assert!(matches!(rest.as_slice(), [Message::Close(Some(_))]), "{rest:?}");
+}
