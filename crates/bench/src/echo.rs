@@ -9,8 +9,6 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::TcpStream;
-
 use crate::hist::Histogram;
 use crate::wsframe::{ClientFrames, Echo, HEAD_MAX, ServerFrames};
 
@@ -98,8 +96,10 @@ impl Echoer {
         }
     }
 
-    /// One `writev` of every queued frame; partial writes resume where they stopped.
-    pub fn write(&mut self, stream: &TcpStream) -> io::Result<()> {
+    /// One `writev` (through `writev`, which is `try_write_vectored` or a non-blocking
+    /// std socket's `write_vectored`) of every queued frame; partial writes resume where
+    /// they stopped. WouldBlock is not an error.
+    pub fn write(&mut self, writev: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<()> {
         let head_len = self.frames.head_len();
         let tail = self.frames.tail();
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * self.outstanding());
@@ -113,7 +113,7 @@ impl Echoer {
                 slices.push(IoSlice::new(&tail[skip - head_len..]));
             }
         }
-        let mut n = match stream.try_write_vectored(&slices) {
+        let mut n = match writev(&slices) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(e),

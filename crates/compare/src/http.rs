@@ -23,6 +23,8 @@ pub(crate) struct Head {
     pub(crate) status: u16,
     /// `Content-Length`, if present (SSE streams and 101s have none).
     pub(crate) content_length: Option<usize>,
+    /// `Talkback-Missed`: messages that fell out of the history before this answer (else 0).
+    pub(crate) missed: u64,
 }
 
 /// One keep-alive connection to the hub and the bytes read but not yet used.
@@ -128,16 +130,20 @@ fn parse_head(head: &[u8]) -> io::Result<Head> {
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| invalid("bad status line"))?;
     let mut content_length = None;
+    let mut missed = 0;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else { return Err(invalid("bad header line")) };
         if name.eq_ignore_ascii_case("content-length") {
             content_length = Some(value.trim().parse().map_err(|_| invalid("bad Content-Length"))?);
         }
+        if name.eq_ignore_ascii_case("talkback-missed") {
+            missed = value.trim().parse().map_err(|_| invalid("bad Talkback-Missed"))?;
+        }
         if name.eq_ignore_ascii_case("transfer-encoding") {
             return Err(invalid("chunked responses are not expected from the hub"));
         }
     }
-    Ok(Head { status, content_length })
+    Ok(Head { status, content_length, missed })
 }
 
 #[cfg(test)]
@@ -147,7 +153,7 @@ mod tests {
     #[test]
     fn parses_status_and_content_length() {
         let head = parse_head(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 12").unwrap();
-        assert_eq!(head, Head { status: 200, content_length: Some(12) });
+        assert_eq!(head, Head { status: 200, content_length: Some(12), missed: 0 });
         assert_eq!(parse_head(b"HTTP/1.1 204 No Content").unwrap().status, 204);
         assert!(parse_head(b"HTTP/1.0 200 OK").is_err());
     }

@@ -137,6 +137,11 @@ impl Counted {
         Ok(Counted { stream, counters: Arc::clone(counters) })
     }
 
+    /// `IP:port` of the hub, for a `Host` header.
+    pub(crate) fn peer_host(&self) -> String {
+        self.stream.peer_addr().map(|a| a.to_string()).unwrap_or_default()
+    }
+
     /// This client's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters

@@ -42,10 +42,16 @@ pub struct ResponseHead<'a> {
     framing: Framing,
     close: bool,
     keep_alive: bool,
+    /// Fields given as one slice by [`fields`](Self::fields) before any other: written first.
+    borrowed: &'a [(&'a str, &'a [u8])],
     inline: [(&'a str, &'a [u8]); INLINE_FIELDS],
     inline_len: usize,
     spill: Vec<(&'a str, &'a [u8])>,
 }
+
+/// The most a head holds besides its extra fields: the longest status line (with
+/// `Date: `), the date, `Content-Length` with 20 digits, `Connection: keep-alive`, CRLFs.
+const FIXED_HEAD: usize = 64 + 29 + 40 + 26 + 2;
 
 impl<'a> ResponseHead<'a> {
     /// A head with `status`, `Content-Length: 0` and a persistent connection.
@@ -55,6 +61,7 @@ impl<'a> ResponseHead<'a> {
             framing: Framing::Length(0),
             close: false,
             keep_alive: false,
+            borrowed: &[],
             inline: [("", b""); INLINE_FIELDS],
             inline_len: 0,
             spill: Vec::new(),
@@ -71,6 +78,19 @@ impl<'a> ResponseHead<'a> {
                 self.inline_len += 1;
             }
             None => self.spill.push((name, value)),
+        }
+        self
+    }
+
+    /// Adds each of `fields`, as [`header`](Self::header) would, in order. The first call,
+    /// before any `header`, only borrows the slice: no copying per field.
+    pub fn fields(mut self, fields: &'a [(&'a str, &'a [u8])]) -> ResponseHead<'a> {
+        if self.borrowed.is_empty() && self.inline_len == 0 {
+            self.borrowed = fields;
+            return self;
+        }
+        for &(name, value) in fields {
+            self = self.header(name, value);
         }
         self
     }
@@ -124,30 +144,34 @@ impl<'a> ResponseHead<'a> {
     /// Appends the head: status-line, `Date`, framing, `Connection`, fields, CRLF.
     /// 1xx and 204 get no framing fields (RFC 9110 §8.6, RFC 9112 §6.1).
     pub fn encode(&self, date: &DateCache, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"HTTP/1.1 ");
-        push_u64(out, u64::from(self.status.0));
-        out.push(b' ');
-        out.extend_from_slice(self.status.reason().as_bytes());
-        out.extend_from_slice(b"\r\nDate: ");
+        let fields = || self.borrowed.iter().chain(&self.inline[..self.inline_len]).chain(&self.spill);
+        // One reservation for the whole head, so no piece below reallocates.
+        out.reserve(FIXED_HEAD + fields().map(|(name, value)| name.len() + value.len() + 4).sum::<usize>());
+        match self.status.status_line() {
+            Some(line) => out.extend_from_slice(line),
+            None => {
+                out.extend_from_slice(b"HTTP/1.1 ");
+                push_u64(out, u64::from(self.status.0));
+                out.extend_from_slice(b" \r\nDate: "); // an unnamed code has an empty reason
+            }
+        }
         out.extend_from_slice(date.value());
-        out.extend_from_slice(b"\r\n");
         match self.framing {
-            _ if self.status.forbids_framing() => {}
+            _ if self.status.forbids_framing() => out.extend_from_slice(b"\r\n"),
             Framing::Length(n) => {
-                out.extend_from_slice(b"Content-Length: ");
+                out.extend_from_slice(b"\r\nContent-Length: ");
                 push_u64(out, n);
                 out.extend_from_slice(b"\r\n");
             }
-            Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
-            Framing::UntilClose => {}
+            Framing::Chunked => out.extend_from_slice(b"\r\nTransfer-Encoding: chunked\r\n"),
+            Framing::UntilClose => out.extend_from_slice(b"\r\n"),
         }
         if self.closes() {
             out.extend_from_slice(b"Connection: close\r\n");
         } else if self.keep_alive {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        let fields = self.inline[..self.inline_len].iter().chain(&self.spill);
-        for (name, value) in fields {
+        for (name, value) in fields() {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             push_value(out, value);
@@ -218,17 +242,23 @@ pub fn encode_simple_response(
     }
 }
 
-/// Writes `n` in decimal, no allocation.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+/// Writes `n` in decimal, no allocation; one and two digits (most lengths) without a loop.
+pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    let mut n = n;
+    while n > 0 {
         i -= 1;
         digits[i] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
     out.extend_from_slice(&digits[i..]);
 }
@@ -319,6 +349,23 @@ mod tests {
     }
 
     #[test]
+    fn fields_from_a_slice_keep_their_order_with_header() {
+        let encode = |head: ResponseHead<'_>| {
+            let mut out = Vec::new();
+            head.encode(&date(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let pairs: &[(&str, &[u8])] = &[("A", b"1"), ("B", b"2")];
+        let by_slice = encode(ResponseHead::new(Status::OK).fields(pairs).header("C", b"3").fields(pairs));
+        let one_by_one = ResponseHead::new(Status::OK).header("A", b"1").header("B", b"2").header("C", b"3");
+        let one_by_one = encode(one_by_one.header("A", b"1").header("B", b"2"));
+        assert_eq!(by_slice, one_by_one);
+        assert!(by_slice.ends_with("A: 1\r\nB: 2\r\nC: 3\r\nA: 1\r\nB: 2\r\n\r\n"));
+        let unnamed = encode(ResponseHead::new(Status(299)).fields(pairs));
+        assert!(unnamed.starts_with("HTTP/1.1 299 \r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\n"));
+    }
+
+    #[test]
     fn rfc9110_5_5_values_cannot_inject_fields() {
         let mut out = Vec::new();
         ResponseHead::new(Status::OK).header("X", b"a\r\nSet-Cookie: b").encode(&date(), &mut out);
@@ -350,7 +397,7 @@ mod tests {
     #[test]
     fn push_u64_writes_decimal() {
         let mut out = Vec::new();
-        for n in [0, 7, 10, 1_048_576, u64::MAX] {
+        for n in [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 1_048_576, u64::MAX] {
             out.clear();
             push_u64(&mut out, n);
             assert_eq!(text(&out), n.to_string());

@@ -2,6 +2,27 @@
 
 use std::fmt;
 
+/// RFC 9110 §15's codes and reason phrases, written once: `with_reasons!(m!(x))` expands
+/// to `m!(x; 100 "Continue", 101 "Switching Protocols", ...)`. [`Status::reason`] and the
+/// pre-rendered status lines of [`Status::status_line`] are both built from it.
+macro_rules! with_reasons {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)*;
+            100 "Continue", 101 "Switching Protocols",
+            200 "OK", 201 "Created", 202 "Accepted", 204 "No Content",
+            301 "Moved Permanently", 302 "Found", 303 "See Other", 304 "Not Modified",
+            307 "Temporary Redirect", 308 "Permanent Redirect",
+            400 "Bad Request", 401 "Unauthorized", 403 "Forbidden", 404 "Not Found",
+            405 "Method Not Allowed", 406 "Not Acceptable", 408 "Request Timeout", 409 "Conflict",
+            410 "Gone", 411 "Length Required", 413 "Content Too Large", 414 "URI Too Long",
+            415 "Unsupported Media Type", 417 "Expectation Failed", 426 "Upgrade Required",
+            429 "Too Many Requests", 431 "Request Header Fields Too Large",
+            500 "Internal Server Error", 501 "Not Implemented", 502 "Bad Gateway",
+            503 "Service Unavailable", 504 "Gateway Timeout", 505 "HTTP Version Not Supported",
+        )
+    };
+}
+
 /// A response status code. The constants cover what talkback sends; any three-digit
 /// code can be built with `Status(code)` (its reason phrase is then empty, which
 /// RFC 9112 §4 allows).
@@ -63,44 +84,26 @@ impl Status {
 
     /// The reason phrase RFC 9110 §15 gives the code, or `""` for a code it does not name.
     pub fn reason(&self) -> &'static str {
-        match self.0 {
-            100 => "Continue",
-            101 => "Switching Protocols",
-            200 => "OK",
-            201 => "Created",
-            202 => "Accepted",
-            204 => "No Content",
-            301 => "Moved Permanently",
-            302 => "Found",
-            303 => "See Other",
-            304 => "Not Modified",
-            307 => "Temporary Redirect",
-            308 => "Permanent Redirect",
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            406 => "Not Acceptable",
-            408 => "Request Timeout",
-            409 => "Conflict",
-            410 => "Gone",
-            411 => "Length Required",
-            413 => "Content Too Large",
-            414 => "URI Too Long",
-            415 => "Unsupported Media Type",
-            417 => "Expectation Failed",
-            426 => "Upgrade Required",
-            429 => "Too Many Requests",
-            431 => "Request Header Fields Too Large",
-            500 => "Internal Server Error",
-            501 => "Not Implemented",
-            502 => "Bad Gateway",
-            503 => "Service Unavailable",
-            504 => "Gateway Timeout",
-            505 => "HTTP Version Not Supported",
-            _ => "",
+        macro_rules! reason {
+            ($code:expr; $($num:literal $reason:literal,)*) => {
+                match $code { $($num => $reason,)* _ => "" }
+            };
         }
+        with_reasons!(reason!(self.0))
+    }
+
+    /// `HTTP/1.1 {code} {reason}\r\nDate: ` for a code [`reason`](Status::reason) names:
+    /// a response head starts with one copy of a constant.
+    pub(crate) fn status_line(self) -> Option<&'static [u8]> {
+        macro_rules! status_line {
+            ($code:expr; $($num:literal $reason:literal,)*) => {
+                match $code {
+                    $($num => Some(concat!("HTTP/1.1 ", $num, " ", $reason, "\r\nDate: ").as_bytes()),)*
+                    _ => None,
+                }
+            };
+        }
+        with_reasons!(status_line!(self.0))
     }
 
     /// Whether a response with this status carries no framing fields at all:
@@ -127,6 +130,19 @@ mod tests {
         assert_eq!(Status::PAYLOAD_TOO_LARGE.reason(), "Content Too Large");
         assert_eq!(Status(299).reason(), "");
         assert_eq!(Status::NOT_FOUND.to_string(), "404 Not Found");
+    }
+
+    #[test]
+    fn rfc9112_4_status_lines_are_the_code_and_reason() {
+        for code in 100..600 {
+            let status = Status(code);
+            let expected = format!("HTTP/1.1 {code} {}\r\nDate: ", status.reason());
+            match status.status_line() {
+                Some(line) => assert_eq!(line, expected.as_bytes()),
+                None => assert_eq!(status.reason(), ""),
+            }
+        }
+        assert_eq!(Status::OK.status_line(), Some(&b"HTTP/1.1 200 OK\r\nDate: "[..]));
     }
 
     #[test]

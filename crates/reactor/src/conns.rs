@@ -36,6 +36,8 @@ struct Conn<H> {
     out: OutputQueue,
     /// Bytes the handler has not consumed yet. Empty (no heap memory) when idle.
     input: Vec<u8>,
+    /// Every byte read so far.
+    read_total: u64,
     deadline: Option<Instant>,
     /// The instant of this connection's live entry in the timer heap. Moving the deadline
     /// later costs nothing (the entry re-arms itself when it pops); moving it earlier pushes
@@ -146,6 +148,7 @@ impl<H: Handler> Connections<H> {
             deadline: &mut conn.deadline,
             requests: &mut requests,
             output_cap: self.limits.output_cap,
+            read_total: conn.read_total,
         };
         let result = f(&mut conn.handler, &mut cx, state);
         self.after_call(slot, old_deadline, requests, state);
@@ -176,6 +179,7 @@ impl<H: Handler> Connections<H> {
             deadline: &mut deadline,
             requests: &mut requests,
             output_cap: self.limits.output_cap,
+            read_total: 0,
         };
         let handler = state.accept(&mut cx);
         self.slots[slot] = Some(Conn {
@@ -183,6 +187,7 @@ impl<H: Handler> Connections<H> {
             handler,
             out,
             input: Vec::new(),
+            read_total: 0,
             deadline: None,
             armed: None,
             phase: Phase::Open,
@@ -226,6 +231,7 @@ impl<H: Handler> Connections<H> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return self.remove(slot, state),
             };
+            conn.read_total += n as u64;
             match conn.phase {
                 Phase::Lingering if n == 0 => return self.remove(slot, state),
                 Phase::Lingering | Phase::Flushing => continue, // discarded
@@ -278,6 +284,7 @@ impl<H: Handler> Connections<H> {
             deadline: &mut conn.deadline,
             requests: &mut requests,
             output_cap: self.limits.output_cap,
+            read_total: conn.read_total,
         };
         let input = fresh.unwrap_or(&conn.input);
         let consumed = conn.handler.on_input(input, &mut cx, state).min(input.len());

@@ -66,6 +66,7 @@ pub struct Cx<'a> {
     pub(crate) deadline: &'a mut Option<Instant>,
     pub(crate) requests: &'a mut Requests,
     pub(crate) output_cap: usize,
+    pub(crate) read_total: u64,
 }
 
 /// Requests a handler made during a call, acted on by the loop when the call returns.
@@ -107,6 +108,16 @@ impl Cx<'_> {
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.
     pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
         self.out.push_shared(bytes);
+    }
+
+    /// Every byte read from this connection so far (for per-connection accounting).
+    pub fn bytes_read(&self) -> u64 {
+        self.read_total
+    }
+
+    /// Every byte queued for writing on this connection so far, written or not.
+    pub fn bytes_queued(&self) -> u64 {
+        self.out.queued_total()
     }
 
     /// Bytes queued but not yet accepted by the socket.

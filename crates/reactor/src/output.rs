@@ -62,9 +62,16 @@ pub(crate) struct OutputQueue {
     front_written: usize,
     /// Total bytes not yet written (the backpressure measure).
     pending: usize,
+    /// Every byte ever queued on this connection (for per-connection accounting).
+    queued_total: u64,
 }
 
 impl OutputQueue {
+    /// Every byte ever queued on this connection.
+    pub(crate) fn queued_total(&self) -> u64 {
+        self.queued_total
+    }
+
     /// Bytes waiting to be written.
     pub(crate) fn pending(&self) -> usize {
         self.pending
@@ -89,6 +96,7 @@ impl OutputQueue {
             _ => before,
         };
         self.pending += now - before;
+        self.queued_total += (now - before) as u64;
         // An owned tail that stayed empty is returned at once.
         if now == 0
             && let Some(Chunk::Owned(buffer)) = self.chunks.pop_back()
@@ -103,6 +111,7 @@ impl OutputQueue {
             return;
         }
         self.pending += bytes.len();
+        self.queued_total += bytes.len() as u64;
         self.chunks.push_back(Chunk::Shared(bytes));
     }
 

@@ -6,8 +6,10 @@ use talkback_reactor::{ConnId, Cx, Handler};
 use crate::http::HttpConn;
 use crate::hub::Encoded;
 use crate::longpoll::ParkedConn;
+use crate::page::StatsConn;
 use crate::sse::SseConn;
 use crate::state::LoopCtx;
+use crate::stats::{Marks, Tag, account};
 use crate::websocket::WsConn;
 
 /// What a connection currently is.
@@ -24,11 +26,31 @@ pub enum Conn {
     Sse(SseConn),
     /// A long-poll request held until a message or its deadline.
     Parked(ParkedConn),
+    /// The demo page's stream of counters.
+    Stats(StatsConn),
     /// Closing; whatever arrives is ignored.
     Done,
 }
 
 impl Conn {
+    /// A request became this stream or parked request: it carries the demo page's accounting
+    /// on from the HTTP connection's marks; a stream accounts its opening request now.
+    pub(crate) fn attach_accounting(&mut self, tag: Option<Tag>, marks: Marks, cx: &mut Cx<'_>, state: &LoopCtx) {
+        let Some(tag) = tag else { return };
+        match self {
+            Conn::Parked(parked) => parked.accounting = Some((tag, marks)),
+            Conn::Sse(sse) => {
+                sse.accounting = Some((tag, marks));
+                account(&mut sse.accounting, cx, &state.stats, 1, 0);
+            }
+            Conn::WebSocket(ws) => {
+                ws.accounting = Some((tag, marks));
+                account(&mut ws.accounting, cx, &state.stats, 1, 0);
+            }
+            Conn::Http(_) | Conn::Stats(_) | Conn::Done => {}
+        }
+    }
+
     /// A channel message reached this connection; returns whether it stays subscribed.
     pub(crate) fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &mut LoopCtx) -> bool {
         match self {
@@ -55,7 +77,7 @@ impl Handler for Conn {
             Conn::WebSocket(ws) => ws.on_input(input, cx, state),
             Conn::Sse(sse) => sse.on_input(input, cx, state),
             Conn::Parked(parked) => parked.on_input(input, cx, state),
-            Conn::Done => input.len(),
+            Conn::Stats(_) | Conn::Done => input.len(),
         }
     }
 
@@ -74,6 +96,10 @@ impl Handler for Conn {
                 None
             }
             Conn::Parked(parked) => Some(parked.on_deadline(cx, state)),
+            Conn::Stats(stats) => {
+                stats.on_deadline(cx, state);
+                None
+            }
             Conn::Done => None,
         };
         if let Some(next) = next {
@@ -88,7 +114,7 @@ impl Handler for Conn {
         }
         match self {
             // A client that hangs up while parked frees its slot at once.
-            Conn::Parked(_) | Conn::Sse(_) => cx.abort(),
+            Conn::Parked(_) | Conn::Sse(_) | Conn::Stats(_) => cx.abort(),
             Conn::WebSocket(ws) => ws.on_peer_closed(cx, state),
             Conn::Http(_) | Conn::Done => cx.close(),
         }
@@ -102,7 +128,7 @@ impl Handler for Conn {
             Conn::WebSocket(ws) => ws.on_closed(id, state),
             Conn::Sse(sse) => sse.on_closed(id, state),
             Conn::Parked(parked) => parked.on_closed(id, state),
-            Conn::Http(_) | Conn::Done => {}
+            Conn::Http(_) | Conn::Stats(_) | Conn::Done => {}
         }
     }
 }

@@ -10,6 +10,7 @@ use talkback_reactor::Cx;
 use crate::conn::Conn;
 use crate::routes::{self, Route};
 use crate::state::{LoopCtx, Service};
+use crate::stats::{Counters, Marks, Tag};
 
 /// A connection speaking HTTP/1.1.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub struct HttpConn {
     idle: bool,
     /// Requests answered on this connection.
     pub(crate) requests: u64,
+    /// The byte counts when the last request was answered (for the demo page's accounting).
+    marks: Marks,
 }
 
 /// A request between its head and the end of its body.
@@ -58,11 +61,18 @@ impl HttpConn {
         let mut http = HttpConn::with_limits(limits_for(state));
         http.idle = true;
         http.requests = requests;
+        http.marks = Marks { read: cx.bytes_read(), queued: cx.bytes_queued() };
         http
     }
 
     fn with_limits(limits: Limits) -> HttpConn {
-        HttpConn { decoder: RequestDecoder::new(limits), in_flight: None, idle: false, requests: 0 }
+        HttpConn {
+            decoder: RequestDecoder::new(limits),
+            in_flight: None,
+            idle: false,
+            requests: 0,
+            marks: Marks::default(),
+        }
     }
 
     /// Decodes and answers every complete request in `input`. Returns the bytes consumed and,
@@ -172,7 +182,10 @@ impl HttpConn {
         let Some(InFlight { request, route, body }) = self.in_flight.take() else {
             return Next::Continue;
         };
-        self.answer(&request, &route, &body, cx, state)
+        let next = self.answer(&request, &route, &body, cx, state);
+        // The next request on this connection is decoded into this one's buffers.
+        self.decoder.recycle(request);
+        next
     }
 
     /// Answers one complete request.
@@ -181,10 +194,24 @@ impl HttpConn {
         if let (Some(tracer), false) = (&state.tracer, body.is_empty()) {
             tracer.payload(cx.id(), true, "request body", body);
         }
-        match routes::handle(route, request, body, self.requests, cx, state) {
-            Some(conn) => Next::Switch(conn),
-            None if !request.keep_alive => Next::Close,
-            None => Next::Continue,
+        let next = routes::handle(route, request, body, self.requests, cx, state);
+        let tag = Tag::from_request(request);
+        match (next, tag) {
+            (Some(mut conn), tag) => {
+                // The stream or parked request carries on the accounting from here.
+                conn.attach_accounting(tag, self.marks, cx, state);
+                Next::Switch(conn)
+            }
+            (None, tag) => {
+                let (bytes_in, bytes_out) =
+                    self.marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
+                if let Some(tag) = tag {
+                    let (status, messages) = state.last_answer.get();
+                    let empty = u64::from(status == 204);
+                    state.stats.add(&tag, Counters { requests: 1, empty, messages, bytes_in, bytes_out });
+                }
+                if request.keep_alive { Next::Continue } else { Next::Close }
+            }
         }
     }
 }
@@ -231,11 +258,9 @@ pub(crate) fn respond(
     headers: &[(&str, &[u8])],
     body: &[u8],
 ) {
+    state.last_answer.set((status.code(), 0));
     respond_with(cx, state, |out, state| {
-        let mut head = ResponseHead::new(status).connection_for(request);
-        for &(name, value) in headers {
-            head = head.header(name, value);
-        }
+        let head = ResponseHead::new(status).connection_for(request).fields(headers);
         head.content_length(body.len() as u64).encode(&state.date, out);
         if request.method != Method::Head && !status.forbids_framing() {
             out.extend_from_slice(body);

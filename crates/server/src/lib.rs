@@ -27,6 +27,7 @@ pub mod page;
 pub mod routes;
 pub mod sse;
 pub mod state;
+pub mod stats;
 pub mod trace;
 pub mod websocket;
 
@@ -42,6 +43,7 @@ pub use state::{HubRoutes, Service};
 use crate::conn::Conn;
 use crate::hub::{Hub, LocalHub};
 use crate::state::LoopCtx;
+use crate::stats::Stats;
 
 /// Starts `service` on `listener` with `options` (threads, limits, trace). Returns the
 /// running server; `join` it, or stop it with its shutdown handle.
@@ -54,9 +56,11 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         ..Config::default()
     };
     let hub = Arc::new(Hub::new(options.history));
+    let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |_index, loops| {
-        LoopCtx::new(service, Arc::clone(&options), LocalHub::new(Arc::clone(&hub), loops.to_vec()))
+        let local = LocalHub::new(Arc::clone(&hub), loops.to_vec());
+        LoopCtx::new(service, Arc::clone(&options), local, Arc::clone(&stats))
     })
 }
 

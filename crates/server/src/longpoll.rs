@@ -20,6 +20,7 @@ use crate::conn::Conn;
 use crate::http::{HttpConn, respond, respond_with};
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
+use crate::stats::{Counters, Marks, Tag};
 
 /// How long a long-poll is held when the client names no `timeout` (DESIGN.md: 30 s).
 const DEFAULT_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
@@ -33,6 +34,8 @@ pub struct ParkedConn {
     /// Requests answered on this connection before (for the stats).
     requests: u64,
     parked_at: std::time::Instant,
+    /// The demo page's accounting tag and byte marks, when the request carried one.
+    pub(crate) accounting: Option<(Tag, Marks)>,
 }
 
 /// `GET /ch/{c}/poll?after=N`: 200 with the retained messages after N (all without `after`),
@@ -70,6 +73,7 @@ fn answer_messages<'m, I: Iterator<Item = &'m Encoded>>(
         return;
     }
     let missed_value = missed.to_string();
+    state.last_answer.set((200, count as u64));
     respond_with(cx, state, |out, state| {
         let body_len = 2 + messages().map(|m| m.json.len() + 1).sum::<usize>() - 1;
         let mut head = ResponseHead::new(Status::OK)
@@ -127,6 +131,7 @@ pub(crate) fn answer_longpoll(
         keep_alive: request.keep_alive,
         requests,
         parked_at: cx.now(),
+        accounting: None,
     };
     Some(Conn::Parked(parked))
 }
@@ -174,7 +179,13 @@ impl ParkedConn {
         self.back_to_http(&request, cx, state)
     }
 
-    fn back_to_http(&self, request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) -> Conn {
+    fn back_to_http(&mut self, request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) -> Conn {
+        if let Some((tag, mut marks)) = self.accounting.take() {
+            let (bytes_in, bytes_out) = marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
+            let (status, messages) = state.last_answer.get();
+            let empty = u64::from(status == 204);
+            state.stats.add(&tag, Counters { requests: 1, empty, messages, bytes_in, bytes_out });
+        }
         if !request.keep_alive {
             cx.close();
             return Conn::Done;

@@ -1,16 +1,84 @@
-//! The demo page at `/`: plain HTML, CSS and JavaScript embedded in the binary.
+//! The demo page at `/` (plain HTML, CSS and JavaScript embedded in the binary, no build step)
+//! and the stream of counters it shows: `GET /stats?page=ID`, an SSE stream of the page's
+//! per-technique accounting (see [`crate::stats`]).
+
+use std::time::Duration;
 
 use talkback_http1::{Request, Status};
 use talkback_reactor::Cx;
 
-use crate::http::respond;
+use crate::conn::Conn;
+use crate::http::{respond, respond_with};
 use crate::state::LoopCtx;
 
-/// The page itself (see `static/index.html`).
+/// The page itself.
 const INDEX_HTML: &[u8] = include_bytes!("../static/index.html");
+
+/// How often the counters are sent when they changed.
+const STATS_INTERVAL: Duration = Duration::from_millis(250);
 
 /// `GET /`: the page.
 pub(crate) fn answer(request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) {
     let headers: [(&str, &[u8]); 2] = [("Content-Type", b"text/html; charset=utf-8"), ("Cache-Control", b"no-cache")];
     respond(cx, state, request, Status::OK, &headers, INDEX_HTML);
+}
+
+/// The page's counter stream.
+#[derive(Debug)]
+pub struct StatsConn {
+    page: Box<str>,
+    /// The version of the counters last sent.
+    seen: u64,
+    /// Intervals since something was last sent (a comment keeps proxies from timing out).
+    quiet: u32,
+}
+
+/// `GET /stats?page=ID`: opens the counter stream (400 without a valid page id).
+pub(crate) fn open_stats(request: &Request, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Option<Conn> {
+    let page = request.query().unwrap_or("").split('&').find_map(|pair| pair.strip_prefix("page="));
+    let Some(page) = page.filter(|p| (1..=32).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    else {
+        let reason = b"stats needs ?page=ID (1-32 letters or digits)\n";
+        respond(cx, state, request, Status::BAD_REQUEST, &[("Content-Type", b"text/plain; charset=utf-8")], reason);
+        return None;
+    };
+    respond_with(cx, state, |out, state| {
+        let _ = talkback_sse::encode_stream_head_with_date(state.date.value(), out);
+    });
+    let mut stats = StatsConn { page: page.into(), seen: u64::MAX, quiet: 0 };
+    stats.send_if_changed(cx, state);
+    cx.set_deadline(Some(cx.now() + STATS_INTERVAL));
+    Some(Conn::Stats(stats))
+}
+
+impl StatsConn {
+    fn send_if_changed(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
+        match state.stats.json_if_changed(&self.page, &mut self.seen) {
+            Some(json) => {
+                self.quiet = 0;
+                cx.with_output(|out| {
+                    out.extend_from_slice(b"event: stats\ndata: ");
+                    out.extend_from_slice(json.as_bytes());
+                    out.extend_from_slice(b"\n\n");
+                });
+            }
+            None => {
+                self.quiet += 1;
+                if self.quiet * STATS_INTERVAL.as_millis() as u32 >= 15_000 {
+                    self.quiet = 0;
+                    cx.write(b": heartbeat\n\n");
+                }
+            }
+        }
+    }
+
+    /// Every interval: send the counters if they moved.
+    pub(crate) fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if cx.over_output_cap() {
+            cx.abort();
+            return;
+        }
+        self.send_if_changed(cx, state);
+        cx.set_deadline(Some(cx.now() + STATS_INTERVAL));
+    }
 }

@@ -11,6 +11,7 @@
 //! | hub | `GET /ch/{c}/sse` | Server-Sent Events |
 //! | hub | `GET /ch/{c}/ws` | WebSocket subscriber and publisher |
 //! | demo | `GET /` | the demo page |
+//! | demo | `GET /stats?page=ID` | the page's counters (SSE) |
 
 use talkback_http1::{Method, Request, Status};
 use talkback_longpoll::ChannelQuery;
@@ -40,6 +41,8 @@ pub(crate) enum Route {
     Sse(String, ChannelQuery),
     /// `GET /`: the demo page.
     Page,
+    /// `GET /stats?page=ID`: the demo page's counters as an SSE stream.
+    Stats,
     /// A refusal: status, the `Allow` value for 405, a one-line reason.
     Error { status: Status, allow: Option<&'static str>, reason: &'static str },
 }
@@ -83,6 +86,9 @@ fn hub_route(routes: HubRoutes, request: &Request) -> Route {
         } else {
             method_not_allowed("GET, HEAD")
         };
+    }
+    if path == "/stats" && routes.page {
+        return if *method == Method::Get { Route::Stats } else { method_not_allowed("GET") };
     }
     let Some(rest) = path.strip_prefix("/ch/") else { return NOT_FOUND };
     let (channel, tail) = rest.split_once('/').unwrap_or((rest, ""));
@@ -151,6 +157,7 @@ pub(crate) fn handle(
             page::answer(request, cx, state);
             None
         }
+        Route::Stats => page::open_stats(request, cx, state),
         Route::Error { status, allow, reason } => {
             let mut text = String::with_capacity(reason.len() + 1);
             text.push_str(reason);

@@ -20,6 +20,7 @@ use crate::conn::Conn;
 use crate::http::respond_with;
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
+use crate::stats::{Marks, Tag, account};
 
 /// An open event stream.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub struct SseConn {
     channel: Arc<str>,
     /// The id of the last event written to this stream (messages at or below it are skipped).
     pub(crate) last_sent: MessageId,
+    /// The demo page's accounting tag and byte marks, when the request carried one.
+    pub(crate) accounting: Option<(Tag, Marks)>,
 }
 
 /// Opens the stream: head, replay after `Last-Event-ID` (or `?lastEventId=`), subscription.
@@ -66,7 +69,7 @@ pub(crate) fn open(
     }
     state.hub.local_channel(&key).subscribers.push(cx.id());
     cx.set_deadline(Some(cx.now() + state.options.heartbeat));
-    Conn::Sse(SseConn { channel: key, last_sent })
+    Conn::Sse(SseConn { channel: key, last_sent, accounting: None })
 }
 
 impl SseConn {
@@ -95,6 +98,7 @@ impl SseConn {
         if let Some(tracer) = &state.tracer {
             tracer.payload(cx.id(), false, "SSE event", &message.sse);
         }
+        account(&mut self.accounting, cx, &state.stats, 0, 1);
         if cx.over_output_cap() {
             if let Some(tracer) = &state.tracer {
                 tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");

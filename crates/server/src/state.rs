@@ -1,6 +1,7 @@
 //! The per-loop state: which service this server runs, the options, the `Date` cache, the
 //! tracer, and (for the hub) this loop's subscribers.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,7 @@ use crate::conn::Conn;
 use crate::http::HttpConn;
 use crate::hub::{Broadcast, LocalHub};
 use crate::options::Options;
+use crate::stats::Stats;
 use crate::trace::Tracer;
 
 /// What a server answers: each binary picks one.
@@ -57,12 +59,19 @@ pub struct LoopCtx {
     date_secs: u64,
     pub(crate) tracer: Option<Tracer>,
     pub(crate) hub: LocalHub,
+    /// Per-client accounting for the demo page (shared by all loops).
+    pub(crate) stats: Arc<Stats>,
+    /// What the last answer was, for the accounting: its status and how many messages it
+    /// carried. Written by the responders, read right after by the HTTP connection.
+    pub(crate) last_answer: Cell<(u16, u64)>,
 }
 
 impl LoopCtx {
-    pub(crate) fn new(service: Service, options: Arc<Options>, hub: LocalHub) -> LoopCtx {
+    pub(crate) fn new(service: Service, options: Arc<Options>, hub: LocalHub, stats: Arc<Stats>) -> LoopCtx {
         let tracer = options.trace.then(Tracer::new);
-        let mut ctx = LoopCtx { service, options, date: DateCache::new(), date_secs: 0, tracer, hub };
+        let last_answer = Cell::new((0, 0));
+        let mut ctx =
+            LoopCtx { service, options, date: DateCache::new(), date_secs: 0, tracer, hub, stats, last_answer };
         ctx.refresh_date();
         ctx
     }

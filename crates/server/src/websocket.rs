@@ -21,6 +21,7 @@ use crate::conn::Conn;
 use crate::http::respond_with;
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
+use crate::stats::{Marks, Tag, account};
 
 /// An open WebSocket: the protocol state plus, for the hub, its channel.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct WsConn {
     channel: Option<Arc<str>>,
     /// The id of the last channel message sent on this socket.
     last_sent: MessageId,
+    /// The demo page's accounting tag and byte marks, when the request carried one.
+    pub(crate) accounting: Option<(Tag, Marks)>,
 }
 
 /// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal and close.
@@ -57,7 +60,7 @@ pub(crate) fn upgrade(request: &Request, channel: Option<&str>, cx: &mut Cx<'_>,
     let mut ws = Connection::new(Role::Server, config, cx.now());
     ws.set_frame_log(state.tracer.is_some());
     cx.set_deadline(ws.poll_deadline());
-    let mut conn = WsConn { ws, channel: None, last_sent: 0 };
+    let mut conn = WsConn { ws, channel: None, last_sent: 0, accounting: None };
     if let Some(name) = channel {
         let (key, shared) = state.hub.shared.channel(name);
         conn.last_sent = lock(&shared).log.last_id();
@@ -83,6 +86,7 @@ impl WsConn {
             self.ws.fail(&error);
         }
         self.transmit(cx, state);
+        account(&mut self.accounting, cx, &state.stats, 0, 0);
         input.len()
     }
 
@@ -165,6 +169,7 @@ impl WsConn {
         if let Some(tracer) = &state.tracer {
             tracer.payload(cx.id(), false, "WebSocket text frame (shared)", &message.ws);
         }
+        account(&mut self.accounting, cx, &state.stats, 0, 1);
         if cx.over_output_cap() {
             if let Some(tracer) = &state.tracer {
                 tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");

@@ -129,7 +129,7 @@ fn backpressure_stops_reading_a_client_that_does_not_read() {
 /// must notice the FIN and close (RFC 9112 §9.6) instead of waiting for the idle timeout.
 #[test]
 fn half_close_behind_backpressure_is_answered_then_closed() {
-    const COUNT: usize = 32;
+    const COUNT: usize = 24;
     const SIZE: usize = 256 * 1024;
     let server = spawn(|options| {
         options.threads = 1;

@@ -332,7 +332,8 @@ impl OurClient {
             }
         };
         assert_eq!(protocol, None);
-        let mut client = OurClient { stream, conn: Connection::new(Role::Client, Config::default(), Instant::now()), eof: false };
+        let mut client =
+            OurClient { stream, conn: Connection::new(Role::Client, Config::default(), Instant::now()), eof: false };
         client.feed(&received[consumed..]);
         client
     }
@@ -380,7 +381,9 @@ impl OurClient {
 
 /// Runs `serve` on the first connection to a fresh `127.0.0.1:0` listener, after
 /// `tungstenite::accept`; returns the address and the thread's result.
-fn tungstenite_server<T: Send + 'static>(serve: impl FnOnce(&mut Ws) -> T + Send + 'static) -> (SocketAddr, JoinHandle<T>) {
+fn tungstenite_server<T: Send + 'static>(
+    serve: impl FnOnce(&mut Ws) -> T + Send + 'static,
+) -> (SocketAddr, JoinHandle<T>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local_addr");
     let handle = thread::spawn(move || {

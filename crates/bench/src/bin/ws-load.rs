@@ -3,7 +3,7 @@
 //! ```text
 //! ws-load --url ws://127.0.0.1:PORT/ --scenario latency|throughput|bandwidth|idle
 //!         [--label NAME] [--secs 10] [--warmup 1] [--conns N] [--inflight N] [--size BYTES]
-//!         [--binary] [--threads 1] [--pid SERVER_PID]   (idle needs --pid)
+//!         [--binary] [--threads 1] [--spin] [--pid SERVER_PID]   (idle needs --pid)
 //! ```
 //!
 //! | scenario | default shape | figure |
@@ -47,6 +47,8 @@ struct Plan {
     secs: f64,
     warmup: f64,
     pids: Vec<u32>,
+    /// Busy-poll the socket instead of sleeping in epoll (takes a core per connection).
+    spin: bool,
 }
 
 fn main() {
@@ -79,6 +81,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         secs: args.parse_or("secs", 10.0)?,
         warmup: args.parse_or("warmup", 1.0)?,
         pids: procfs::parse_pids(&args.all("pid"))?,
+        spin: args.flag("spin"),
         scenario,
     })
 }
@@ -143,8 +146,17 @@ async fn load(plan: Plan) -> Result<u64, String> {
     let start = Instant::now();
     let window =
         (start + Duration::from_secs_f64(plan.warmup), start + Duration::from_secs_f64(plan.warmup + plan.secs));
-    let tasks: Vec<_> =
-        streams.into_iter().map(|s| tokio::spawn(drive(s, plan.frames.clone(), plan.inflight, window))).collect();
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|s| {
+            let (frames, inflight) = (plan.frames.clone(), plan.inflight);
+            if plan.spin {
+                tokio::task::spawn_blocking(move || spin(s, frames, inflight, window))
+            } else {
+                tokio::spawn(drive(s, frames, inflight, window))
+            }
+        })
+        .collect();
     let mut total = Tally::default();
     for t in tasks {
         total.merge(t.await.map_err(|e| e.to_string())?);
@@ -215,7 +227,7 @@ async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, wi
             }
         };
         if ready.is_writable() && conn.write_pending() {
-            if let Err(e) = conn.write(&stream) {
+            if let Err(e) = conn.write(|s| stream.try_write_vectored(s)) {
                 tally.error(format!("write: {e}"));
                 break;
             }
@@ -339,4 +351,58 @@ async fn one_echo(mut stream: TcpStream, frames: &ClientFrames) -> Result<(), St
         })?;
     }
     if ok { Ok(()) } else { Err("echo differs from what was sent".into()) }
+}
+
+/// [`drive`] without sleeping: the socket is polled in a loop on a thread of its own, so the
+/// client adds no wake-up of its own to each round trip (`--spin`, for the latency scenario:
+/// it needs a free core per connection).
+fn spin(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, window: (Instant, Instant)) -> Tally {
+    use std::io::{Read, Write};
+    let mut tally = Tally::default();
+    let mut stream = match stream.into_std() {
+        Ok(s) => s,
+        Err(e) => {
+            tally.error(format!("into_std: {e}"));
+            return tally;
+        }
+    };
+    let drain_deadline = window.1 + Duration::from_secs(5);
+    let mut conn = Echoer::new(frames, inflight);
+    let mut buf = vec![0u8; (conn.frames.frame_len() * 2).clamp(64 * 1024, 1 << 20)];
+    loop {
+        let now = Instant::now();
+        if now < window.1 {
+            conn.top_up(now);
+        } else if conn.outstanding() == 0 {
+            break;
+        } else if now > drain_deadline {
+            tally.error(format!("{} echoes still missing 5 s after the run", conn.outstanding()));
+            break;
+        }
+        if conn.write_pending() {
+            let mut w = &stream;
+            if let Err(e) = conn.write(|s| w.write_vectored(s)) {
+                tally.error(format!("write: {e}"));
+                break;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                tally.error("server closed the connection");
+                break;
+            }
+            Ok(n) => {
+                if let Err(e) = conn.read(&buf[..n], window, &mut tally) {
+                    tally.error(e);
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+            Err(e) => {
+                tally.error(format!("read: {e}"));
+                break;
+            }
+        }
+    }
+    tally
 }

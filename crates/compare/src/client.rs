@@ -1,0 +1,172 @@
+//! The four client techniques as a browser would run them, one thread each, all subscribed to
+//! the same channel. This file holds what they share ([`Ctx`], [`Technique`], [`deliver`])
+//! and the two request/response techniques:
+//!
+//! - **short polling**: `GET /poll?after=N` every interval on a keep-alive connection, as
+//!   `setInterval(fetch, ms)` would; most answers are 204 once the stream stops.
+//! - **long polling**: `GET /longpoll?after=N&timeout=30`, and again the moment an answer
+//!   arrives; the hub holds each request until there is news (or the hold ends: 204).
+//!
+//! The streaming techniques (SSE, WebSocket) are in `stream.rs`. Each client counts its
+//! bytes through [`crate::wire::Counted`] and checks deliveries through a [`Tally`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::http::{Head, HttpConn};
+use crate::tally::{Clock, Tally, parse_batch};
+use crate::wire::Counters;
+
+/// The long-poll timeout a client asks for (the hub's default hold, DESIGN.md). The hub caps
+/// it at `max_hold`, which the run sets to 30 s divided by the time scale.
+pub(crate) const LONGPOLL_TIMEOUT_SECS: u64 = 30;
+
+/// What every client of one run shares.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// The hub.
+    pub(crate) addr: SocketAddr,
+    /// The channel everyone subscribes to.
+    pub(crate) channel: String,
+    /// The run's clock (latencies).
+    pub(crate) clock: Clock,
+    /// Messages the publisher will send.
+    pub(crate) expected: u64,
+    /// Set when the idle phase starts: pollers then use their interval / `time_scale`.
+    pub(crate) idle: AtomicBool,
+    /// The idle phase's compression factor.
+    pub(crate) time_scale: u32,
+    /// Set at the end of the run: every client returns.
+    pub(crate) stop: AtomicBool,
+    /// Clients that have received every expected message.
+    pub(crate) completed: AtomicUsize,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Technique {
+    /// Short polling at this interval.
+    ShortPoll(Duration),
+    /// Long polling.
+    LongPoll,
+    /// Server-Sent Events.
+    Sse,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl Technique {
+    /// The name in the table.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Technique::ShortPoll(interval) => format!("short polling ({} ms)", interval.as_millis()),
+            Technique::LongPoll => "long polling".into(),
+            Technique::Sse => "SSE".into(),
+            Technique::WebSocket => "WebSocket".into(),
+        }
+    }
+}
+
+/// Runs one client of `technique` until `ctx.stop`; `ready` is called once it is subscribed
+/// (the publisher waits for every client's). An I/O error ends the client early; what it
+/// received until then still counts, and the error is returned beside the tally.
+pub(crate) fn run(
+    technique: Technique,
+    ctx: &Ctx,
+    counters: &Arc<Counters>,
+    ready: impl FnOnce(),
+) -> (Tally, Option<String>) {
+    let mut tally = Tally::new(ctx.expected);
+    let result = match technique {
+        Technique::ShortPoll(interval) => short_poll(ctx, counters, interval, &mut tally, ready),
+        Technique::LongPoll => long_poll(ctx, counters, &mut tally, ready),
+        Technique::Sse => crate::stream::sse(ctx, counters, &mut tally, ready),
+        Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, ready),
+    };
+    let error = result.err().filter(|_| !ctx.stop.load(Relaxed)).map(|e| e.to_string());
+    (tally, error)
+}
+
+/// Records one received message and, when it completes the stream, the counters at that
+/// moment (the active phase's cost ends with the last delivery, for every technique alike).
+pub(crate) fn deliver(ctx: &Ctx, counters: &Counters, tally: &mut Tally, id: u64, text: &str) {
+    tally.record(id, text, ctx.clock.micros());
+    if tally.complete() && tally.done_at.is_none() {
+        tally.done_at = Some(counters.snapshot());
+        ctx.completed.fetch_add(1, Relaxed);
+    }
+}
+
+/// Handles a poll or long-poll answer: 200 with a batch, or 204 (an empty response).
+fn handle_answer(ctx: &Ctx, counters: &Counters, tally: &mut Tally, head: &Head, body: &[u8]) -> io::Result<()> {
+    tally.missed_reported += head.missed;
+    match head.status {
+        204 => counters.empty_answer(),
+        200 => {
+            let batch = parse_batch(body).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad batch"))?;
+            for (id, text) in batch {
+                deliver(ctx, counters, tally, id, &text);
+            }
+        }
+        other => return Err(io::Error::other(format!("unexpected status {other}"))),
+    }
+    Ok(())
+}
+
+fn short_poll(
+    ctx: &Ctx,
+    counters: &Arc<Counters>,
+    interval: Duration,
+    tally: &mut Tally,
+    ready: impl FnOnce(),
+) -> io::Result<()> {
+    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    ready();
+    while !ctx.stop.load(Relaxed) {
+        let sent_at = Instant::now();
+        conn.get(&format!("/ch/{}/poll?after={}", ctx.channel, tally.last_id), "Accept: application/json\r\n")?;
+        let Some((head, body)) = conn.read_response(&ctx.stop)? else { break };
+        handle_answer(ctx, counters, tally, &head, &body)?;
+        // Like setInterval: the next poll is one interval after this one started. The step is
+        // re-read every tick, so the switch to the compressed idle interval takes effect at once.
+        while !ctx.stop.load(Relaxed) {
+            let step = if ctx.idle.load(Relaxed) { interval / ctx.time_scale } else { interval };
+            let left = (sent_at + step).saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(crate::wire::TICK));
+        }
+    }
+    Ok(())
+}
+
+fn long_poll(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready: impl FnOnce()) -> io::Result<()> {
+    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    let mut ready = Some(ready);
+    while !ctx.stop.load(Relaxed) {
+        let target = format!("/ch/{}/longpoll?after={}&timeout={LONGPOLL_TIMEOUT_SECS}", ctx.channel, tally.last_id);
+        conn.get(&target, "Accept: application/json\r\n")?;
+        // The first request carries after=0, so it cannot miss anything published later.
+        if let Some(ready) = ready.take() {
+            ready();
+        }
+        let Some((head, body)) = conn.read_response(&ctx.stop)? else { break };
+        handle_answer(ctx, counters, tally, &head, &body)?;
+    }
+    Ok(())
+}
+
+/// Sleeps until `deadline` in short steps, returning early when `stop` is set.
+pub(crate) fn sleep_until(deadline: Instant, stop: &AtomicBool) {
+    while !stop.load(Relaxed) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(crate::wire::TICK));
+    }
+}

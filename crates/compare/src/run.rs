@@ -1,0 +1,180 @@
+//! One comparison run, in three phases against one hub started in this process:
+//!
+//! ```text
+//!  connect   every client subscribes to channel "compare"; the publisher waits for all
+//!  active    the publisher POSTs `messages` at `rate`/s, each stamped with its send time;
+//!            a client's active cost ends when its last message arrives (wire::Snapshot)
+//!  idle      nothing is published for `idle` simulated seconds, run `time_scale` times faster:
+//!            the SSE heartbeat (15 s), the long-poll hold (30 s) and the poll intervals are
+//!            all divided by the same factor, so each idle exchange happens as often per
+//!            simulated minute as it would per real minute; bytes are then per simulated minute
+//! ```
+//!
+//! Every technique sees the same stream at the same moment, so the rows differ only in how
+//! the messages travel.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use talkback_server::{HubRoutes, Options, Service};
+
+use crate::args::Args;
+use crate::client::{self, Ctx, Technique, sleep_until};
+use crate::http::HttpConn;
+use crate::tally::{Clock, Tally, stamp};
+use crate::wire::{Counters, Snapshot};
+
+/// The hub's defaults that the idle phase compresses (DESIGN.md).
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The long-poll hold a client asks for (and the hub's default).
+pub(crate) const HOLD: Duration = Duration::from_secs(client::LONGPOLL_TIMEOUT_SECS);
+
+/// How long the clients have to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one client measured.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    /// Which technique.
+    pub(crate) technique: Technique,
+    /// Deliveries, latencies, and the counters at the last delivery.
+    pub(crate) tally: Tally,
+    /// Counters from the start to the last delivery (or to the end of the active phase).
+    pub(crate) active: Snapshot,
+    /// Counters over the idle phase.
+    pub(crate) idle: Snapshot,
+    /// An I/O error that ended the client early.
+    pub(crate) error: Option<String>,
+}
+
+/// The result of [`run`].
+#[derive(Debug)]
+pub(crate) struct RunResult {
+    /// One per technique, in table order.
+    pub(crate) rows: Vec<Measured>,
+    /// Problems the publisher saw (ids it was not given back, failed requests).
+    pub(crate) publisher_errors: Vec<String>,
+    /// Bytes of one message's text (the payload every technique carries).
+    pub(crate) payload_bytes: usize,
+}
+
+/// The techniques of the table, in order.
+pub(crate) fn techniques(args: &Args) -> Vec<Technique> {
+    let polls = args.poll_intervals.iter().map(|&i| Technique::ShortPoll(i));
+    polls.chain([Technique::LongPoll, Technique::Sse, Technique::WebSocket]).collect()
+}
+
+/// The hub's options for a run: the heartbeat and the longest hold compressed by the time scale.
+fn hub_options(args: &Args) -> Options {
+    let mut options = Options::with_defaults(64 << 10);
+    options.threads = args.threads;
+    options.heartbeat = args.compress(HEARTBEAT);
+    options.max_hold = args.compress(HOLD);
+    options
+}
+
+/// Runs the three phases and returns what every client measured.
+pub(crate) fn run(args: &Args) -> io::Result<RunResult> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let server = talkback_server::start(listener, Service::Hub(HubRoutes::ALL), hub_options(args), false)?;
+    let addr = server.local_addr();
+    let ctx = Arc::new(Ctx {
+        addr,
+        channel: "compare".into(),
+        clock: Clock::new(),
+        expected: args.messages,
+        idle: AtomicBool::new(false),
+        time_scale: args.time_scale,
+        stop: AtomicBool::new(false),
+        completed: AtomicUsize::new(0),
+    });
+    let result = phases(args, &ctx);
+    ctx.stop.store(true, Relaxed);
+    server.shutdown_handle().shutdown();
+    server.join()?;
+    result
+}
+
+type ClientThread = (Technique, Arc<Counters>, thread::JoinHandle<(Tally, Option<String>)>);
+
+fn phases(args: &Args, ctx: &Arc<Ctx>) -> io::Result<RunResult> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let clients: Vec<ClientThread> = techniques(args)
+        .into_iter()
+        .map(|technique| {
+            let counters = Arc::new(Counters::default());
+            let (ctx, c, tx) = (Arc::clone(ctx), Arc::clone(&counters), ready_tx.clone());
+            let handle = thread::spawn(move || {
+                client::run(technique, &ctx, &c, move || {
+                    let _ = tx.send(());
+                })
+            });
+            (technique, counters, handle)
+        })
+        .collect();
+    for _ in &clients {
+        if ready_rx.recv_timeout(CONNECT_TIMEOUT).is_err() {
+            ctx.stop.store(true, Relaxed);
+            return Err(io::Error::other("a client did not connect in time"));
+        }
+    }
+    let payload_bytes = stamp(ctx.clock.micros(), args.messages).len();
+    let publisher_errors = publish(args, ctx.addr, &ctx.clock, &ctx.channel);
+    drain(args, ctx, clients.len());
+    let active_end: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
+    ctx.idle.store(true, Relaxed);
+    let idle_start: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
+    thread::sleep(args.compress(args.idle));
+    ctx.stop.store(true, Relaxed);
+    let mut rows = Vec::new();
+    for (i, (technique, counters, handle)) in clients.into_iter().enumerate() {
+        let idle = counters.snapshot() - idle_start[i];
+        let (tally, error) = handle.join().map_err(|_| io::Error::other("a client thread panicked"))?;
+        let active = tally.done_at.unwrap_or(active_end[i]);
+        rows.push(Measured { technique, tally, active, idle, error });
+    }
+    Ok(RunResult { rows, publisher_errors, payload_bytes })
+}
+
+/// Waits until every client has every message, or long enough that the slowest poller
+/// would have had two more chances.
+fn drain(args: &Args, ctx: &Ctx, clients: usize) {
+    let slowest = args.poll_intervals.iter().max().copied().unwrap_or_default();
+    let deadline = Instant::now() + 2 * slowest + Duration::from_secs(2);
+    while ctx.completed.load(Relaxed) < clients && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The publisher: one keep-alive connection, `POST /ch/{c}` at `args.rate`, each text
+/// stamped with its send time. Checks that the hub answers with the expected id.
+fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    let never = AtomicBool::new(false);
+    let mut conn = match HttpConn::connect(addr, &Arc::new(Counters::default())) {
+        Ok(conn) => conn,
+        Err(e) => return vec![format!("publisher could not connect: {e}")],
+    };
+    let start = Instant::now();
+    for seq in 1..=args.messages {
+        sleep_until(start + Duration::from_secs_f64((seq - 1) as f64 / args.rate as f64), &never);
+        let sent = conn.post(&format!("/ch/{channel}"), &stamp(clock.micros(), seq));
+        match sent.and_then(|()| conn.read_response(&never)) {
+            Ok(Some((head, body))) if head.status == 200 && body == seq.to_string().as_bytes() => {}
+            Ok(Some((head, body))) => {
+                errors.push(format!("message {seq}: {} {:?}", head.status, String::from_utf8_lossy(&body)))
+            }
+            Ok(None) => errors.push(format!("message {seq}: no answer")),
+            Err(e) => {
+                errors.push(format!("message {seq}: {e}"));
+                break;
+            }
+        }
+    }
+    errors
+}

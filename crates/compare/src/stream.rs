@@ -1,0 +1,130 @@
+//! The two streaming clients: one request, then the hub pushes.
+//!
+//! - **Server-Sent Events**: `GET /ch/{c}/sse`, a `200 text/event-stream` head, then
+//!   `id: N` / `data: …` blocks and `: heartbeat` comments, parsed with `talkback-sse`'s
+//!   WHATWG parser exactly as `EventSource` would. The id comes from the `id:` field.
+//! - **WebSocket**: the RFC 6455 opening handshake (`talkback-ws`'s `ClientHandshake`), then
+//!   unmasked text frames from the hub, decoded by a client-role `Connection`. Frames carry no
+//!   id, so the id is the `seq` inside the message text — resuming after a drop would need such
+//!   application-level ids; SSE has them built in.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use talkback_sse::Parser;
+use talkback_ws::handshake::ClientHandshake;
+use talkback_ws::{Config, Connection, Event, Role};
+
+use crate::client::{Ctx, deliver};
+use crate::http::HttpConn;
+use crate::tally::{Tally, parse_stamp};
+use crate::wire::Counters;
+
+/// The hub's WebSocket message limit (64 KiB); the client accepts the same.
+const MAX_MESSAGE: usize = 64 << 10;
+
+/// Opens an SSE stream on `ctx.channel`; returns the connection positioned after the head.
+pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &std::sync::atomic::AtomicBool) -> io::Result<()> {
+    conn.get(&format!("/ch/{channel}/sse"), "Accept: text/event-stream\r\nCache-Control: no-cache\r\n")?;
+    match conn.read_head(stop)? {
+        Some(head) if head.status == 200 => Ok(()),
+        Some(head) => Err(io::Error::other(format!("SSE: unexpected status {}", head.status))),
+        None => Err(io::Error::other("stopped during the SSE head")),
+    }
+}
+
+/// Runs the WebSocket opening handshake; returns the bytes that followed the 101 head.
+pub(crate) fn open_websocket(
+    conn: &mut HttpConn,
+    channel: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> io::Result<Vec<u8>> {
+    let host = conn.stream.peer_host();
+    let mut handshake = ClientHandshake::new(&host, &format!("/ch/{channel}/ws"), &[]);
+    let mut request = Vec::new();
+    handshake.encode_request(&mut request);
+    conn.stream.counters().request();
+    conn.stream.write_all(&request)?;
+    loop {
+        match handshake.handle_response(&conn.buf) {
+            Ok(Some((consumed, _protocol))) => return Ok(conn.buf.split_off(consumed)),
+            Ok(None) if stop.load(Relaxed) => return Err(io::Error::other("stopped during the handshake")),
+            Ok(None) => {
+                conn.fill()?;
+            }
+            Err(e) => return Err(io::Error::other(format!("WebSocket handshake: {e}"))),
+        }
+    }
+}
+
+/// The SSE client: one request, then events until `ctx.stop`.
+pub(crate) fn sse(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready: impl FnOnce()) -> io::Result<()> {
+    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    open_sse(&mut conn, &ctx.channel, &ctx.stop)?;
+    ready();
+    let mut parser = Parser::new();
+    while !ctx.stop.load(Relaxed) {
+        let bytes = std::mem::take(&mut conn.buf);
+        parser.handle_bytes(&bytes).map_err(|e| io::Error::other(format!("SSE: {e}")))?;
+        while let Some(event) = parser.poll_event() {
+            match event.event_type.as_str() {
+                "missed" => tally.missed_reported += event.data.parse::<u64>().unwrap_or(0),
+                _ => match event.last_event_id.parse() {
+                    Ok(id) => deliver(ctx, counters, tally, id, &event.data),
+                    Err(_) => tally.malformed += 1,
+                },
+            }
+        }
+        conn.fill()?;
+    }
+    Ok(())
+}
+
+/// The WebSocket client: the handshake, then frames until `ctx.stop`; then a close frame.
+pub(crate) fn websocket(
+    ctx: &Ctx,
+    counters: &Arc<Counters>,
+    tally: &mut Tally,
+    ready: impl FnOnce(),
+) -> io::Result<()> {
+    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    conn.buf = open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
+    ready();
+    let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };
+    let mut ws = Connection::new(Role::Client, config, Instant::now());
+    let mut out = Vec::new();
+    while !ctx.stop.load(Relaxed) {
+        let bytes = std::mem::take(&mut conn.buf);
+        if let Err(e) = ws.handle_bytes(&bytes, Instant::now()) {
+            ws.fail(&e);
+        }
+        while let Some(event) = ws.poll_event() {
+            match event {
+                Event::Text(text) => match parse_stamp(&text) {
+                    Some((_, seq)) => deliver(ctx, counters, tally, seq, &text),
+                    None => tally.malformed += 1,
+                },
+                Event::Close(_) => return Err(io::Error::other("the hub closed the WebSocket")),
+                Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+        flush(&mut ws, &mut conn, &mut out)?; // pongs, and the close after a failure
+        if ws.is_closed() {
+            return Err(io::Error::other("WebSocket failed"));
+        }
+        conn.fill()?;
+    }
+    let _ = ws.close(1000, "");
+    flush(&mut ws, &mut conn, &mut out)
+}
+
+fn flush(ws: &mut Connection, conn: &mut HttpConn, out: &mut Vec<u8>) -> io::Result<()> {
+    out.clear();
+    ws.poll_transmit(out);
+    if !out.is_empty() {
+        conn.stream.write_all(out)?;
+    }
+    Ok(())
+}
