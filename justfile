@@ -44,3 +44,11 @@ bench-push:
 # Regenerate the --trace transcripts quoted in docs/.
 traces:
     bash scripts/traces.sh
+
+# The demo page in real headless Chromium: send a message, all four panes show it, counters move.
+e2e:
+    bash scripts/e2e.sh
+
+# Run the four techniques against one message stream and print/plot what each costs.
+compare *ARGS:
+    cargo run --release --bin compare -- {{ARGS}}
