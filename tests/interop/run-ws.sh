@@ -18,7 +18,7 @@ here="$root/tests/interop/ws"
 cd "$root"
 
 # How long one peer's whole run may take before it counts as failed.
-RUN_TIMEOUT=120
+RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
 
 cargo build --release --bin ws-echo --bin ws-client --bin demo
 target="${CARGO_TARGET_DIR:-target}"
@@ -26,7 +26,7 @@ target="${CARGO_TARGET_DIR:-target}"
 bin="$target/release"
 
 if [[ "$(python3 -c 'import websockets; print(websockets.__version__)' 2>/dev/null)" != "17.4" ]]; then
-    python3 -m pip install -q websockets==17.4
+    python3 -m pip install -q --disable-pip-version-check websockets==17.4
 fi
 (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 

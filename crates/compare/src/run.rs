@@ -130,10 +130,11 @@ fn phases(args: &Args, ctx: &Arc<Ctx>) -> io::Result<RunResult> {
     ctx.idle.store(true, Relaxed);
     let idle_start: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
     thread::sleep(args.compress(args.idle));
+    let idle_end: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
     ctx.stop.store(true, Relaxed);
     let mut rows = Vec::new();
-    for (i, (technique, counters, handle)) in clients.into_iter().enumerate() {
-        let idle = counters.snapshot() - idle_start[i];
+    for (i, (technique, _, handle)) in clients.into_iter().enumerate() {
+        let idle = idle_end[i] - idle_start[i];
         let (tally, error) = handle.join().map_err(|_| io::Error::other("a client thread panicked"))?;
         let active = tally.done_at.unwrap_or(active_end[i]);
         rows.push(Measured { technique, tally, active, idle, error });

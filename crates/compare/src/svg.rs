@@ -162,7 +162,10 @@ fn legend(out: &mut String, x0: f64, y: f64, series: &[&str; 2]) {
 }
 
 fn tick_label(decade: i32) -> String {
-    if decade >= 0 { format!("{}", 10u64.pow(decade as u32)) } else { format!("{}", 10f64.powi(decade)) }
+    match u32::try_from(decade) {
+        Ok(d) => 10u64.pow(d).to_string(),
+        Err(_) => format!("0.{}1", "0".repeat(decade.unsigned_abs() as usize - 1)),
+    }
 }
 
 /// A bar's value label: at most three significant digits.

@@ -30,6 +30,7 @@ pub mod state;
 pub mod stats;
 pub mod trace;
 pub mod websocket;
+pub mod ws_client;
 
 use std::io;
 use std::net::TcpListener;
@@ -75,9 +76,14 @@ pub fn run(service: Service, options: Options) -> io::Result<()> {
     start(listener, service, options, true)?.join()
 }
 
-/// [`run`] for a binary's `main`: parses the command line, reports errors in one line.
+/// [`run`] for a binary's `main`: parses the command line over the service's defaults
+/// (message limit; the hub also pings idle WebSockets every 30 s), reports errors in one line.
 pub fn main_for(service: Service, about: &str, max_message: usize) {
-    let options = Options::from_env(about, max_message);
+    let mut defaults = Options::with_defaults(max_message);
+    if let Service::Hub(_) = service {
+        defaults.ping_interval = Some(std::time::Duration::from_secs(30));
+    }
+    let options = Options::from_env(about, defaults);
     if let Err(error) = run(service, options) {
         eprintln!("error: {error}");
         std::process::exit(1);

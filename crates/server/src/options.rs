@@ -69,7 +69,16 @@ impl Options {
         about: &str,
         max_message: usize,
     ) -> Result<Option<Options>, String> {
-        let mut options = Options::with_defaults(max_message);
+        Options::parse_with(args, about, Options::with_defaults(max_message))
+    }
+
+    /// Parses `args` over the given defaults. `Ok(None)` means `--help` was printed.
+    pub fn parse_with(
+        args: impl IntoIterator<Item = String>,
+        about: &str,
+        defaults: Options,
+    ) -> Result<Option<Options>, String> {
+        let mut options = defaults;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
@@ -113,8 +122,8 @@ impl Options {
     }
 
     /// Parses the process arguments, printing errors and help; exits on `--help` or an error.
-    pub fn from_env(about: &str, max_message: usize) -> Options {
-        match Options::parse(std::env::args().skip(1), about, max_message) {
+    pub fn from_env(about: &str, defaults: Options) -> Options {
+        match Options::parse_with(std::env::args().skip(1), about, defaults) {
             Ok(Some(options)) => options,
             Ok(None) => std::process::exit(0),
             Err(message) => {
@@ -140,7 +149,7 @@ Options:
   --max-connections N        connections open at once (default 100000; more are refused)
   --max-message BYTES        largest WebSocket message (close 1009 past it)
   --max-frame BYTES          largest WebSocket frame (default: the message limit)
-  --ping-interval SECS       WebSocket keepalive ping when idle (default 0 = off)
+  --ping-interval SECS       WebSocket keepalive ping when idle (0 = off; hub: 30, ws-echo: off)
   --pong-timeout SECS        time to wait for the pong (default 10)
   --history N                messages each channel keeps for late readers (default 1024)
   --max-hold SECS            longest long-poll hold (default 120; then 204)

@@ -793,6 +793,7 @@ fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
     }
     let received = std::iter::from_fn(|| stalled.parser.poll_event()).count();
     assert!(received < MESSAGES, "the stalled subscriber was cut off (it got {received} of {MESSAGES})");
+    eprintln!("stalled subscriber cut off after {received} of {MESSAGES} messages ({} bytes)", stalled.raw.len());
 }
 
 // ─── WebSocket ──────────────────────────────────────────────────────────────────────────────
