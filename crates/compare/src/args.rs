@@ -19,6 +19,7 @@ usage: compare [--quick] [flags]
                            heartbeat and the long-poll hold are all divided by K (default 6)
   --poll-interval MS[,MS]  short-polling intervals, one table row each (default 250,1000)
   --clients N              idle clients per technique for the memory probe (default 200; 0 = skip)
+  --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
   --threads N              server event loops (default: number of cores)
   --out DIR                where comparison.svg and comparison.md go (default docs/figures)
   --help                   this text
@@ -44,6 +45,8 @@ pub(crate) struct Args {
     pub(crate) threads: usize,
     /// Output directory for the SVG and the markdown table.
     pub(crate) out: PathBuf,
+    /// Add [`crate::http::BROWSER_HEADERS`] to every client request.
+    pub(crate) browser_headers: bool,
     /// `--quick` was given (recorded in the command line printed with the table).
     pub(crate) quick: bool,
     /// The command line as typed, for the "how this was made" line.
@@ -72,6 +75,7 @@ impl Args {
             clients: 200,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             out: PathBuf::from("docs/figures"),
+            browser_headers: false,
             quick: false,
             command: String::from("compare"),
         }
@@ -110,6 +114,7 @@ pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
                 return Ok(Mode::Help);
             }
             "--quick" => {}
+            "--browser-headers" => parsed.browser_headers = true,
             "--serve" => serve = true,
             _ => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;

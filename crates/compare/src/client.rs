@@ -31,6 +31,8 @@ pub(crate) struct Ctx {
     pub(crate) addr: SocketAddr,
     /// The channel everyone subscribes to.
     pub(crate) channel: String,
+    /// Header lines added to every client request (`--browser-headers`), else "".
+    pub(crate) headers: &'static str,
     /// The run's clock (latencies).
     pub(crate) clock: Clock,
     /// Messages the publisher will send.
@@ -123,29 +125,43 @@ fn short_poll(
     tally: &mut Tally,
     ready: impl FnOnce(),
 ) -> io::Result<()> {
-    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
     ready();
+    let mut next = Instant::now();
     while !ctx.stop.load(Relaxed) {
         let sent_at = Instant::now();
         conn.get(&format!("/ch/{}/poll?after={}", ctx.channel, tally.last_id), "Accept: application/json\r\n")?;
         let Some((head, body)) = conn.read_response(&ctx.stop)? else { break };
         handle_answer(ctx, counters, tally, &head, &body)?;
-        // Like setInterval: the next poll is one interval after this one started. The step is
-        // re-read every tick, so the switch to the compressed idle interval takes effect at once.
-        while !ctx.stop.load(Relaxed) {
-            let step = if ctx.idle.load(Relaxed) { interval / ctx.time_scale } else { interval };
-            let left = (sent_at + step).saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(crate::wire::TICK));
-        }
+        next = next_poll(ctx, interval, next, sent_at);
     }
     Ok(())
 }
 
+/// Waits for the next poll like `setInterval`: on a fixed schedule (no drift from the time
+/// each poll takes), switching to the compressed interval the moment the idle phase starts.
+/// Returns the time the poll was due.
+fn next_poll(ctx: &Ctx, interval: Duration, due: Instant, sent_at: Instant) -> Instant {
+    let compressed = interval / ctx.time_scale;
+    let mut step = if ctx.idle.load(Relaxed) { compressed } else { interval };
+    let mut next = due + step;
+    while !ctx.stop.load(Relaxed) {
+        let now = Instant::now();
+        if step != compressed && ctx.idle.load(Relaxed) {
+            step = compressed;
+            next = next.min((sent_at + step).max(now));
+        }
+        if now >= next {
+            // Fallen more than a step behind (a slow answer): restart the schedule from now.
+            return if now - next > step { now } else { next };
+        }
+        std::thread::sleep((next - now).min(crate::wire::TICK));
+    }
+    next
+}
+
 fn long_poll(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready: impl FnOnce()) -> io::Result<()> {
-    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
     let mut ready = Some(ready);
     while !ctx.stop.load(Relaxed) {
         let target = format!("/ch/{}/longpoll?after={}&timeout={LONGPOLL_TIMEOUT_SECS}", ctx.channel, tally.last_id);

@@ -16,6 +16,20 @@ use crate::wire::{Counted, Counters, is_tick};
 /// The longest response head accepted.
 const MAX_HEAD: usize = 16 << 10;
 
+/// `--browser-headers`: what Chrome adds to a same-origin `fetch`/`EventSource`/`WebSocket`
+/// request besides `Host` (no cookies, which would add more). About 400 bytes per request.
+pub(crate) const BROWSER_HEADERS: &str = "\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Referer: http://127.0.0.1/\r\n\
+sec-ch-ua: \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"\r\n\
+sec-ch-ua-mobile: ?0\r\n\
+sec-ch-ua-platform: \"Linux\"\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Sec-Fetch-Mode: cors\r\n\
+Sec-Fetch-Dest: empty\r\n";
+
 /// A response head: the status and the one header the clients need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
@@ -34,18 +48,20 @@ pub(crate) struct HttpConn {
     pub(crate) stream: Counted,
     /// Received bytes not consumed yet (the next head, body, frames or stream bytes).
     pub(crate) buf: Vec<u8>,
+    /// Header lines added to every request ("" or [`BROWSER_HEADERS`]).
+    pub(crate) extra: &'static str,
     addr: SocketAddr,
 }
 
 impl HttpConn {
-    /// Dials the hub.
-    pub(crate) fn connect(addr: SocketAddr, counters: &Arc<Counters>) -> io::Result<HttpConn> {
-        Ok(HttpConn { stream: Counted::connect(addr, counters)?, buf: Vec::new(), addr })
+    /// Dials the hub; `extra` header lines (each ending in CRLF) go into every request.
+    pub(crate) fn connect(addr: SocketAddr, counters: &Arc<Counters>, extra: &'static str) -> io::Result<HttpConn> {
+        Ok(HttpConn { stream: Counted::connect(addr, counters)?, buf: Vec::new(), extra, addr })
     }
 
-    /// Sends `GET target` with `extra` header lines (each ending in CRLF); counts a request.
-    pub(crate) fn get(&mut self, target: &str, extra: &str) -> io::Result<()> {
-        let request = format!("GET {target} HTTP/1.1\r\nHost: {}\r\n{extra}\r\n", self.addr);
+    /// Sends `GET target` with `accept` and the connection's extra header lines; counts a request.
+    pub(crate) fn get(&mut self, target: &str, accept: &str) -> io::Result<()> {
+        let request = format!("GET {target} HTTP/1.1\r\nHost: {}\r\n{accept}{}\r\n", self.addr, self.extra);
         self.stream.counters().request();
         self.stream.write_all(request.as_bytes())
     }

@@ -48,7 +48,13 @@ fn main() {
 /// Runs the stream, probes memory, prints the tables and writes `comparison.{svg,md}`.
 fn compare(args: &Args) -> io::Result<()> {
     let started = Instant::now();
-    eprintln!("compare: {} messages at {}/s, then {} s idle ÷ {} ...", args.messages, args.rate, args.idle.as_secs(), args.time_scale);
+    eprintln!(
+        "compare: {} messages at {}/s, then {} s idle ÷ {} ...",
+        args.messages,
+        args.rate,
+        args.idle.as_secs(),
+        args.time_scale
+    );
     let result = run::run(args)?;
     let idle_minutes = args.idle.as_secs_f64() / 60.0;
     let mut rows = Vec::new();
@@ -73,10 +79,9 @@ fn probe_memory(args: &Args, technique: Technique, done: &[report::Row]) -> Opti
     if args.clients == 0 {
         return None;
     }
-    if matches!(technique, Technique::ShortPoll(_)) {
-        if let Some(row) = done.iter().find(|r| r.name.starts_with("short polling")) {
-            return row.memory;
-        }
+    let earlier_poll = done.iter().find(|r| r.name.starts_with("short polling"));
+    if let (Technique::ShortPoll(_), Some(row)) = (technique, earlier_poll) {
+        return row.memory;
     }
     match memory::per_client(technique, args.clients, args.threads) {
         Ok(bytes) => Some(bytes),

@@ -105,7 +105,7 @@ impl Drop for ChildHub {
 /// Opens one client of `technique` and leaves it in its idle state.
 fn park(technique: Technique, addr: SocketAddr, counters: &Arc<Counters>) -> io::Result<HttpConn> {
     let stop = AtomicBool::new(false);
-    let mut conn = HttpConn::connect(addr, counters)?;
+    let mut conn = HttpConn::connect(addr, counters, "")?;
     match technique {
         Technique::ShortPoll(_) => {
             conn.get("/ch/memory/poll?after=0", "Accept: application/json\r\n")?;

@@ -86,6 +86,7 @@ pub(crate) fn run(args: &Args) -> io::Result<RunResult> {
     let ctx = Arc::new(Ctx {
         addr,
         channel: "compare".into(),
+        headers: if args.browser_headers { crate::http::BROWSER_HEADERS } else { "" },
         clock: Clock::new(),
         expected: args.messages,
         idle: AtomicBool::new(false),
@@ -157,7 +158,7 @@ fn drain(args: &Args, ctx: &Ctx, clients: usize) {
 fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> Vec<String> {
     let mut errors = Vec::new();
     let never = AtomicBool::new(false);
-    let mut conn = match HttpConn::connect(addr, &Arc::new(Counters::default())) {
+    let mut conn = match HttpConn::connect(addr, &Arc::new(Counters::default()), "") {
         Ok(conn) => conn,
         Err(e) => return vec![format!("publisher could not connect: {e}")],
     };

@@ -45,6 +45,12 @@ pub(crate) fn open_websocket(
     let mut handshake = ClientHandshake::new(&host, &format!("/ch/{channel}/ws"), &[]);
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
+    if request.ends_with(b"\r\n\r\n") {
+        // The browser's extra headers go before the blank line that ends the head.
+        request.truncate(request.len() - 2);
+        request.extend_from_slice(conn.extra.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
     conn.stream.counters().request();
     conn.stream.write_all(&request)?;
     loop {
@@ -61,7 +67,7 @@ pub(crate) fn open_websocket(
 
 /// The SSE client: one request, then events until `ctx.stop`.
 pub(crate) fn sse(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready: impl FnOnce()) -> io::Result<()> {
-    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
     open_sse(&mut conn, &ctx.channel, &ctx.stop)?;
     ready();
     let mut parser = Parser::new();
@@ -89,7 +95,7 @@ pub(crate) fn websocket(
     tally: &mut Tally,
     ready: impl FnOnce(),
 ) -> io::Result<()> {
-    let mut conn = HttpConn::connect(ctx.addr, counters)?;
+    let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
     conn.buf = open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
     ready();
     let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };

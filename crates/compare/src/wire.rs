@@ -189,7 +189,15 @@ mod tests {
 
     #[test]
     fn tcp_model_adds_headers_per_packet() {
-        let s = Snapshot { bytes_read: 100, bytes_written: 50, reads: 2, writes: 1, connections: 1, closes: 1, ..Default::default() };
+        let s = Snapshot {
+            bytes_read: 100,
+            bytes_written: 50,
+            reads: 2,
+            writes: 1,
+            connections: 1,
+            closes: 1,
+            ..Default::default()
+        };
         assert_eq!(s.http_bytes(), 150);
         assert_eq!(s.tcp_bytes(), 150 + 40 * (3 + 4 + 2 + 1));
     }

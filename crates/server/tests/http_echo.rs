@@ -5,7 +5,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use talkback_harness::vectors::{RFC9112_ASTERISK_FORM, RFC9112_CHUNKED_POST, RFC9112_ORIGIN_FORM};
+use talkback_harness::vectors::{
+    RFC9112_ABSOLUTE_FORM, RFC9112_ASTERISK_FORM, RFC9112_CHUNKED_POST, RFC9112_ORIGIN_FORM,
+};
 use talkback_harness::{Client, Response, TestServer};
 use talkback_server::{Options, Service, start};
 
@@ -217,6 +219,18 @@ fn rfc9110_10_1_1_refused_request_gets_final_status_instead_of_100() {
     assert_eq!(client.expect_close(), b"");
 }
 
+/// RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0 request
+/// MUST ignore that expectation" — the only response is the final one.
+#[test]
+fn rfc9110_10_1_1_http10_expectation_is_ignored() {
+    let server = spawn(|_| {});
+    let mut client = server.client();
+    client.send(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+    let response = client.read_response();
+    assert_eq!((response.status, response.text()), (200, "hi"), "no 100 Continue to HTTP/1.0");
+    assert_eq!(client.expect_close(), b"");
+}
+
 /// RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405 response
 /// containing a list of the target resource's currently supported methods."
 #[test]
@@ -257,6 +271,32 @@ fn rfc9112_2_2_empty_lines_before_a_request_line_are_ignored() {
     client.send(&bytes);
     assert_eq!(client.read_response().text(), "abc");
     assert_hello(&client.read_response());
+}
+
+/// RFC 9112 §6.3 item 6: a request with Content-Length has exactly that many bytes of content,
+/// whatever the method. A GET's body that looks like a request must not be answered as one
+/// (the shape of a request-smuggling attempt).
+#[test]
+fn rfc9112_6_3_content_length_frames_a_get_body() {
+    let server = spawn(|_| {});
+    let mut client = server.client();
+    let smuggled = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut bytes = format!("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n", smuggled.len()).into_bytes();
+    bytes.extend_from_slice(smuggled);
+    bytes.extend_from_slice(&post("/", b"after"));
+    client.send(&bytes);
+    assert_hello(&client.read_response());
+    let next = client.read_response();
+    assert_eq!((next.status, next.text()), (200, "after"), "the GET body was parsed as a request");
+    assert!(client.is_open_after(Duration::from_millis(100)));
+    assert_eq!(client.take_buffered(), b"", "a third response: the body was answered");
+}
+
+/// RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests" — the spec's example.
+#[test]
+fn rfc9112_3_2_2_absolute_form_example_is_answered() {
+    let server = spawn(|_| {});
+    assert_hello(&server.client().request(RFC9112_ABSOLUTE_FORM));
 }
 
 /// RFC 9112 §3.2.1: the origin-form example request is answered (and the vector with it).
@@ -401,6 +441,19 @@ fn malformed_cases() -> Vec<(&'static str, &'static str, Vec<u8>, u16)> {
             "RFC 9110 §5.5: a recipient [...] CR, LF, NUL [or other CTLs] MUST either reject the message",
             head_with("X-A: a\x01b\r\n"),
             400,
+        ),
+        (
+            "Content-Length with a sign",
+            "RFC 9110 §8.6: Content-Length = 1*DIGIT",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +2\r\n\r\nhi".to_vec(),
+            400,
+        ),
+        (
+            "an expectation other than 100-continue",
+            "RFC 9110 §10.1.1: a server that receives an Expect field value containing a member other than \
+             100-continue MAY respond with a 417 (Expectation Failed)",
+            b"POST / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            417,
         ),
         (
             "Transfer-Encoding in HTTP/1.0",
@@ -585,6 +638,7 @@ fn max_connections_refuses_the_extra_without_disturbing_the_others() {
 fn rfc9112_9_6_half_closed_client_still_gets_its_response() {
     let server = spawn(|_| {});
     let mut client = server.client();
+    client.set_timeout(Duration::from_secs(2));
     client.send(&post("/", b"last words"));
     client.shutdown_write();
     let response = client.read_response();

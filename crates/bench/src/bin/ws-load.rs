@@ -169,6 +169,7 @@ async fn load(plan: Plan) -> Result<u64, String> {
         .field("conns", plan.conns)
         .field("inflight", plan.inflight)
         .field("size", plan.frames.payload_len())
+        .field("spin", u8::from(plan.spin))
         .float("secs", secs)
         .field("msgs", total.msgs)
         .float("msg_per_s", rate)
