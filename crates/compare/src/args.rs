@@ -18,7 +18,7 @@ usage: compare [--quick] [flags]
   --time-scale K           idle phase runs K times faster: idle time, poll intervals, the SSE
                            heartbeat and the long-poll hold are all divided by K (default 6)
   --poll-interval MS[,MS]  short-polling intervals, one table row each (default 250,1000)
-  --clients N              idle clients per technique for the memory probe (default 200; 0 = skip)
+  --clients N              idle clients per technique for the memory probe (default 500; 0 = skip)
   --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
   --threads N              server event loops (default: number of cores)
   --out DIR                where comparison.svg and comparison.md go (default docs/figures)
@@ -72,7 +72,7 @@ impl Args {
             idle: Duration::from_secs(60),
             time_scale: 6,
             poll_intervals: vec![Duration::from_millis(250), Duration::from_millis(1000)],
-            clients: 200,
+            clients: 500,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             out: PathBuf::from("docs/figures"),
             browser_headers: false,

@@ -144,9 +144,10 @@ impl<'a> ResponseHead<'a> {
     /// Appends the head: status-line, `Date`, framing, `Connection`, fields, CRLF.
     /// 1xx and 204 get no framing fields (RFC 9110 §8.6, RFC 9112 §6.1).
     pub fn encode(&self, date: &DateCache, out: &mut Vec<u8>) {
-        let fields = || self.borrowed.iter().chain(&self.inline[..self.inline_len]).chain(&self.spill);
+        let groups = [self.borrowed, &self.inline[..self.inline_len], &self.spill];
         // One reservation for the whole head, so no piece below reallocates.
-        out.reserve(FIXED_HEAD + fields().map(|(name, value)| name.len() + value.len() + 4).sum::<usize>());
+        let fields_len: usize = groups.iter().flat_map(|g| g.iter()).map(|(n, v)| n.len() + v.len() + 4).sum();
+        out.reserve(FIXED_HEAD + fields_len);
         match self.status.status_line() {
             Some(line) => out.extend_from_slice(line),
             None => {
@@ -171,11 +172,13 @@ impl<'a> ResponseHead<'a> {
         } else if self.keep_alive {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        for (name, value) in fields() {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b": ");
-            push_value(out, value);
-            out.extend_from_slice(b"\r\n");
+        for group in groups {
+            for (name, value) in group {
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b": ");
+                push_value(out, value);
+                out.extend_from_slice(b"\r\n");
+            }
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -265,7 +268,8 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
 
 /// Writes a field value, CR / LF / NUL replaced by SP.
 fn push_value(out: &mut Vec<u8>, value: &[u8]) {
-    if !value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+    // One comparison per byte in the usual case: all three are below 14.
+    if !value.iter().any(|&b| b < 14 && matches!(b, b'\r' | b'\n' | 0)) {
         out.extend_from_slice(value);
         return;
     }

@@ -54,4 +54,4 @@ mod timers;
 
 pub use conns::Connections;
 pub use handler::{ConnId, Cx, Handler, LoopState};
-pub use server::{Config, LoopHandle, Server, ShutdownHandle};
+pub use server::{Config, LISTEN_BACKLOG, LoopHandle, Server, ShutdownHandle, bind};

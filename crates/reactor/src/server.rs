@@ -13,6 +13,21 @@ use crate::conns::{ConnLimits, Connections};
 use crate::event_loop::{EventLoop, WAKER};
 use crate::handler::{Handler, LoopState};
 
+/// The listen backlog: connections the kernel queues before `accept` (capped by
+/// `net.core.somaxconn`). std's `TcpListener::bind` uses 128, which drops SYNs — and stalls
+/// clients for a second — when thousands connect at once.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds a listening socket with `SO_REUSEADDR` and a [`LISTEN_BACKLOG`]-deep accept queue.
+pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Limits and knobs of the loops. Every limit has a flag in the binaries.
 #[derive(Debug, Clone)]
 pub struct Config {

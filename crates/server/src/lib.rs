@@ -68,7 +68,7 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
 /// What every binary does: bind, print `listening on http://ADDR` as the first line of
 /// stdout, serve until SIGINT/SIGTERM.
 pub fn run(service: Service, options: Options) -> io::Result<()> {
-    let listener = TcpListener::bind(options.addr)?;
+    let listener = talkback_reactor::bind(options.addr)?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     use std::io::Write as _;

@@ -91,7 +91,11 @@ fn hub_route(routes: HubRoutes, request: &Request) -> Route {
         return if *method == Method::Get { Route::Stats } else { method_not_allowed("GET") };
     }
     let Some(rest) = path.strip_prefix("/ch/") else { return NOT_FOUND };
-    let (channel, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let (channel, tail) = match rest.split_once('/') {
+        Some((_, "")) => return NOT_FOUND, // `/ch/{c}/` is not `/ch/{c}`
+        Some((channel, tail)) => (channel, tail),
+        None => (rest, ""),
+    };
     if !hub::is_valid_channel(channel) {
         return NOT_FOUND;
     }

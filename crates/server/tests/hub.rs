@@ -429,7 +429,6 @@ fn publish_with_expect_100_continue_gets_100_then_200() {
 }
 
 #[test]
-#[ignore = "server bug (routes.rs hub_route): `/ch/{c}/` is routed as `/ch/{c}` (POST publishes, GET is 405)"]
 fn trailing_slash_after_the_channel_is_an_unknown_path() {
     let server = spawn(|_| {});
     assert_eq!(server.client().request(&get("/ch/slash/")).status, 404);

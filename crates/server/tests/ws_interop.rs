@@ -15,6 +15,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -272,6 +273,34 @@ fn rfc6455_4_2_2_no_subprotocol_selected_when_the_server_speaks_none() {
 }
 
 #[test]
+fn rfc6455_5_5_1_empty_close_answered_with_an_empty_close() {
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    ws.close(None).expect("send an empty close");
+    match next_data(&mut ws) {
+        Message::Close(None) => {}
+        other => panic!("expected an empty close back, got {other:?}"),
+    }
+    match ws.read() {
+        Err(WsError::ConnectionClosed) => {}
+        other => panic!("expected the server to close TCP, got {other:?}"),
+    }
+}
+
+#[test]
+fn rfc6455_8_1_invalid_utf8_text_closed_with_1007() {
+    // The first fragment ends in a lead byte (valid so far); the continuation breaks it.
+    let server = ws_echo();
+    let mut ws = connect(server.addr(), "/");
+    ws.send(Message::Frame(Frame::message(b"ok \xc3".to_vec(), OpCode::Data(Data::Text), false))).expect("send");
+    ws.send(Message::Frame(Frame::message(b"(".to_vec(), OpCode::Data(Data::Continue), true))).expect("send");
+    match next_data(&mut ws) {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Invalid, "{frame:?}"),
+        other => panic!("expected close 1007, got {other:?}"),
+    }
+}
+
+#[test]
 fn hub_text_from_one_client_is_pushed_to_every_subscriber() {
     let server = hub();
     let mut alice = connect(server.addr(), "/ch/x/ws");
@@ -301,6 +330,21 @@ fn hub_binary_message_closed_with_1003_unsupported_data() {
     match ws.read() {
         Err(WsError::ConnectionClosed) => {}
         other => panic!("expected the hub to close TCP, got {other:?}"),
+    }
+}
+
+#[test]
+fn hub_accepts_a_64_kib_text_message_and_closes_1009_one_byte_over() {
+    // The hub's message limit is 64 KiB (`demo`'s default), checked from the frame header.
+    let server = hub();
+    let mut ws = connect(server.addr(), "/ch/big/ws");
+    let at_limit = mixed_text(64 << 10);
+    ws.send(Message::text(at_limit.clone())).expect("send");
+    assert!(next_data(&mut ws) == Message::text(at_limit), "the 64 KiB message was not pushed back intact");
+    ws.send(Message::text(mixed_text((64 << 10) + 1))).expect("send");
+    match next_data(&mut ws) {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Size, "{frame:?}"),
+        other => panic!("expected close 1009, got {other:?}"),
     }
 }
 
@@ -486,4 +530,94 @@ fn rfc6455_5_4_our_client_reassembles_tungstenite_fragments_and_answers_its_ping
     let (pong, rest) = server.join().expect("server thread").expect("clean tungstenite session");
     assert_eq!(pong, Message::Pong(b"ping from tungstenite".to_vec().into()));
     assert!(matches!(rest.as_slice(), [Message::Close(Some(_))]), "{rest:?}");
+}
+
+// ─── the ws-client binary against a tungstenite server ──────────────────────────────────────
+
+/// Runs `ws-client URL` with `input` on stdin; kills it (our own child) if it has not exited
+/// within `limit`. Returns its status (`None`: killed) and stdout.
+fn run_ws_client(url: &str, input: &str, limit: Duration) -> (Option<ExitStatus>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ws-client"))
+        .arg(url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ws-client");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    // stdin is dropped here: EOF.
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+    (status, stdout, stderr)
+}
+
+/// Echoes data messages; after `ping_every` without a message from the client, pings it.
+/// Returns every message received once the client's close handshake is done.
+fn echo_and_ping(ws: &mut Ws, ping_every: Duration) -> Result<Vec<Message>, String> {
+    ws.get_mut().set_read_timeout(Some(ping_every)).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut received = Vec::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        match ws.read() {
+            Ok(message) => {
+                if message.is_text() || message.is_binary() {
+                    ws.send(message.clone()).map_err(|e| format!("echo: {e}"))?;
+                }
+                received.push(message);
+            }
+            Err(WsError::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if ws.can_write() {
+                    ws.send(Message::Ping(b"keepalive".to_vec().into())).map_err(|e| format!("ping: {e}"))?;
+                }
+            }
+            Err(WsError::ConnectionClosed) => return Ok(received),
+            Err(e) => return Err(format!("tungstenite server: {e} after {received:?}")),
+        }
+    }
+    Err(format!("no close handshake within 10 s; received {received:?}"))
+}
+
+#[test]
+fn ws_client_prints_each_echoed_line_and_closes_with_1000() {
+    let (addr, server) = tungstenite_server(|ws| echo_and_ping(ws, Duration::from_secs(30)));
+    let lines = ["hello", "", "é € 🦀", &"x".repeat(70_000)].map(|l| format!("{l}\n")).concat();
+    let (status, stdout, stderr) = run_ws_client(&format!("ws://{addr}/some/path?q=1"), &lines, TIMEOUT);
+    assert!(status.is_some_and(|s| s.success()), "ws-client: {status:?}, stderr {stderr:?}");
+    assert!(stdout == lines, "stdout differs from the lines sent: {} bytes for {}", stdout.len(), lines.len());
+    let received = server.join().expect("server thread").expect("clean tungstenite session");
+    match received.last() {
+        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Normal),
+        other => panic!("expected ws-client's close 1000 last, got {other:?}"),
+    }
+}
+
+#[test]
+fn ws_client_closes_after_stdin_eof_while_the_server_pings_every_100_ms() {
+    // ws-client closes once the server has been quiet for 300 ms after stdin EOF. Keepalive
+    // pings are not replies to our lines: a server pinging more often than that must not keep
+    // ws-client open for ever.
+    let (addr, server) = tungstenite_server(|ws| echo_and_ping(ws, Duration::from_millis(100)));
+    let (status, stdout, stderr) = run_ws_client(&format!("ws://{addr}/"), "a\nb\n", TIMEOUT);
+    assert_eq!(stdout, "a\nb\n", "stderr {stderr:?}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "ws-client still running {TIMEOUT:?} after stdin EOF (killed: {}), stderr {stderr:?}",
+        status.is_none()
+    );
+    let received = server.join().expect("server thread").expect("clean tungstenite session");
+    assert!(matches!(received.last(), Some(Message::Close(Some(_)))), "{received:?}");
 }
