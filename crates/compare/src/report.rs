@@ -150,7 +150,7 @@ pub(crate) fn idle_table(rows: &[Row]) -> String {
 /// The notes under the tables: the setup in one paragraph, and anything that went wrong.
 pub(crate) fn notes(args: &Args, result: &RunResult, rows: &[Row], wall_secs: f64) -> String {
     let mut out = format!(
-        "{} messages at {}/s, each a {}-byte text `{{\"t\":…,\"seq\":N}}`; then {} s idle run {}× faster \
+        "{} messages at {}/s, each a text `{{\"t\":…,\"seq\":N}}` of {:.0} bytes on average; then {} s idle run {}× faster \
          (SSE heartbeat {:.2} s, long-poll hold {:.2} s, poll intervals ÷ {}); memory with {} idle \
          clients per technique; {} server thread(s); run took {wall_secs:.1} s. TCP estimate: \
          {TCP_IP_HEADER} B per packet, {HANDSHAKE_PACKETS} per connection opened, {CLOSE_PACKETS} per \
@@ -177,11 +177,12 @@ pub(crate) fn notes(args: &Args, result: &RunResult, rows: &[Row], wall_secs: f6
 
 /// `DIR/comparison.md`: the command, the tables and the notes.
 pub(crate) fn markdown(args: &Args, tables: &str, notes: &str) -> String {
+    let flags = args.command.strip_prefix("compare").unwrap_or_default().trim();
+    let cargo = if flags.is_empty() { String::new() } else { format!(" -- {flags}") };
     format!(
-        "<!-- written by `{}`; do not edit by hand -->\n\n```sh\ncargo run --release -p talkback-compare -- {}\n```\n\n\
+        "<!-- written by `{}`; do not edit by hand -->\n\n```sh\ncargo run --release -p talkback-compare{cargo}\n```\n\n\
          {tables}\n{notes}\n![bytes per message and latency per technique](comparison.svg)\n",
         args.command,
-        args.command.strip_prefix("compare").unwrap_or_default().trim(),
     )
 }
 

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  connect   every client subscribes to channel "compare"; the publisher waits for all
-//!  active    the publisher POSTs `messages` at `rate`/s, each stamped with its send time;
+//!  active    the publisher POSTs `messages` at `rate`/s (each at a random moment of its
+//!            1/rate slot, so pollers cannot phase-lock), each stamped with its send time;
 //!            a client's active cost ends when its last message arrives (wire::Snapshot)
 //!  idle      nothing is published for `idle` simulated seconds, run `time_scale` times faster:
 //!            the SSE heartbeat (15 s), the long-poll hold (30 s) and the poll intervals are
@@ -59,8 +60,8 @@ pub(crate) struct RunResult {
     pub(crate) rows: Vec<Measured>,
     /// Problems the publisher saw (ids it was not given back, failed requests).
     pub(crate) publisher_errors: Vec<String>,
-    /// Bytes of one message's text (the payload every technique carries).
-    pub(crate) payload_bytes: usize,
+    /// Mean bytes of one message's text (the payload every technique carries).
+    pub(crate) payload_bytes: f64,
 }
 
 /// The techniques of the table, in order.
@@ -124,8 +125,8 @@ fn phases(args: &Args, ctx: &Arc<Ctx>) -> io::Result<RunResult> {
             return Err(io::Error::other("a client did not connect in time"));
         }
     }
-    let payload_bytes = stamp(ctx.clock.micros(), args.messages).len();
-    let publisher_errors = publish(args, ctx.addr, &ctx.clock, &ctx.channel);
+    let (publisher_errors, payload_total) = publish(args, ctx.addr, &ctx.clock, &ctx.channel);
+    let payload_bytes = payload_total as f64 / args.messages as f64;
     drain(args, ctx, clients.len());
     let active_end: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
     ctx.idle.store(true, Relaxed);
@@ -154,18 +155,26 @@ fn drain(args: &Args, ctx: &Ctx, clients: usize) {
 }
 
 /// The publisher: one keep-alive connection, `POST /ch/{c}` at `args.rate`, each text
-/// stamped with its send time. Checks that the hub answers with the expected id.
-fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> Vec<String> {
+/// stamped with its send time. Checks that the hub answers with the expected id. Returns the
+/// problems seen and the total bytes of message text sent.
+fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> (Vec<String>, usize) {
     let mut errors = Vec::new();
     let never = AtomicBool::new(false);
     let mut conn = match HttpConn::connect(addr, &Arc::new(Counters::default()), "") {
         Ok(conn) => conn,
-        Err(e) => return vec![format!("publisher could not connect: {e}")],
+        Err(e) => return (vec![format!("publisher could not connect: {e}")], 0),
     };
     let start = Instant::now();
+    let mut total = 0;
+    let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
     for seq in 1..=args.messages {
-        sleep_until(start + Duration::from_secs_f64((seq - 1) as f64 / args.rate as f64), &never);
-        let sent = conn.post(&format!("/ch/{channel}"), &stamp(clock.micros(), seq));
+        // A random moment inside the message's 1/rate slot: the rate is kept on average, the
+        // order is kept, and a poller's schedule cannot phase-lock with the publisher's.
+        let due = ((seq - 1) as f64 + jitter.next_unit()) / args.rate as f64;
+        sleep_until(start + Duration::from_secs_f64(due), &never);
+        let text = stamp(clock.micros(), seq);
+        total += text.len();
+        let sent = conn.post(&format!("/ch/{channel}"), &text);
         match sent.and_then(|()| conn.read_response(&never)) {
             Ok(Some((head, body))) if head.status == 200 && body == seq.to_string().as_bytes() => {}
             Ok(Some((head, body))) => {
@@ -178,5 +187,32 @@ fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> Vec<S
             }
         }
     }
-    errors
+    (errors, total)
+}
+
+/// A fixed-seed xorshift64 generator: the same jitter on every run, no dependency.
+struct Jitter(u64);
+
+impl Jitter {
+    /// The next value, uniform in [0, 1).
+    fn next_unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_uniform_enough_and_in_range() {
+        let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
+        let values: Vec<f64> = (0..10_000).map(|_| jitter.next_unit()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((mean - 0.5).abs() < 0.02, "mean {mean}");
+    }
 }

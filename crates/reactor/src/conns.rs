@@ -48,6 +48,9 @@ struct Conn<H> {
     writable_interest: bool,
     /// Reading is paused because the output queue is over its cap.
     read_paused: bool,
+    /// The peer's FIN (or an error) was reported: read until the read that returns 0, even
+    /// after a short read, since no new readiness edge will come for it.
+    read_closed: bool,
 }
 
 /// Limits the loop enforces on every connection.
@@ -193,6 +196,7 @@ impl<H: Handler> Connections<H> {
             phase: Phase::Open,
             writable_interest: false,
             read_paused: false,
+            read_closed: false,
         });
         self.live += 1;
         self.after_call(slot, None, requests, state);
@@ -209,6 +213,11 @@ impl<H: Handler> Connections<H> {
         let slot = token.0;
         if self.slots.get(slot).is_none_or(|c| c.is_none()) {
             return;
+        }
+        if (event.is_read_closed() || event.is_error())
+            && let Some(conn) = self.slots[slot].as_mut()
+        {
+            conn.read_closed = true;
         }
         if event.is_writable() {
             self.flush(slot, state);
@@ -241,7 +250,8 @@ impl<H: Handler> Connections<H> {
                 }
                 Phase::Open => self.deliver_input(slot, &scratch[..n], state),
             }
-            if n < scratch.len() {
+            let read_closed = self.slots[slot].as_ref().is_some_and(|c| c.read_closed);
+            if n < scratch.len() && !read_closed {
                 // A short read emptied the socket's receive buffer. Edge-triggered readiness
                 // reports any byte (or FIN) that arrives from now on as a new event, so the
                 // read that would only say WouldBlock is skipped: one syscall per request saved.

@@ -100,6 +100,17 @@ fn rfc9112_9_6_connection_close_is_answered_then_closed() {
     assert_eq!(client.expect_close(), b"");
 }
 
+/// RFC 9110 §7.6.1: `Connection` is a list of case-insensitive options; `close` counts wherever
+/// it appears in it.
+#[test]
+fn rfc9110_7_6_1_close_is_found_in_a_connection_list() {
+    let server = spawn(|_| {});
+    let mut client = server.client();
+    let response = client.request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-custom, CLOSE\r\n\r\n");
+    assert_eq!((response.status, response.closes()), (200, true), "{response:?}");
+    assert_eq!(client.expect_close(), b"");
+}
+
 /// RFC 9112 §9.6: "A server that receives a "close" connection option [...] MUST NOT process
 /// any further requests received on that connection" — the pipelined request after it is
 /// ignored.

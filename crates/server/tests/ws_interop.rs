@@ -545,7 +545,17 @@ fn run_ws_client(url: &str, input: &str, limit: Duration) -> (Option<ExitStatus>
         .spawn()
         .expect("start ws-client");
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-    // stdin is dropped here: EOF.
+    // stdin is dropped here: EOF. Drain stdout and stderr meanwhile, so a full pipe never
+    // blocks the child.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -558,10 +568,8 @@ fn run_ws_client(url: &str, input: &str, limit: Duration) -> (Option<ExitStatus>
         }
         thread::sleep(Duration::from_millis(20));
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
     (status, stdout, stderr)
 }
 

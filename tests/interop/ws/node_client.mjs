@@ -31,7 +31,9 @@ function next(ws, event) {
 }
 
 async function open(url) {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 4 << 20 });
+  // perMessageDeflate stays on (ws's default), so the client offers it and we see the server
+  // decline it: talkback negotiates no extension (RFC 6455 §9.1).
+  const ws = new WebSocket(url, { maxPayload: 4 << 20 });
   await next(ws, 'open');
   return ws;
 }
@@ -79,6 +81,17 @@ async function echoChecks() {
   await check('ws-echo: binary echoed', () => expectEcho(ws, Buffer.from([...Array(256).keys()]), true));
   await check('ws-echo: 1 MiB binary echoed', () => expectEcho(ws, randomBytes(1 << 20), true));
   await check('ws-echo: 1 MiB text echoed', () => expectEcho(ws, mixedText(1 << 20), false));
+  await check('ws-echo: fragmented text reassembled', async () => {
+    // { fin: false } sends a fragment (RFC 6455 §5.4); the "ö" (c3 b6) is split between two.
+    const bytes = Buffer.from('fragmented wörld');
+    const split = bytes.indexOf(0xc3) + 1;
+    const reply = next(ws, 'message');
+    ws.send(bytes.subarray(0, 4), { binary: false, fin: false });
+    ws.send(bytes.subarray(4, split), { binary: false, fin: false });
+    ws.send(bytes.subarray(split), { binary: false, fin: true });
+    const [got, isBinary] = await reply;
+    assert(!isBinary && got.toString() === 'fragmented wörld', `got ${JSON.stringify(got.toString())}`);
+  });
   await check('ws-echo: ping answered by pong', async () => {
     const pong = next(ws, 'pong');
     ws.ping(Buffer.from('are you there?'));

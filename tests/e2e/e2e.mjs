@@ -1,0 +1,189 @@
+// The demo page in a real browser: headless Chromium (Debian's /usr/bin/chromium, never a
+// downloaded one) driven by playwright-core.
+//
+//   node tests/e2e/e2e.mjs 127.0.0.1:PORT      (scripts/e2e.sh starts the server and runs this)
+//
+// Loads the page, waits for the four panes to connect, publishes by POST, over the page's
+// WebSocket, and from outside the page (Node fetch), and checks that every pane shows every
+// message exactly once and that the server's counters moved. Saves a full-page screenshot to
+// artifacts/e2e/demo.png. Prints PASS/FAIL lines, then "N passed, M failed"; exits 1 on failure.
+// The whole run is bounded (well under 60 s).
+
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const addr = process.argv[2];
+if (!addr) {
+  console.error("usage: node e2e.mjs HOST:PORT");
+  process.exit(2);
+}
+const base = `http://${addr}`;
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const screenshot = resolve(root, "artifacts/e2e/demo.png");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const TECHS = ["poll", "longpoll", "sse", "ws"];
+const STEP_MS = 8_000;       // the longest any single check may wait
+const TOTAL_MS = 55_000;     // the whole test
+
+let passed = 0;
+let failed = 0;
+function check(ok, name, detail = "") {
+  if (ok) passed += 1; else failed += 1;
+  console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? ` — ${detail}` : ""}`);
+  return ok;
+}
+
+let browser = null;
+const overall = setTimeout(async () => {
+  check(false, `whole test finished within ${TOTAL_MS / 1000} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  if (browser) await browser.close().catch(() => {});
+  process.exit(1);
+}, TOTAL_MS);
+
+/** Polls `probe()` in the page until `ok(value)` or the step times out; returns the last value. */
+async function waitFor(page, probe, arg, ok, timeout = STEP_MS) {
+  const deadline = Date.now() + timeout;
+  let value;
+  for (;;) {
+    value = await page.evaluate(probe, arg);
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every pane's counters, as numbers (from `data-value`; null when empty). */
+function readCounters(techs) {
+  const out = {};
+  for (const tech of techs) {
+    const pane = document.querySelector(`[data-testid=pane-${tech}]`);
+    const value = (id) => {
+      const raw = pane.querySelector(`[data-testid=${id}]`).dataset.value;
+      return raw === "" ? null : Number(raw);
+    };
+    out[tech] = {
+      received: value("received"), requests: value("requests"), empty: value("empty"),
+      up: value("bytes-up"), down: value("bytes-down"), latency: value("latency"),
+      state: pane.dataset.state,
+    };
+  }
+  return out;
+}
+
+/** How many times each pane's message list shows `text` (as a whole message). */
+function countShown([techs, text]) {
+  const out = {};
+  for (const tech of techs) {
+    const items = document.querySelectorAll(`[data-testid=pane-${tech}] [data-testid=messages] li .text`);
+    out[tech] = Array.from(items).filter((el) => el.textContent === text).length;
+  }
+  return out;
+}
+
+/** Waits until every pane shows `text` and checks each shows it exactly once. */
+async function expectEverywhere(page, text, how) {
+  const shown = await waitFor(page, countShown, [TECHS, text], (v) => TECHS.every((t) => v[t] >= 1));
+  for (const tech of TECHS) {
+    check(shown[tech] === 1, `${tech} pane shows the message sent ${how} exactly once`, `seen ${shown[tech]}×`);
+  }
+}
+
+async function send(page, text, via) {
+  await page.selectOption("[data-testid=send-via]", via);
+  await page.fill("[data-testid=message-input]", text);
+  await page.click("[data-testid=send-button]");
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+    timeout: 20_000,
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(String(error)));
+  page.on("console", (msg) => { if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`); });
+
+  const response = await page.goto(`${base}/`, { waitUntil: "load" });
+  check(response && response.status() === 200, "GET / answers 200 with the page", `status ${response && response.status()}`);
+  check((await page.title()).includes("talkback"), "the page has its title");
+
+  // Short polling at its fastest, so that empty answers pile up quickly.
+  await page.selectOption("[data-testid=poll-interval]", "250");
+
+  const connected = await waitFor(page, readCounters, TECHS, (v) => TECHS.every((t) => v[t].state === "connected"));
+  for (const tech of TECHS) {
+    check(connected[tech].state === "connected", `${tech} pane connects`, `state ${connected[tech].state}`);
+  }
+
+  const tag = Math.random().toString(36).slice(2, 8);
+
+  // 1. From the page, by POST.
+  const viaPost = `hello by POST ${tag}`;
+  await send(page, viaPost, "post");
+  await expectEverywhere(page, viaPost, "by POST");
+  const afterPost = await page.evaluate(readCounters, TECHS);
+  for (const tech of TECHS) {
+    const ms = afterPost[tech].latency;
+    check(ms !== null && ms >= 0 && ms < 5000, `${tech} pane shows a latency for the page's message`, `${ms} ms`);
+  }
+
+  // 2. From the page, over its WebSocket.
+  const viaWs = `hello over the WebSocket ${tag}`;
+  await send(page, viaWs, "ws");
+  await expectEverywhere(page, viaWs, "over the WebSocket");
+
+  // 3. From outside the page: a plain-text message, as curl would send it.
+  const outside = `hello from outside ${tag}`;
+  const published = await fetch(`${base}/ch/demo`, { method: "POST", body: outside });
+  check(published.status === 200, "POST /ch/demo from Node answers 200", `status ${published.status}`);
+  await expectEverywhere(page, outside, "from outside the page");
+  const afterOutside = await page.evaluate(readCounters, TECHS);
+  for (const tech of TECHS) {
+    check(afterOutside[tech].latency === null, `${tech} pane shows no latency for a plain-text message`,
+      `latency ${afterOutside[tech].latency}`);
+  }
+
+  // 4. The counters: the page's own message count, the server's requests / empty / bytes
+  // (they arrive on /stats every 250 ms, so wait for them to catch up).
+  const settled = (v) =>
+    TECHS.every((t) => v[t].received === 3 && v[t].down > 0 && v[t].up > 0) &&
+    v.poll.requests > 0 && v.longpoll.requests > 0 && v.poll.empty >= 1;
+  const c = await waitFor(page, readCounters, TECHS, settled);
+  for (const tech of TECHS) {
+    check(c[tech].received === 3, `${tech}: received counts the 3 messages`, `received ${c[tech].received}`);
+    check(c[tech].down > 0, `${tech}: bytes received (server's bytes_out) > 0`, `${c[tech].down} B`);
+    check(c[tech].up > 0, `${tech}: bytes sent (server's bytes_in) > 0`, `${c[tech].up} B`);
+  }
+  check(c.poll.requests > 0, "poll: requests > 0", `${c.poll.requests}`);
+  check(c.longpoll.requests > 0, "longpoll: requests > 0", `${c.longpoll.requests}`);
+  check(c.poll.empty >= 1, "poll: empty answers ≥ 1 at 250 ms", `${c.poll.empty}`);
+  check(c.sse.requests === 1 && c.ws.requests === 1, "sse and ws: one request each (one long-lived connection)",
+    `sse ${c.sse.requests}, ws ${c.ws.requests}`);
+
+  check(pageErrors.length === 0, "no script errors on the page", pageErrors.join(" | "));
+
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`screenshot: ${screenshot}`);
+  await browser.close();
+}
+
+try {
+  await main();
+} catch (error) {
+  check(false, "the test ran to the end", String(error && error.stack || error).split("\n").slice(0, 3).join(" "));
+  if (browser) await browser.close().catch(() => {});
+}
+clearTimeout(overall);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
