@@ -170,11 +170,50 @@ async function main() {
   check(c.sse.requests === 1 && c.ws.requests === 1, "sse and ws: one request each (one long-lived connection)",
     `sse ${c.sse.requests}, ws ${c.ws.requests}`);
 
-  check(pageErrors.length === 0, "no script errors on the page", pageErrors.join(" | "));
+  // 5. One more from the page, so the latency shows again (and the screenshot has it).
+  const again = `and once more by POST ${tag}`;
+  await send(page, again, "post");
+  await expectEverywhere(page, again, "by POST again");
+  const last = await page.evaluate(readCounters, TECHS);
+  check(TECHS.every((t) => last[t].latency !== null && last[t].received === 4),
+    "every pane counts 4 messages and shows the last one's latency",
+    TECHS.map((t) => `${t} ${last[t].received}/${last[t].latency} ms`).join(", "));
 
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);
+
+  // 6. Narrow screens: the panes wrap to 2×2.
+  await page.setViewportSize({ width: 820, height: 900 });
+  const boxes = await page.evaluate((techs) => techs.map((t) => {
+    const r = document.querySelector(`[data-testid=pane-${t}]`).getBoundingClientRect();
+    return { x: Math.round(r.x), y: Math.round(r.y) };
+  }), TECHS);
+  const [a, b, c2, d] = boxes;
+  check(a.y === b.y && c2.y === d.y && c2.y > a.y && a.x === c2.x && b.x === d.x,
+    "at 820 px wide the panes are 2×2", JSON.stringify(boxes));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, "at 820 px wide nothing overflows sideways", `${overflow} px`);
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-narrow.png"), fullPage: true });
+  await page.setViewportSize({ width: 1400, height: 900 });
+
+  // 7. Another channel: every pane starts over there, and sees only that channel's messages.
+  const channel = `e2e-${tag}`;
+  await page.fill("#channel", channel);
+  await page.press("#channel", "Enter");
+  const moved = await waitFor(page, readCounters, TECHS,
+    (v) => TECHS.every((t) => v[t].state === "connected" && v[t].received === 0));
+  check(TECHS.every((t) => moved[t].state === "connected" && moved[t].received === 0),
+    `after switching to channel ${channel} all panes reconnect, emptied`,
+    TECHS.map((t) => `${t} ${moved[t].state}/${moved[t].received}`).join(", "));
+  await fetch(`${base}/ch/demo`, { method: "POST", body: `not for ${channel}` });
+  const elsewhere = `hello on ${channel}`;
+  await fetch(`${base}/ch/${channel}`, { method: "POST", body: elsewhere });
+  await expectEverywhere(page, elsewhere, `to channel ${channel}`);
+  const shownOld = await page.evaluate(countShown, [TECHS, `not for ${channel}`]);
+  check(TECHS.every((t) => shownOld[t] === 0), "no pane shows a message of the channel it left", JSON.stringify(shownOld));
+
+  check(pageErrors.length === 0, "no script errors on the page", pageErrors.join(" | "));
   await browser.close();
 }
 

@@ -26,7 +26,9 @@ target="${CARGO_TARGET_DIR:-target}"
 bin="$target/release"
 
 if [[ "$(python3 -c 'import websockets; print(websockets.__version__)' 2>/dev/null)" != "17.4" ]]; then
-    python3 -m pip install -q --disable-pip-version-check websockets==17.4
+    # A Debian-managed python3 refuses plain installs (PEP 668); this script is its own user.
+    python3 -m pip install -q --disable-pip-version-check websockets==17.4 2>/dev/null ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages websockets==17.4
 fi
 (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 

@@ -41,26 +41,26 @@ pub(crate) struct FieldRules<'h> {
 
 impl<'h> FieldRules<'h> {
     /// Notes one field (value already trimmed of OWS).
-    pub(crate) fn observe(&mut self, name: &str, value: &'h [u8]) -> Result<(), Error> {
+    pub(crate) fn observe(&mut self, name: &[u8], value: &'h [u8]) -> Result<(), Error> {
         // Dispatch on the length first: most fields are none of these five.
         match name.len() {
-            4 if name.eq_ignore_ascii_case("host") => {
+            4 if name.eq_ignore_ascii_case(b"host") => {
                 self.host_lines += 1;
                 self.host.get_or_insert(value);
             }
-            14 if name.eq_ignore_ascii_case("content-length") => {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
                 self.observe_content_length(value)?;
             }
-            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 self.observe_transfer_encoding(value);
             }
-            10 if name.eq_ignore_ascii_case("connection") => {
+            10 if name.eq_ignore_ascii_case(b"connection") => {
                 for option in list(value) {
                     self.close |= option.eq_ignore_ascii_case(b"close");
                     self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
-            6 if name.eq_ignore_ascii_case("expect") => {
+            6 if name.eq_ignore_ascii_case(b"expect") => {
                 for expectation in list(value) {
                     match expectation.eq_ignore_ascii_case(b"100-continue") {
                         true => self.expect_continue = true,
@@ -185,7 +185,7 @@ mod tests {
         let mut rules = FieldRules::default();
         let mut request = Request::new(Method::Post, "/".to_owned(), version);
         for (name, value) in fields {
-            rules.observe(name, value)?;
+            rules.observe(name.as_bytes(), value)?;
         }
         rules.finish(&mut request, TargetForm::Origin, &Limits::default())?;
         Ok(request)

@@ -30,17 +30,22 @@ pub enum Method {
 impl Method {
     /// Maps a method token to a variant.
     pub fn from_token(token: &str) -> Method {
+        Method::from_bytes(token.as_bytes())
+    }
+
+    /// [`Method::from_token`] on the bytes of the request-line.
+    pub(crate) fn from_bytes(token: &[u8]) -> Method {
         match token {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "OPTIONS" => Method::Options,
-            "CONNECT" => Method::Connect,
-            "PATCH" => Method::Patch,
-            "TRACE" => Method::Trace,
-            other => Method::Other(other.to_owned()),
+            b"GET" => Method::Get,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"DELETE" => Method::Delete,
+            b"OPTIONS" => Method::Options,
+            b"CONNECT" => Method::Connect,
+            b"PATCH" => Method::Patch,
+            b"TRACE" => Method::Trace,
+            other => Method::Other(String::from_utf8_lossy(other).into_owned()),
         }
     }
 
@@ -93,8 +98,10 @@ impl Spare {
 }
 
 /// A parsed request head. The field bytes live in one buffer; fields are ranges into it,
-/// so a request costs two allocations however many fields it has.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// so a request costs two allocations however many fields it has (none when the decoder
+/// reuses an answered request's buffers). Two requests are equal when their parts and
+/// their fields, in order, are.
+#[derive(Debug, Clone)]
 pub struct Request {
     /// The request method.
     pub method: Method,
@@ -109,11 +116,23 @@ pub struct Request {
     /// Length of the body: `Some(n)` for Content-Length, `None` for chunked
     /// (and `Some(0)` when there is no body).
     pub content_length: Option<u64>,
-    /// Bytes of all field names and values, back to back.
+    /// The field section of the head as received, copied in one piece by the decoder
+    /// (names and values with the bytes between them); fields added with `push_header`
+    /// append their name and value.
     field_bytes: Vec<u8>,
     /// `(name, value)` ranges into `field_bytes`, in arrival order.
     fields: Vec<FieldRanges>,
 }
+
+impl PartialEq for Request {
+    fn eq(&self, other: &Request) -> bool {
+        (&self.method, &self.target, self.version, self.keep_alive, self.expect_continue, self.content_length)
+            == (&other.method, &other.target, other.version, other.keep_alive, other.expect_continue, other.content_length)
+            && self.headers().eq(other.headers())
+    }
+}
+
+impl Eq for Request {}
 
 impl Request {
     /// Builds a request from its parts (used by the decoder and by tests).
@@ -155,12 +174,32 @@ impl Request {
 
     /// Appends a field (name as sent; lookups ignore ASCII case).
     pub fn push_header(&mut self, name: &str, value: &[u8]) {
+        self.push_field(name.as_bytes(), value);
+    }
+
+    /// [`Request::push_header`] for a name already checked to be a token (so ASCII).
+    pub(crate) fn push_field(&mut self, name: &[u8], value: &[u8]) {
         let start = self.field_bytes.len() as u32;
-        self.field_bytes.extend_from_slice(name.as_bytes());
+        self.field_bytes.extend_from_slice(name);
         let middle = self.field_bytes.len() as u32;
         self.field_bytes.extend_from_slice(value);
         let end = self.field_bytes.len() as u32;
         self.fields.push((start..middle, middle..end));
+    }
+
+    /// Replaces the field bytes with a head's field section, copied whole (one copy
+    /// however many fields), with room for `fields` fields named by [`Request::push_field_at`].
+    pub(crate) fn copy_field_section(&mut self, section: &[u8], fields: usize) {
+        self.field_bytes.clear();
+        self.field_bytes.extend_from_slice(section);
+        self.fields.clear();
+        self.fields.reserve(fields);
+    }
+
+    /// Adds a field whose name and value are at these positions of the field bytes.
+    pub(crate) fn push_field_at(&mut self, name: Range<usize>, value: Range<usize>) {
+        debug_assert!(name.end <= self.field_bytes.len() && value.end <= self.field_bytes.len());
+        self.fields.push((name.start as u32..name.end as u32, value.start as u32..value.end as u32));
     }
 
     /// Reserves room for `fields` fields holding `bytes` bytes of names and values,

@@ -23,7 +23,7 @@
 //! |------------|-----------------------------------------------|------|
 //! | `decoder`  | [`RequestDecoder`], the states, [`Limits`]    | RFC 9112 §6 (message body) |
 //! | `scan`     | finding the end of the head, limits, CRLF     | RFC 9112 §2.2, §3 |
-//! | `parse`    | httparse → [`Request`], naming the bad byte   | RFC 9112 §3, §5 |
+//! | `parse`    | one pass → [`Request`] (tested against httparse), naming the bad byte | RFC 9112 §3, §5 |
 //! | `target`   | request-target forms, `Host` authority        | RFC 9112 §3.2, RFC 9110 §7.2 |
 //! | `fields`   | Content-Length, Transfer-Encoding, Connection, Expect | RFC 9112 §6.1–6.3, §9.3, RFC 9110 §10.1.1 |
 //! | `chunked`  | chunk lines, extensions, trailers             | RFC 9112 §7.1 |
@@ -103,7 +103,7 @@
 //! |---|---|---|---|
 //! | `max_request_line` | 8192 | 414 | RFC 9112 §3 recommends at least 8000; nginx uses 8 KiB |
 //! | `max_head` | 16384 | 431 | a browser head is under 2 KiB; caps memory per slow client |
-//! | `max_headers` | 100 | 431 | hyper's default; httparse slots come from the stack up to 64 |
+//! | `max_headers` | 100 | 431 | hyper's default |
 //! | `max_body` | 1 MiB | 413 before the body is read | the hub's messages are small |
 //! | `max_trailers` | 8192 | 431 | nobody sends trailers to us; bound them anyway |
 //! | chunk line (`MAX_CHUNK_LINE`) | 4096 | 400 | extensions are ignored, so need no room |

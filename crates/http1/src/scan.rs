@@ -2,8 +2,8 @@
 //! ([RFC 9112 §2.2](https://www.rfc-editor.org/rfc/rfc9112#section-2.2), §3).
 //!
 //! The caller re-feeds the unconsumed bytes of an incomplete head. [`HeadScan`] remembers
-//! how far it looked, so each byte is examined once; httparse runs once, on a complete
-//! head. The limits are positions: a byte past them is an error the moment it is seen,
+//! how far it looked, so each byte is examined once; the head is parsed once, when
+//! complete. The limits are positions: a byte past them is an error the moment it is seen,
 //! so the answer does not depend on how the bytes were split, and a client cannot make
 //! us hold more than `max_head` bytes of head.
 
@@ -16,7 +16,7 @@ pub(crate) struct HeadSpan {
     pub(crate) start: usize,
     /// One past the CRLF that ends the head.
     pub(crate) end: usize,
-    /// Field lines seen: the number of httparse slots to lend.
+    /// Field lines seen: the size of the request's field list.
     pub(crate) field_lines: usize,
 }
 

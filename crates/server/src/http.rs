@@ -174,6 +174,13 @@ impl HttpConn {
                 tracer.head(cx.id(), false, CONTINUE_100);
             }
         }
+        if !has_body {
+            // The decoder's next event is `End`, at once and consuming nothing: answer now
+            // rather than park the request in `in_flight` until then.
+            let next = self.answer(&request, &route, &[], cx, state);
+            self.decoder.recycle(request);
+            return next;
+        }
         self.in_flight = Some(InFlight { request, route, body: Vec::new() });
         Next::Continue
     }

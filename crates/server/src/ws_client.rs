@@ -186,8 +186,12 @@ pub fn interactive(opts: &Options) -> Result<(), String> {
         client.flush()?;
         let open = client.read_once()?;
         while let Some(event) = client.conn.poll_event() {
+            // Only messages count as the server still talking: a server that pings more often
+            // than LINGER must not keep us from closing.
+            if matches!(event, Event::Text(_) | Event::Binary(_)) {
+                quiet_since = quiet_since.map(|_| Instant::now());
+            }
             print_event(&event);
-            quiet_since = quiet_since.map(|_| Instant::now());
         }
         client.flush()?;
         if client.conn.is_closed() || !open {
