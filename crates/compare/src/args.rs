@@ -24,7 +24,7 @@ usage: compare [--quick] [flags]
   --out DIR                where comparison.svg and comparison.md go (default docs/figures)
   --help                   this text
 
-Hidden: `compare --serve` runs only the hub (used as the memory probe's child process).";
+Internal: `compare --serve [--threads N]` runs only the hub; the memory probe starts it as a child.";
 
 /// Everything one run is told.
 #[derive(Debug, Clone)]

@@ -208,6 +208,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_technique_delivers_a_small_stream_completely() {
+        let Ok(crate::args::Mode::Compare(mut args)) = crate::args::parse(vec![]) else { panic!("defaults") };
+        (args.messages, args.rate, args.idle, args.time_scale) = (20, 200, Duration::from_secs(6), 30);
+        (args.poll_intervals, args.clients, args.threads) = (vec![Duration::from_millis(50)], 0, 2);
+        let result = run(&args).unwrap();
+        assert!(result.publisher_errors.is_empty(), "{:?}", result.publisher_errors);
+        assert_eq!(result.rows.len(), 4);
+        for m in &result.rows {
+            let t = &m.tally;
+            assert_eq!((t.delivered, t.duplicates, t.out_of_order, t.malformed), (20, 0, 0, 0), "{:?}", m.technique);
+            assert!(m.error.is_none(), "{:?}: {:?}", m.technique, m.error);
+            assert!(m.active.requests >= 1 && m.active.http_bytes() > 20 * 20, "{:?}", m.technique);
+        }
+    }
+
+    #[test]
     fn jitter_is_uniform_enough_and_in_range() {
         let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
         let values: Vec<f64> = (0..10_000).map(|_| jitter.next_unit()).collect();

@@ -10,7 +10,7 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Instant;
 
 use talkback_sse::Parser;
@@ -25,8 +25,8 @@ use crate::wire::Counters;
 /// The hub's WebSocket message limit (64 KiB); the client accepts the same.
 const MAX_MESSAGE: usize = 64 << 10;
 
-/// Opens an SSE stream on `ctx.channel`; returns the connection positioned after the head.
-pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &std::sync::atomic::AtomicBool) -> io::Result<()> {
+/// Opens an SSE stream on `channel`, leaving the connection positioned after the head.
+pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) -> io::Result<()> {
     conn.get(&format!("/ch/{channel}/sse"), "Accept: text/event-stream\r\nCache-Control: no-cache\r\n")?;
     match conn.read_head(stop)? {
         Some(head) if head.status == 200 => Ok(()),
@@ -35,12 +35,8 @@ pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &std::sync::ato
     }
 }
 
-/// Runs the WebSocket opening handshake; returns the bytes that followed the 101 head.
-pub(crate) fn open_websocket(
-    conn: &mut HttpConn,
-    channel: &str,
-    stop: &std::sync::atomic::AtomicBool,
-) -> io::Result<Vec<u8>> {
+/// Runs the WebSocket opening handshake, leaving in `conn.buf` the bytes after the 101 head.
+pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) -> io::Result<()> {
     let host = conn.stream.peer_host();
     let mut handshake = ClientHandshake::new(&host, &format!("/ch/{channel}/ws"), &[]);
     let mut request = Vec::new();
@@ -55,7 +51,10 @@ pub(crate) fn open_websocket(
     conn.stream.write_all(&request)?;
     loop {
         match handshake.handle_response(&conn.buf) {
-            Ok(Some((consumed, _protocol))) => return Ok(conn.buf.split_off(consumed)),
+            Ok(Some((consumed, _protocol))) => {
+                conn.buf.drain(..consumed);
+                return Ok(());
+            }
             Ok(None) if stop.load(Relaxed) => return Err(io::Error::other("stopped during the handshake")),
             Ok(None) => {
                 conn.fill()?;
@@ -96,7 +95,7 @@ pub(crate) fn websocket(
     ready: impl FnOnce(),
 ) -> io::Result<()> {
     let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
-    conn.buf = open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
+    open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
     ready();
     let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };
     let mut ws = Connection::new(Role::Client, config, Instant::now());

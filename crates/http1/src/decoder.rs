@@ -7,6 +7,7 @@ use crate::chunked::{ChunkLine, TrailerScan};
 use crate::head::Spare;
 use crate::parse::parse_head;
 use crate::scan::HeadScan;
+use crate::target::KnownHost;
 use crate::{Error, Request};
 
 /// How much a client may make us hold. Each has a status when exceeded.
@@ -86,6 +87,8 @@ pub struct RequestDecoder {
     /// the next head is decoded into them, so a keep-alive connection allocates
     /// nothing per request once warm.
     spare: Spare,
+    /// The `Host` this connection last sent and had accepted, not checked again.
+    known_host: KnownHost,
 }
 
 /// What one chunked transition did with the bytes it was given.
@@ -107,6 +110,7 @@ impl RequestDecoder {
             skip: 0,
             body_seen: 0,
             spare: Spare::default(),
+            known_host: KnownHost::new(),
         }
     }
 
@@ -166,7 +170,8 @@ impl RequestDecoder {
             return Ok(NEED_MORE);
         };
         let head = &input[span.start..span.end];
-        let request = parse_head(head, span.field_lines, &self.limits, std::mem::take(&mut self.spare))?;
+        let spare = std::mem::take(&mut self.spare);
+        let request = parse_head(head, span.field_lines, &self.limits, spare, &mut self.known_host)?;
         self.state = match request.content_length {
             None => State::ExpectChunkSize(ChunkLine::new()),
             Some(remaining) => State::ExpectBody { remaining },
@@ -320,6 +325,61 @@ mod tests {
         let data = Decoded { consumed: 9, event: Some(Event::Data(b"he")) };
         assert_eq!(d.decode(b"5;ext\r\nhe"), Ok(data));
         assert_eq!(d.skip, 0);
+    }
+
+    /// Every event of `input` fed whole, as text; `recycle` hands each request back.
+    fn events(input: &[u8], recycle: bool) -> Vec<String> {
+        let (mut d, mut input, mut out) = (decoder(), input, Vec::new());
+        for _ in 0..64 {
+            match d.decode(input) {
+                Ok(Decoded { event: None, .. }) => break,
+                Ok(Decoded { consumed, event: Some(event) }) => {
+                    input = &input[consumed..];
+                    out.push(format!("{event:?}"));
+                    if let (Event::Head(request), true) = (event, recycle) {
+                        d.recycle(request);
+                    }
+                }
+                Err(err) => out.push(format!("{err:?}")),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn recycled_requests_change_no_result_even_after_an_error() {
+        let long = "v".repeat(5000);
+        let heads = [
+            "GET /a HTTP/1.1\r\nHost: a\r\nX: 1\r\nY: 2\r\n\r\n".to_owned(),
+            "POST /b?q HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi".to_owned(),
+            format!("GET /{long} HTTP/1.1\r\nHost: a\r\nX-Long: {long}\r\n\r\n"),
+            "GET / HTTP/1.0\r\n\r\n".to_owned(),
+            "GET /c HTTP/1.1\r\nhost: b:80\r\n\r\n".to_owned(),
+            "GET /d HTTP/1.1\r\nHost: b:80\r\n\r\n".to_owned(),
+            "GET /e HTTP/1.1\r\nHost: b:8o\r\n\r\n".to_owned(),
+            "GET /f HTTP/1.1\r\nHost: a\r\n\r\n".to_owned(),
+        ];
+        let stream = heads.concat().into_bytes();
+        let fresh = events(&stream, false);
+        assert_eq!(events(&stream, true), fresh);
+        assert!(fresh.iter().filter(|e| e.starts_with("Head")).count() == 6, "{fresh:?}");
+        assert_eq!(fresh.last().map(String::as_str), Some("InvalidHost"));
+        // The same requests, every one answered with a recycled decoder, one by one.
+        let mut d = decoder();
+        for head in &heads[..6] {
+            let mut input = head.as_bytes();
+            let Ok(Decoded { consumed, event: Some(Event::Head(request)) }) = d.decode(input) else { panic!() };
+            let Ok(Decoded { event: Some(Event::Head(expected)), .. }) = decoder().decode(input) else { panic!() };
+            assert_eq!(format!("{request:?}"), format!("{expected:?}"));
+            input = &input[consumed..];
+            while let Ok(Decoded { consumed, event: Some(event) }) = d.decode(input) {
+                input = &input[consumed..];
+                if event == Event::End {
+                    break;
+                }
+            }
+            d.recycle(request);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! [`FieldRules::observe`] sees each field once while the head is copied into the
 //! [`Request`]; [`FieldRules::finish`] applies the cross-field rules in a fixed order.
 
-use crate::target::{TargetForm, check_host};
+use crate::target::{KnownHost, TargetForm};
 use crate::{Error, Limits, Request, Version};
 
 /// What the framing and connection fields said, gathered one field at a time.
@@ -111,11 +111,18 @@ impl<'h> FieldRules<'h> {
     }
 
     /// Applies the cross-field rules and fills in the request's framing and flags.
-    pub(crate) fn finish(self, request: &mut Request, form: TargetForm, limits: &Limits) -> Result<(), Error> {
+    /// `known` skips checking a `Host` the connection already sent and had accepted.
+    pub(crate) fn finish(
+        self,
+        request: &mut Request,
+        form: TargetForm,
+        limits: &Limits,
+        known: &mut KnownHost,
+    ) -> Result<(), Error> {
         let http11 = request.version == Version::Http11;
         match (self.host_lines, self.host) {
             (2.., _) => return Err(Error::DuplicateHost),
-            (_, Some(host)) => check_host(host, form)?,
+            (_, Some(host)) => known.check(host, form)?,
             (_, None) if http11 => return Err(Error::MissingHost),
             (_, None) => {}
         }
@@ -187,7 +194,7 @@ mod tests {
         for (name, value) in fields {
             rules.observe(name.as_bytes(), value)?;
         }
-        rules.finish(&mut request, TargetForm::Origin, &Limits::default())?;
+        rules.finish(&mut request, TargetForm::Origin, &Limits::default(), &mut KnownHost::new())?;
         Ok(request)
     }
 

@@ -17,19 +17,26 @@
 
 use crate::fields::{FieldRules, is_token};
 use crate::head::Spare;
-use crate::target::TargetForm;
+use crate::target::{KnownHost, TargetForm};
 use crate::{Error, Limits, Method, Request, Version, target};
 
 /// Parses a complete head (request-line through the empty line) into a request,
 /// built in `spare`'s buffers. `field_lines` (from the scan) sizes the field list.
-pub(crate) fn parse_head(head: &[u8], field_lines: usize, limits: &Limits, spare: Spare) -> Result<Request, Error> {
+/// `known` is the connection's last accepted `Host`.
+pub(crate) fn parse_head(
+    head: &[u8],
+    field_lines: usize,
+    limits: &Limits,
+    spare: Spare,
+    known: &mut KnownHost,
+) -> Result<Request, Error> {
     let mut rules = FieldRules::default();
     let Some(Read { mut request, form, observed }) = read(head, field_lines, spare, &mut rules) else {
         return Err(diagnose(head));
     };
     let form = form?;
     observed?;
-    rules.finish(&mut request, form, limits)?;
+    rules.finish(&mut request, form, limits, known)?;
     Ok(request)
 }
 
@@ -259,7 +266,7 @@ mod tests {
             rules.observe(field.name.as_bytes(), value)?;
             request.push_header(field.name, value);
         }
-        rules.finish(&mut request, form, limits)?;
+        rules.finish(&mut request, form, limits, &mut KnownHost::new())?;
         Ok(request)
     }
 
@@ -307,7 +314,7 @@ mod tests {
             }
             let head = [lines.join(&b"\r\n"[..]), b"\r\n\r\n".to_vec()].concat();
             let field_lines = lines.len() - 1;
-            let ours = parse_head(&head, field_lines, &limits, Spare::default());
+            let ours = parse_head(&head, field_lines, &limits, Spare::default(), &mut KnownHost::new());
             let theirs = parse_head_httparse(&head, field_lines, &limits);
             assert_eq!(ours, theirs, "round {round}: {:?}", String::from_utf8_lossy(&head));
         }
@@ -315,7 +322,7 @@ mod tests {
 
     fn parse(head: &[u8]) -> Result<Request, Error> {
         let lines = head.windows(2).filter(|w| w == b"\r\n").count() - 2;
-        parse_head(head, lines, &Limits::default(), Spare::default())
+        parse_head(head, lines, &Limits::default(), Spare::default(), &mut KnownHost::new())
     }
 
     #[test]
@@ -392,7 +399,7 @@ mod tests {
         let lines = |head: &str| head.matches("\r\n").count() - 2;
         let mut spare = Spare::default();
         for head in [small, &big, small, small, &big] {
-            let request = parse_head(head.as_bytes(), lines(head), &Limits::default(), spare).unwrap();
+            let request = parse_head(head.as_bytes(), lines(head), &Limits::default(), spare, &mut KnownHost::new()).unwrap();
             assert_eq!(request, fresh(head));
             spare = request.into_spare();
         }

@@ -44,7 +44,8 @@ pub struct ResponseHead<'a> {
     keep_alive: bool,
     /// Fields given as one slice by [`fields`](Self::fields) before any other: written first.
     borrowed: &'a [(&'a str, &'a [u8])],
-    inline: [(&'a str, &'a [u8]); INLINE_FIELDS],
+    /// Slots filled in order (`None` costs one store to initialise, not four).
+    inline: [Option<(&'a str, &'a [u8])>; INLINE_FIELDS],
     inline_len: usize,
     spill: Vec<(&'a str, &'a [u8])>,
 }
@@ -64,7 +65,7 @@ impl<'a> ResponseHead<'a> {
             close: false,
             keep_alive: false,
             borrowed: &[],
-            inline: [("", b""); INLINE_FIELDS],
+            inline: [None; INLINE_FIELDS],
             inline_len: 0,
             spill: Vec::new(),
         }
@@ -76,7 +77,7 @@ impl<'a> ResponseHead<'a> {
     pub fn header(mut self, name: &'a str, value: &'a [u8]) -> ResponseHead<'a> {
         match self.inline.get_mut(self.inline_len) {
             Some(slot) => {
-                *slot = (name, value);
+                *slot = Some((name, value));
                 self.inline_len += 1;
             }
             None => self.spill.push((name, value)),
@@ -146,7 +147,6 @@ impl<'a> ResponseHead<'a> {
     /// Appends the head: status-line, `Date`, framing, `Connection`, fields, CRLF.
     /// 1xx and 204 get no framing fields (RFC 9110 §8.6, RFC 9112 §6.1).
     pub fn encode(&self, date: &DateCache, out: &mut Vec<u8>) {
-        let groups = [self.borrowed, &self.inline[..self.inline_len], &self.spill];
         // One reservation for a typical head, so that `out` grows at most once.
         out.reserve(FIXED_HEAD + HEAD_FIELDS);
         match self.status.status_line() {
@@ -162,8 +162,7 @@ impl<'a> ResponseHead<'a> {
             _ if self.status.forbids_framing() => out.extend_from_slice(b"\r\n"),
             Framing::Length(n) => {
                 out.extend_from_slice(b"\r\nContent-Length: ");
-                push_u64(out, n);
-                out.extend_from_slice(b"\r\n");
+                push_u64_crlf(out, n);
             }
             Framing::Chunked => out.extend_from_slice(b"\r\nTransfer-Encoding: chunked\r\n"),
             Framing::UntilClose => out.extend_from_slice(b"\r\n"),
@@ -173,13 +172,14 @@ impl<'a> ResponseHead<'a> {
         } else if self.keep_alive {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        for group in groups {
-            for (name, value) in group {
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b": ");
-                push_value(out, value);
-                out.extend_from_slice(b"\r\n");
-            }
+        for &(name, value) in self.borrowed {
+            push_field(out, name, value);
+        }
+        for &(name, value) in self.inline[..self.inline_len].iter().flatten() {
+            push_field(out, name, value);
+        }
+        for &(name, value) in &self.spill {
+            push_field(out, name, value);
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -246,25 +246,43 @@ pub fn encode_simple_response(
     }
 }
 
-/// Writes `n` in decimal, no allocation; one and two digits (most lengths) without a loop.
-pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    if n < 10 {
-        out.push(b'0' + n as u8);
-        return;
-    }
-    if n < 100 {
-        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
-        return;
-    }
+/// Writes `n` in decimal, no allocation.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    let mut n = n;
-    while n > 0 {
+    loop {
         i -= 1;
         digits[i] = b'0' + (n % 10) as u8;
         n /= 10;
+        if n == 0 {
+            break;
+        }
     }
     out.extend_from_slice(&digits[i..]);
+}
+
+/// Writes `n` in decimal and CRLF, in one piece.
+fn push_u64_crlf(out: &mut Vec<u8>, mut n: u64) {
+    let mut line = [0u8; 22];
+    line[20..].copy_from_slice(b"\r\n");
+    let mut i = 20;
+    loop {
+        i -= 1;
+        line[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&line[i..]);
+}
+
+/// Writes `name: value` and CRLF.
+fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    push_value(out, value);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes a field value, CR / LF / NUL replaced by SP.
@@ -405,6 +423,9 @@ mod tests {
             out.clear();
             push_u64(&mut out, n);
             assert_eq!(text(&out), n.to_string());
+            out.clear();
+            push_u64_crlf(&mut out, n);
+            assert_eq!(text(&out), format!("{n}\r\n"));
         }
     }
 }

@@ -56,6 +56,38 @@ pub(crate) fn check_host(host: &[u8], form: TargetForm) -> Result<(), Error> {
     if valid { Ok(()) } else { Err(Error::InvalidHost) }
 }
 
+/// The last non-empty `Host` value found valid on a connection (if it fits in 64 bytes).
+/// Clients send the same `Host` on every request of a connection, and whether a
+/// non-empty value is a valid authority depends on nothing else, so an identical value
+/// is not checked twice. Inline, so a connection allocates nothing for it.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownHost {
+    /// The value's bytes, `len` of them.
+    bytes: [u8; 64],
+    /// 0 when no value is known.
+    len: u8,
+}
+
+impl KnownHost {
+    /// No value known yet.
+    pub(crate) const fn new() -> KnownHost {
+        KnownHost { bytes: [0; 64], len: 0 }
+    }
+
+    /// [`check_host`], skipped for the value it last passed.
+    pub(crate) fn check(&mut self, host: &[u8], form: TargetForm) -> Result<(), Error> {
+        if !host.is_empty() && host == &self.bytes[..usize::from(self.len)] {
+            return Ok(());
+        }
+        check_host(host, form)?;
+        if let Some(slot) = self.bytes.get_mut(..host.len()) {
+            slot.copy_from_slice(host);
+            self.len = host.len() as u8; // at most 64
+        }
+        Ok(())
+    }
+}
+
 /// The length of `scheme` when `target` starts with `scheme ":"` (RFC 3986 §3.1).
 fn scheme_len(target: &[u8]) -> Option<usize> {
     let colon = target.iter().position(|&b| b == b':')?;
@@ -256,6 +288,24 @@ mod tests {
                 assert_eq!(is_authority(host, port_required), reference(host, port_required), "{host:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_known_host_skips_only_the_same_valid_value() {
+        let mut known = KnownHost::new();
+        let origin = TargetForm::Origin;
+        assert_eq!(known.check(b"a.example:80", origin), Ok(()));
+        assert_eq!(known.check(b"a.example:80", origin), Ok(()));
+        assert_eq!(known.check(b"a.example:8o", origin), Err(Error::InvalidHost));
+        assert_eq!(known.check(b"a.example:8", origin), Ok(()));
+        // An empty value is never taken as known: it depends on the target.
+        assert_eq!(known.check(b"", origin), Err(Error::InvalidHost));
+        let mut fresh = KnownHost::new();
+        assert_eq!(fresh.check(b"", origin), Err(Error::InvalidHost));
+        let long = [b'a'; 65];
+        assert_eq!(known.check(&long, origin), Ok(()));
+        assert_eq!(known.check(b"a b", origin), Err(Error::InvalidHost));
+        assert_eq!(known.check(b"a.example:8", origin), Ok(()));
     }
 
     #[test]
