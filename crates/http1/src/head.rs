@@ -151,6 +151,7 @@ impl Request {
 
     /// A request like [`Request::new`] whose buffers are `spare`'s, cleared: decoding a
     /// head into an answered request's buffers allocates nothing.
+    #[inline]
     pub(crate) fn reusing(spare: Spare, method: Method, target: &str, version: Version) -> Request {
         let Spare { target: mut owned, mut field_bytes, mut fields } = spare;
         owned.clear();
@@ -163,6 +164,7 @@ impl Request {
     /// The request's buffers, to decode a later head into (see [`Request::reusing`]).
     /// A buffer over [`Spare::MAX_CAPACITY`] is dropped, so that an idle connection holds
     /// little after one large head.
+    #[inline]
     pub(crate) fn into_spare(self) -> Spare {
         let keep = |capacity: usize| capacity <= Spare::MAX_CAPACITY;
         Spare {
@@ -189,6 +191,7 @@ impl Request {
 
     /// Replaces the field bytes with a head's field section, copied whole (one copy
     /// however many fields), with room for `fields` fields named by [`Request::push_field_at`].
+    #[inline]
     pub(crate) fn copy_field_section(&mut self, section: &[u8], fields: usize) {
         self.field_bytes.clear();
         self.field_bytes.extend_from_slice(section);
@@ -197,6 +200,7 @@ impl Request {
     }
 
     /// Adds a field whose name and value are at these positions of the field bytes.
+    #[inline]
     pub(crate) fn push_field_at(&mut self, name: Range<usize>, value: Range<usize>) {
         debug_assert!(name.end <= self.field_bytes.len() && value.end <= self.field_bytes.len());
         self.fields.push((name.start as u32..name.end as u32, value.start as u32..value.end as u32));

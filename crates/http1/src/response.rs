@@ -279,6 +279,7 @@ fn push_u64_crlf(out: &mut Vec<u8>, mut n: u64) {
 
 /// Writes `name: value` and CRLF.
 fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.reserve(name.len() + value.len() + 4);
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     push_value(out, value);
