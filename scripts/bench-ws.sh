@@ -87,13 +87,13 @@ for s in $SERVERS; do
             bandwidth) fig="${FIG[$s/$scenario/mb_per_s]} MB/s" ;;
             idle) fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_conn]}") B/conn ($IDLE conns)" ;;
         esac
-        rows+=("$(printf '%-12s %-11s %-44s %6s' "$s" "$scenario" "$fig" "$errs")")
+        rows+=("$(printf '%-12s %-13s %-44s %6s' "$s" "$scenario" "$fig" "$errs")")
     done
 done
 
 echo
 echo "WebSocket echo, ws-load, ${SECS}s per load, median of $RUNS run(s), $(nproc) cores"
-printf '%-12s %-11s %-44s %6s\n' server scenario figure errors
+printf '%-12s %-13s %-44s %6s\n' server scenario figure errors
 printf '%s\n' "${rows[@]}"
 echo
 t=talkback u=tungstenite

@@ -69,6 +69,8 @@
 //! 4. On `Err(e)`: write [`encode_error_response`] (status [`Error::status`]) and close.
 //! 5. Answer with [`ResponseHead`] (or [`encode_simple_response`]); close afterwards when
 //!    `!request.keep_alive`. For HEAD, encode the head with the would-be length, no body.
+//!    Then hand the request back with [`RequestDecoder::recycle`] (optional): the next head
+//!    is decoded into its buffers, so a warm keep-alive connection allocates nothing.
 //! 6. [`RequestDecoder::is_idle`] says no request is under way: use the keep-alive timeout
 //!    then, the head timeout (408) otherwise. The timers live in the caller: no clock here.
 //!

@@ -123,7 +123,10 @@ const fn classes() -> [u8; 256] {
     while i < 256 {
         let b = i as u8;
         let tchar = b.is_ascii_alphanumeric()
-            || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
         if tchar {
             table[i] |= TCHAR;
         }
@@ -275,15 +278,34 @@ mod tests {
     #[test]
     fn agrees_with_httparse() {
         const REQUEST_LINES: &[&[u8]] = &[
-            b"GET / HTTP/1.1", b"POST /ch/a?x=1 HTTP/1.0", b"OPTIONS * HTTP/1.1", b"CONNECT a:443 HTTP/1.1",
-            b"GET http://a/b HTTP/1.1", b"get / HTTP/1.1", b"M-1 /a%20b HTTP/1.1", b"GET /\xc3\xa9 HTTP/1.1",
+            b"GET / HTTP/1.1",
+            b"POST /ch/a?x=1 HTTP/1.0",
+            b"OPTIONS * HTTP/1.1",
+            b"CONNECT a:443 HTTP/1.1",
+            b"GET http://a/b HTTP/1.1",
+            b"get / HTTP/1.1",
+            b"M-1 /a%20b HTTP/1.1",
+            b"GET /\xc3\xa9 HTTP/1.1",
         ];
         const FIELD_LINES: &[&[u8]] = &[
-            b"Host: a", b"Host: 127.0.0.1:8080", b"host:\t[::1]:80 ", b"Host:", b"X: a\tb  ", b"X:", b"X:\t",
-            b"Content-Length: 5", b"Content-Length: 5, 5", b"content-length: 7", b"Transfer-Encoding: chunked",
-            b"Connection: close", b"Connection: keep-alive", b"Expect: 100-continue", b"Expect: x",
+            b"Host: a",
+            b"Host: 127.0.0.1:8080",
+            b"host:\t[::1]:80 ",
+            b"Host:",
+            b"X: a\tb  ",
+            b"X:",
+            b"X:\t",
+            b"Content-Length: 5",
+            b"Content-Length: 5, 5",
+            b"content-length: 7",
+            b"Transfer-Encoding: chunked",
+            b"Connection: close",
+            b"Connection: keep-alive",
+            b"Expect: 100-continue",
+            b"Expect: x",
             b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-            b"Cookie: a=b; c=d\xff\x80 e", b"X-Long: 0123456789abcdef0123456789abcdef0123456789",
+            b"Cookie: a=b; c=d\xff\x80 e",
+            b"X-Long: 0123456789abcdef0123456789abcdef0123456789",
         ];
         const BYTES: &[u8] = b" \t:;/\x00\x01\x08\x0b\x1f\x7f\x80\xffaZ9-_.~!@()[]\\\"*%";
         let limits = Limits::default();
@@ -399,7 +421,8 @@ mod tests {
         let lines = |head: &str| head.matches("\r\n").count() - 2;
         let mut spare = Spare::default();
         for head in [small, &big, small, small, &big] {
-            let request = parse_head(head.as_bytes(), lines(head), &Limits::default(), spare, &mut KnownHost::new()).unwrap();
+            let request =
+                parse_head(head.as_bytes(), lines(head), &Limits::default(), spare, &mut KnownHost::new()).unwrap();
             assert_eq!(request, fresh(head));
             spare = request.into_spare();
         }

@@ -2,7 +2,8 @@
 //! ([RFC 9112 §4](https://www.rfc-editor.org/rfc/rfc9112#section-4), §6, §7, §9.6).
 //!
 //! Nothing here allocates except `out` growing: numbers are written by a small itoa,
-//! the `Date` comes pre-formatted from a [`DateCache`].
+//! status lines are pre-rendered constants, the `Date` comes pre-formatted from a
+//! [`DateCache`].
 
 use crate::{DateCache, Error, Request, Status, Version};
 

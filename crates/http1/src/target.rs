@@ -280,7 +280,22 @@ mod tests {
                 hosts.push(vec![*b, a]);
             }
         }
-        for long in ["a%4", "a%4g", "a%41:1", "%41%42", "a.b.c:65535", "a:65536", "x:0", "a:99999", "a:123456", "a:/", "a::", "a%:1", "ab:c", "a::1"] {
+        for long in [
+            "a%4",
+            "a%4g",
+            "a%41:1",
+            "%41%42",
+            "a.b.c:65535",
+            "a:65536",
+            "x:0",
+            "a:99999",
+            "a:123456",
+            "a:/",
+            "a::",
+            "a%:1",
+            "ab:c",
+            "a::1",
+        ] {
             hosts.push(long.as_bytes().to_vec());
         }
         for host in &hosts {

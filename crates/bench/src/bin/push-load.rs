@@ -1,7 +1,7 @@
 //! push-load: fan-out load for `scripts/bench-push.sh`, against talkback's `demo` or Nchan.
 //!
 //! ```text
-//! push-load --scenario sse|longpoll|held --style talkback|nchan
+//! push-load --scenario sse|longpoll|held --style talkback|nchan      (alias: --longpoll-style)
 //!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
 //!           --longpoll-url 'http://H:P/ch/{c}/longpoll'
 //!           [--label NAME] [--subscribers 1000] [--messages 200] [--size 64]
