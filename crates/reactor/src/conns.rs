@@ -51,6 +51,8 @@ struct Conn<H> {
     /// The peer's FIN (or an error) was reported: read until the read that returns 0, even
     /// after a short read, since no new readiness edge will come for it.
     read_closed: bool,
+    /// Output was queued this turn and is waiting in `Connections::dirty` to be flushed.
+    dirty: bool,
 }
 
 /// Limits the loop enforces on every connection.
@@ -75,6 +77,10 @@ pub struct Connections<H> {
     now: Instant,
     /// Connections whose reading was un-paused and must be read again by the loop.
     pending_reads: Vec<usize>,
+    /// Connections with output queued this turn. They are flushed once, at the end of the
+    /// turn, so everything a connection was sent during one turn — the answers to a pipelined
+    /// batch, several broadcasts from one inbox drain — leaves in one `writev`.
+    dirty: Vec<usize>,
 }
 
 impl<H: Handler> Connections<H> {
@@ -90,6 +96,7 @@ impl<H: Handler> Connections<H> {
             limits,
             now,
             pending_reads: Vec::new(),
+            dirty: Vec::new(),
         }
     }
 
@@ -197,6 +204,7 @@ impl<H: Handler> Connections<H> {
             writable_interest: false,
             read_paused: false,
             read_closed: false,
+            dirty: false,
         });
         self.live += 1;
         self.after_call(slot, None, requests, state);
@@ -331,7 +339,10 @@ impl<H: Handler> Connections<H> {
             self.call_with_input(slot, None, state);
             return;
         }
-        self.flush(slot, state);
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(slot);
+        }
     }
 
     fn arm_timer(&mut self, slot: usize, _old_deadline: Option<Instant>) {
@@ -430,11 +441,24 @@ impl<H: Handler> Connections<H> {
         self.timers.compact(live, self.live);
     }
 
-    /// Reads connections whose reading was resumed during this turn.
-    pub(crate) fn run_pending_reads(&mut self, state: &mut H::State, scratch: &mut [u8]) {
-        while let Some(slot) = self.pending_reads.pop() {
-            if self.slots[slot].is_some() {
-                self.read(slot, state, scratch);
+    /// Ends a turn: reads connections whose reading was resumed and flushes every connection
+    /// that has output queued, until neither has anything left to do.
+    pub(crate) fn settle(&mut self, state: &mut H::State, scratch: &mut [u8]) {
+        loop {
+            while let Some(slot) = self.pending_reads.pop() {
+                if self.slots[slot].is_some() {
+                    self.read(slot, state, scratch);
+                }
+            }
+            if self.dirty.is_empty() {
+                return;
+            }
+            while let Some(slot) = self.dirty.pop() {
+                let Some(conn) = self.slots[slot].as_mut() else { continue };
+                if conn.dirty {
+                    conn.dirty = false;
+                    self.flush(slot, state);
+                }
             }
         }
     }

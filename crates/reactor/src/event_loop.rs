@@ -67,7 +67,7 @@ impl<H: Handler> EventLoop<H> {
             }
             self.resume_accepting(now);
             self.conns.run_timers(&mut self.state);
-            self.conns.run_pending_reads(&mut self.state, &mut scratch);
+            self.conns.settle(&mut self.state, &mut scratch);
         }
         self.conns.close_all(&mut self.state);
         Ok(())

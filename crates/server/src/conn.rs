@@ -38,13 +38,13 @@ impl Conn {
     pub(crate) fn attach_accounting(&mut self, tag: Option<Tag>, marks: Marks, cx: &mut Cx<'_>, state: &LoopCtx) {
         let Some(tag) = tag else { return };
         match self {
-            Conn::Parked(parked) => parked.accounting = Some((tag, marks)),
+            Conn::Parked(parked) => parked.accounting = Some(Box::new((tag, marks))),
             Conn::Sse(sse) => {
-                sse.accounting = Some((tag, marks));
+                sse.accounting = Some(Box::new((tag, marks)));
                 account(&mut sse.accounting, cx, &state.stats, 1, 0);
             }
             Conn::WebSocket(ws) => {
-                ws.accounting = Some((tag, marks));
+                ws.accounting = Some(Box::new((tag, marks)));
                 account(&mut ws.accounting, cx, &state.stats, 1, 0);
             }
             Conn::Http(_) | Conn::Stats(_) | Conn::Done => {}

@@ -20,7 +20,7 @@ use crate::conn::Conn;
 use crate::http::{HttpConn, respond, respond_with};
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
-use crate::stats::{Counters, Marks, Tag};
+use crate::stats::{Accounting, Counters, Marks};
 
 /// How long a long-poll is held when the client names no `timeout` (DESIGN.md: 30 s).
 const DEFAULT_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
@@ -35,7 +35,7 @@ pub struct ParkedConn {
     requests: u64,
     parked_at: std::time::Instant,
     /// The demo page's accounting tag and byte marks, when the request carried one.
-    pub(crate) accounting: Option<(Tag, Marks)>,
+    pub(crate) accounting: Accounting,
 }
 
 /// `GET /ch/{c}/poll?after=N`: 200 with the retained messages after N (all without `after`),
@@ -180,7 +180,8 @@ impl ParkedConn {
     }
 
     fn back_to_http(&mut self, request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) -> Conn {
-        if let Some((tag, mut marks)) = self.accounting.take() {
+        if let Some(tagged) = self.accounting.take() {
+            let (tag, mut marks) = *tagged;
             let (bytes_in, bytes_out) = marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
             let (status, messages) = state.last_answer.get();
             let empty = u64::from(status == 204);

@@ -20,7 +20,7 @@ use crate::conn::Conn;
 use crate::http::respond_with;
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
-use crate::stats::{Marks, Tag, account};
+use crate::stats::{Accounting, account};
 
 /// An open event stream.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub struct SseConn {
     /// The id of the last event written to this stream (messages at or below it are skipped).
     pub(crate) last_sent: MessageId,
     /// The demo page's accounting tag and byte marks, when the request carried one.
-    pub(crate) accounting: Option<(Tag, Marks)>,
+    pub(crate) accounting: Accounting,
 }
 
 /// Opens the stream: head, replay after `Last-Event-ID` (or `?lastEventId=`), subscription.

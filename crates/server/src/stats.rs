@@ -106,11 +106,16 @@ impl Marks {
 
 /// Adds what a tagged stream cost since its marks: `requests` and `messages` plus the bytes
 /// the reactor counted. Does nothing for untagged connections.
-pub(crate) fn account(accounting: &mut Option<(Tag, Marks)>, cx: &Cx<'_>, stats: &Stats, requests: u64, messages: u64) {
-    let Some((tag, marks)) = accounting else { return };
+pub(crate) fn account(accounting: &mut Accounting, cx: &Cx<'_>, stats: &Stats, requests: u64, messages: u64) {
+    let Some(tagged) = accounting else { return };
+    let (tag, marks) = &mut **tagged;
     let (bytes_in, bytes_out) = marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
     stats.add(tag, Counters { requests, empty: 0, messages, bytes_in, bytes_out });
 }
+
+/// A stream's or parked request's accounting: its tag and byte marks, boxed so untagged
+/// connections (all but the demo page's) pay one pointer for it.
+pub type Accounting = Option<Box<(Tag, Marks)>>;
 
 /// Every page's counters, shared by all loops.
 #[derive(Debug, Default)]

@@ -21,7 +21,7 @@ use crate::conn::Conn;
 use crate::http::respond_with;
 use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
-use crate::stats::{Marks, Tag, account};
+use crate::stats::{Accounting, account};
 
 /// An open WebSocket: the protocol state plus, for the hub, its channel.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub struct WsConn {
     /// The id of the last channel message sent on this socket.
     last_sent: MessageId,
     /// The demo page's accounting tag and byte marks, when the request carried one.
-    pub(crate) accounting: Option<(Tag, Marks)>,
+    pub(crate) accounting: Accounting,
 }
 
 /// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal and close.
