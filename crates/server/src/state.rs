@@ -64,14 +64,25 @@ pub struct LoopCtx {
     /// What the last answer was, for the accounting: its status and how many messages it
     /// carried. Written by the responders, read right after by the HTTP connection.
     pub(crate) last_answer: Cell<(u16, u64)>,
+    /// Message buffers lent to whichever WebSocket reads next (see `websocket.rs`).
+    pub(crate) ws_spares: Vec<Vec<u8>>,
 }
 
 impl LoopCtx {
     pub(crate) fn new(service: Service, options: Arc<Options>, hub: LocalHub, stats: Arc<Stats>) -> LoopCtx {
         let tracer = options.trace.then(Tracer::new);
         let last_answer = Cell::new((0, 0));
-        let mut ctx =
-            LoopCtx { service, options, date: DateCache::new(), date_secs: 0, tracer, hub, stats, last_answer };
+        let mut ctx = LoopCtx {
+            service,
+            options,
+            date: DateCache::new(),
+            date_secs: 0,
+            tracer,
+            hub,
+            stats,
+            last_answer,
+            ws_spares: Vec::new(),
+        };
         ctx.refresh_date();
         ctx
     }

@@ -23,6 +23,9 @@ use crate::hub::{Encoded, lock};
 use crate::state::LoopCtx;
 use crate::stats::{Accounting, account};
 
+/// The largest message buffer a loop keeps as a spare (at most `talkback_ws::MAX_SPARES` of them).
+const MAX_SPARE: usize = 1 << 20;
+
 /// An open WebSocket: the protocol state plus, for the hub, its channel.
 #[derive(Debug)]
 pub struct WsConn {
@@ -73,12 +76,20 @@ pub(crate) fn upgrade(request: &Request, channel: Option<&str>, cx: &mut Cx<'_>,
 impl WsConn {
     /// Frames arrived: decode them, act on each message, queue what the protocol answers.
     pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        // Lend the loop's spare buffer: a whole message is received into it, and after the echo
+        // its bytes come back as the next spare, so echoing allocates nothing per message.
+        self.ws.swap_spares(&mut state.ws_spares);
         let result = self.ws.handle_bytes(input, cx.now());
         // Messages that were complete before a violation are answered first (Autobahn 3.x,
         // 4.x and 5.15 check that the echo precedes the close).
-        while let Some(event) = self.ws.poll_event() {
-            self.on_event(event, cx, state);
+        if self.channel.is_none() && state.tracer.is_none() {
+            self.echo_all(cx);
+        } else {
+            while let Some(event) = self.ws.poll_event() {
+                self.on_event(event, cx, state);
+            }
         }
+        self.ws.swap_spares(&mut state.ws_spares);
         if let Err(error) = result {
             if let Some(tracer) = &state.tracer {
                 tracer.note(cx.id(), &format!("!! {error:?}: close {}", error.close_code()));
@@ -106,6 +117,29 @@ impl WsConn {
             }
             (Event::Ping(_) | Event::Pong(_) | Event::Close(_), _) => {}
         }
+    }
+
+    /// ws-echo's fast path: every message of this batch is echoed into one output buffer,
+    /// the frames encoded straight from the received bytes, each message's buffer lent back to
+    /// the protocol for the next one.
+    fn echo_all(&mut self, cx: &mut Cx<'_>) {
+        let ws = &mut self.ws;
+        cx.with_output(|out| {
+            while let Some(event) = ws.poll_event() {
+                let (opcode, bytes) = match event {
+                    Event::Text(text) => (OpCode::Text, text.into_bytes()),
+                    Event::Binary(data) => (OpCode::Binary, data),
+                    Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
+                };
+                ws.poll_transmit(out); // a pong or close queued before this message goes first
+                if ws.can_send() {
+                    encode_frame(opcode, &bytes, None, out);
+                }
+                if bytes.capacity() <= MAX_SPARE {
+                    ws.recycle(bytes);
+                }
+            }
+        });
     }
 
     /// ws-echo: sends a message back. The frame is encoded straight into the connection's

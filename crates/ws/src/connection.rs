@@ -95,6 +95,9 @@ pub(crate) enum Partial {
     Binary,
 }
 
+/// Most spare message buffers a connection holds while the caller's pool is lent to it.
+pub const MAX_SPARES: usize = 64;
+
 /// Buffers larger than this are freed once drained, so an idle connection stays small.
 const SPARE_CAPACITY: usize = 4096;
 
@@ -119,6 +122,10 @@ pub struct Connection {
     text: TextAssembler,
     /// Binary message being assembled.
     binary: Vec<u8>,
+    /// Buffers lent by the caller ([`Connection::swap_spares`], [`Connection::recycle`]) for
+    /// the next whole messages to be received into, so an echo loop allocates nothing per
+    /// message. Given back with `swap_spares`, so an idle connection keeps none.
+    spares: Vec<Vec<u8>>,
     /// Text payload bytes are unmasked here before validation (reused, not per frame).
     scratch: Vec<u8>,
     /// A control frame's payload (≤ 125 bytes, §5.5): a fixed array, never a heap buffer.
@@ -152,6 +159,7 @@ impl Connection {
             partial: None,
             text: TextAssembler::default(),
             binary: Vec::new(),
+            spares: Vec::new(),
             scratch: Vec::new(),
             control: [0; 125],
             events: VecDeque::new(),
@@ -201,6 +209,21 @@ impl Connection {
             }
         }
         Ok(input.len())
+    }
+
+    /// Exchanges the caller's pool of spare buffers with this connection's: call it before
+    /// [`Connection::handle_bytes`] to lend the pool (each unfragmented message is then received
+    /// into a spare buffer instead of a fresh allocation), and again afterwards to take it back.
+    pub fn swap_spares(&mut self, pool: &mut Vec<Vec<u8>>) {
+        std::mem::swap(&mut self.spares, pool);
+    }
+
+    /// Gives back the bytes of a message the caller is done with, as a spare for the next one
+    /// (at most [`MAX_SPARES`] are kept).
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        if self.spares.len() < MAX_SPARES && buffer.capacity() > 0 {
+            self.spares.push(buffer);
+        }
     }
 
     /// The next event, oldest first. Returning the peer's `Event::Close` is what queues our

@@ -144,7 +144,9 @@ impl Connection {
     /// The fast path: an unfragmented message whose whole payload is in one read. One copy
     /// (into the message's own buffer), unmasked in place, validated once.
     fn whole_message(&mut self, h: FrameHeader, chunk: &[u8], n: usize) -> Result<usize, Error> {
-        let mut data = chunk.to_vec();
+        let mut data = self.spares.pop().unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(chunk);
         apply_mask(&mut data, h.mask.unwrap_or([0; 4]), 0);
         if let Some(log) = &mut self.log {
             log.payload_in(&data);
