@@ -22,8 +22,9 @@ pub(crate) const SIGNALS: Token = Token(usize::MAX - 3);
 /// enough not to spin, short enough to notice freed descriptors soon.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// The size of the scratch buffer every read of this loop goes into.
-const SCRATCH_SIZE: usize = 64 * 1024;
+/// The size of the scratch buffer every read of this loop goes into (large enough that a
+/// 64 KiB WebSocket message with its header usually arrives in one read).
+const SCRATCH_SIZE: usize = 256 * 1024;
 
 pub(crate) struct EventLoop<H: Handler> {
     pub(crate) poll: Poll,

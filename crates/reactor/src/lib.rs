@@ -43,7 +43,7 @@
 //! checks [`Cx::over_output_cap`] and calls [`Cx::abort`].
 //!
 //! Memory: an idle connection holds its socket, its handler, an empty output queue and no read
-//! buffer (the loop lends a 64 KiB scratch buffer to every read).
+//! buffer (the loop lends a 256 KiB scratch buffer to every read).
 
 mod conns;
 mod event_loop;

@@ -12,11 +12,15 @@ use std::sync::Arc;
 
 /// How many slices one `writev` carries at most (Linux allows 1024; 64 is plenty per turn).
 const MAX_IOVECS: usize = 64;
-/// Owned buffers larger than this are freed instead of returned to the pool (a 64 KiB
-/// message plus its frame header must still fit, or every such message costs an allocation).
-const POOL_MAX_CAPACITY: usize = 256 * 1024;
-/// How many spare owned buffers a loop keeps (at most 64 × 256 KiB = 16 MiB per loop).
+/// Owned buffers larger than this are freed instead of returned to the pool.
+const POOL_MAX_CAPACITY: usize = 2 * 1024 * 1024;
+/// How many spare owned buffers a loop keeps.
 const POOL_MAX_BUFFERS: usize = 64;
+/// The most spare capacity a loop keeps in all. Large echoes (64 KiB WebSocket messages, a
+/// batch of them per write) reuse big buffers instead of allocating and freeing them per
+/// message — freeing a big block makes the allocator hand pages back to the kernel
+/// (`madvise`), only to fault them in again for the next message.
+const POOL_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// One piece of pending output.
 #[derive(Debug)]
@@ -40,16 +44,25 @@ impl Chunk {
 #[derive(Debug, Default)]
 pub(crate) struct BufferPool {
     spare: Vec<Vec<u8>>,
+    /// The summed capacity of `spare`.
+    bytes: usize,
 }
 
 impl BufferPool {
     fn take(&mut self) -> Vec<u8> {
-        self.spare.pop().unwrap_or_default()
+        let buffer = self.spare.pop().unwrap_or_default();
+        self.bytes -= buffer.capacity();
+        buffer
     }
 
     fn give(&mut self, mut buffer: Vec<u8>) {
-        if buffer.capacity() <= POOL_MAX_CAPACITY && self.spare.len() < POOL_MAX_BUFFERS {
+        let capacity = buffer.capacity();
+        if capacity <= POOL_MAX_CAPACITY
+            && self.spare.len() < POOL_MAX_BUFFERS
+            && self.bytes + capacity <= POOL_MAX_BYTES
+        {
             buffer.clear();
+            self.bytes += capacity;
             self.spare.push(buffer);
         }
     }

@@ -124,6 +124,9 @@ impl Connection {
                 self.text_piece(chunk, key, offset)?;
             }
             _ => {
+                if received == 0 {
+                    self.reserve_binary(header.payload_len as usize);
+                }
                 let start = self.binary.len();
                 self.binary.extend_from_slice(chunk);
                 apply_mask(&mut self.binary[start..], key, offset);
@@ -139,6 +142,19 @@ impl Connection {
             self.read = Read::ExpectPayload { header, received: received + n as u64 };
         }
         Ok(n)
+    }
+
+    /// A binary frame is about to stream in over several reads: make room for all of it at
+    /// once (its length was checked against the limits already), in a lent spare buffer when
+    /// the message is just starting, so a large message costs no allocation and no regrowth.
+    fn reserve_binary(&mut self, payload_len: usize) {
+        if self.binary.is_empty()
+            && let Some(spare) = self.spares.pop()
+        {
+            self.binary = spare;
+            self.binary.clear();
+        }
+        self.binary.reserve(payload_len);
     }
 
     /// The fast path: an unfragmented message whose whole payload is in one read. One copy
