@@ -453,12 +453,19 @@ impl<H: Handler> Connections<H> {
             if self.dirty.is_empty() {
                 return;
             }
-            while let Some(slot) = self.dirty.pop() {
+            // In the order output was queued: an answer written before a burst of broadcasts
+            // (the reply to the POST that caused them) leaves first.
+            let dirty = std::mem::take(&mut self.dirty);
+            for &slot in &dirty {
                 let Some(conn) = self.slots[slot].as_mut() else { continue };
                 if conn.dirty {
                     conn.dirty = false;
                     self.flush(slot, state);
                 }
+            }
+            if self.dirty.is_empty() {
+                self.dirty = dirty; // keep the allocation
+                self.dirty.clear();
             }
         }
     }

@@ -58,13 +58,19 @@ impl<H: Handler> EventLoop<H> {
             let now = Instant::now(); // read once per turn, passed down
             self.conns.set_now(now);
             self.state.begin_turn(now);
+            let mut woken = false;
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
-                    WAKER => self.drain_inbox(),
+                    WAKER => woken = true,
                     SIGNALS => self.on_signal(),
                     token => self.conns.ready(token, event, &mut self.state, &mut scratch),
                 }
+            }
+            // Messages from other threads are handled after this turn's sockets: a publish read
+            // in this turn joins the inbox first, and one drain delivers them all together.
+            if woken {
+                self.drain_inbox();
             }
             self.resume_accepting(now);
             self.conns.run_timers(&mut self.state);
