@@ -189,23 +189,6 @@ impl Request {
         self.fields.push((start..middle, middle..end));
     }
 
-    /// Replaces the field bytes with a head's field section, copied whole (one copy
-    /// however many fields), with room for `fields` fields named by [`Request::push_field_at`].
-    #[inline]
-    pub(crate) fn copy_field_section(&mut self, section: &[u8], fields: usize) {
-        self.field_bytes.clear();
-        self.field_bytes.extend_from_slice(section);
-        self.fields.clear();
-        self.fields.reserve(fields);
-    }
-
-    /// Adds a field whose name and value are at these positions of the field bytes.
-    #[inline]
-    pub(crate) fn push_field_at(&mut self, name: Range<usize>, value: Range<usize>) {
-        debug_assert!(name.end <= self.field_bytes.len() && value.end <= self.field_bytes.len());
-        self.fields.push((name.start as u32..name.end as u32, value.start as u32..value.end as u32));
-    }
-
     /// Reserves room for `fields` fields holding `bytes` bytes of names and values,
     /// so that decoding a head grows each buffer once.
     pub fn reserve_fields(&mut self, fields: usize, bytes: usize) {

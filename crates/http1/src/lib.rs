@@ -23,7 +23,7 @@
 //! |------------|-----------------------------------------------|------|
 //! | `decoder`  | [`RequestDecoder`], the states, [`Limits`]    | RFC 9112 §6 (message body) |
 //! | `scan`     | finding the end of the head, limits, CRLF     | RFC 9112 §2.2, §3 |
-//! | `parse`    | one pass → [`Request`] (tested against httparse), naming the bad byte | RFC 9112 §3, §5 |
+//! | `parse`    | httparse → [`Request`], then the rules it leaves to us; names the bad byte | RFC 9112 §3, §5 |
 //! | `target`   | request-target forms, `Host` authority        | RFC 9112 §3.2, RFC 9110 §7.2 |
 //! | `fields`   | Content-Length, Transfer-Encoding, Connection, Expect | RFC 9112 §6.1–6.3, §9.3, RFC 9110 §10.1.1 |
 //! | `chunked`  | chunk lines, extensions, trailers             | RFC 9112 §7.1 |

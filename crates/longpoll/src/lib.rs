@@ -123,9 +123,7 @@ mod log;
 mod parked;
 mod query;
 
-pub use json::{
-    CONTENT_TYPE, MISSED_HEADER, encode_json_array, encode_json_element, encode_json_string,
-};
+pub use json::{CONTENT_TYPE, MISSED_HEADER, encode_json_array, encode_json_element, encode_json_string};
 pub use log::{Batch, ChannelLog, LogLimits, MessageId};
 pub use parked::Parked;
 pub use query::{ChannelQuery, QueryError, hold_duration, parse_cursor, parse_decimal};

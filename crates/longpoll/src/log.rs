@@ -19,10 +19,7 @@ pub struct LogLimits {
 
 impl Default for LogLimits {
     fn default() -> Self {
-        LogLimits {
-            max_messages: 1024,
-            max_bytes: None,
-        }
+        LogLimits { max_messages: 1024, max_bytes: None }
     }
 }
 
@@ -62,27 +59,15 @@ impl<T> ChannelLog<T> {
 
     /// An empty log with explicit limits (`max_messages` 0 is taken as 1).
     pub fn with_limits(limits: LogLimits) -> Self {
-        let limits = LogLimits {
-            max_messages: limits.max_messages.max(1),
-            ..limits
-        };
-        ChannelLog {
-            entries: VecDeque::new(),
-            last_id: 0,
-            bytes: 0,
-            limits,
-        }
+        let limits = LogLimits { max_messages: limits.max_messages.max(1), ..limits };
+        ChannelLog { entries: VecDeque::new(), last_id: 0, bytes: 0, limits }
     }
 
     /// Appends `item` with weight `bytes` (counted against [`LogLimits::max_bytes`]), evicts
     /// what no longer fits, and returns the new id.
     pub fn publish(&mut self, item: T, bytes: usize) -> MessageId {
         self.last_id += 1;
-        self.entries.push_back(Entry {
-            id: self.last_id,
-            bytes,
-            item,
-        });
+        self.entries.push_back(Entry { id: self.last_id, bytes, item });
         self.bytes += bytes;
         while self.entries.len() > self.limits.max_messages || self.over_budget() {
             if let Some(old) = self.entries.pop_front() {
@@ -136,14 +121,8 @@ impl<T> ChannelLog<T> {
         let first = self.first_id();
         let missed = first.saturating_sub(cursor.saturating_add(1));
         let start = cursor.saturating_add(1).saturating_sub(first);
-        let start = usize::try_from(start)
-            .unwrap_or(usize::MAX)
-            .min(self.entries.len());
-        Batch {
-            entries: &self.entries,
-            start,
-            missed,
-        }
+        let start = usize::try_from(start).unwrap_or(usize::MAX).min(self.entries.len());
+        Batch { entries: &self.entries, start, missed }
     }
 }
 
@@ -185,10 +164,7 @@ impl<'a, T> Batch<'a, T> {
 
     /// The id of the newest message in the batch: the client's next cursor.
     pub fn last_id(&self) -> Option<MessageId> {
-        self.entries
-            .back()
-            .filter(|_| !self.is_empty())
-            .map(|e| e.id)
+        self.entries.back().filter(|_| !self.is_empty()).map(|e| e.id)
     }
 
     /// The messages, oldest first.
@@ -206,10 +182,7 @@ mod tests {
     }
 
     fn log_of(n: u64, max_messages: usize) -> ChannelLog<u64> {
-        let mut log = ChannelLog::with_limits(LogLimits {
-            max_messages,
-            max_bytes: None,
-        });
+        let mut log = ChannelLog::with_limits(LogLimits { max_messages, max_bytes: None });
         for i in 1..=n {
             assert_eq!(log.publish(i * 100, 1), i);
         }
@@ -222,10 +195,7 @@ mod tests {
         assert_eq!((log.last_id(), log.next_id(), log.first_id()), (0, 1, 1));
         assert_eq!(log.publish("a", 1), 1);
         assert_eq!(log.publish("b", 1), 2);
-        assert_eq!(
-            (log.last_id(), log.next_id(), log.first_id(), log.len()),
-            (2, 3, 1, 2)
-        );
+        assert_eq!((log.last_id(), log.next_id(), log.first_id(), log.len()), (2, 3, 1, 2));
     }
 
     #[test]
@@ -254,29 +224,19 @@ mod tests {
         ];
         for (cursor, missed, expect) in cases {
             let batch = log.after(cursor);
-            assert_eq!(
-                (batch.missed(), ids(batch)),
-                (missed, expect),
-                "cursor {cursor}"
-            );
+            assert_eq!((batch.missed(), ids(batch)), (missed, expect), "cursor {cursor}");
         }
     }
 
     #[test]
     fn byte_budget_evicts_but_keeps_the_newest() {
-        let mut log = ChannelLog::with_limits(LogLimits {
-            max_messages: 100,
-            max_bytes: Some(10),
-        });
+        let mut log = ChannelLog::with_limits(LogLimits { max_messages: 100, max_bytes: Some(10) });
         for weight in [4, 4, 4] {
             log.publish((), weight);
         }
         assert_eq!((log.first_id(), log.retained_bytes()), (2, 8));
         log.publish((), 50);
-        assert_eq!(
-            (log.first_id(), log.len(), log.retained_bytes()),
-            (4, 1, 50)
-        );
+        assert_eq!((log.first_id(), log.len(), log.retained_bytes()), (4, 1, 50));
         assert_eq!(log.after(0).missed(), 3);
     }
 
@@ -289,9 +249,6 @@ mod tests {
     #[test]
     fn extreme_cursors_do_not_overflow() {
         let log = log_of(3, 2);
-        assert_eq!(
-            (log.after(u64::MAX).len(), log.after(u64::MAX).missed()),
-            (0, 0)
-        );
+        assert_eq!((log.after(u64::MAX).len(), log.after(u64::MAX).missed()), (0, 0));
     }
 }

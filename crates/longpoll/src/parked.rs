@@ -41,12 +41,7 @@ pub struct Parked<K> {
 
 impl<K> Default for Parked<K> {
     fn default() -> Self {
-        Parked {
-            by_key: HashMap::new(),
-            by_cursor: BTreeMap::new(),
-            by_deadline: BTreeMap::new(),
-            seq: 0,
-        }
+        Parked { by_key: HashMap::new(), by_cursor: BTreeMap::new(), by_deadline: BTreeMap::new(), seq: 0 }
     }
 }
 
@@ -61,11 +56,7 @@ impl<K: Copy + Eq + Hash> Parked<K> {
     /// [`ChannelLog::after`] came back empty for `cursor`, or the request waits for nothing.
     pub fn park(&mut self, key: K, cursor: MessageId, deadline: Instant) -> bool {
         let replaced = self.remove(key);
-        let slot = Slot {
-            cursor,
-            deadline,
-            seq: self.seq,
-        };
+        let slot = Slot { cursor, deadline, seq: self.seq };
         self.seq += 1;
         self.by_key.insert(key, slot);
         self.by_cursor.insert((cursor, slot.seq), key);
@@ -100,9 +91,7 @@ impl<K: Copy + Eq + Hash> Parked<K> {
                 self.by_deadline.remove(&(slot.deadline, seq));
             }
         }
-        released
-            .into_iter()
-            .map(move |((cursor, _), key)| (key, log.after(cursor)))
+        released.into_iter().map(move |((cursor, _), key)| (key, log.after(cursor)))
     }
 
     /// Unparks every request whose deadline is at or before `now`, earliest deadline first
@@ -124,9 +113,7 @@ impl<K: Copy + Eq + Hash> Parked<K> {
 
     /// The earliest deadline: when the caller should next call [`Parked::expire`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.by_deadline
-            .first_key_value()
-            .map(|(&(deadline, _), _)| deadline)
+        self.by_deadline.first_key_value().map(|(&(deadline, _), _)| deadline)
     }
 
     /// The cursor `key` is parked with, if it is parked.
@@ -211,10 +198,7 @@ mod tests {
         assert!(!parked.remove(1));
         assert_eq!(parked.next_deadline(), Some(secs(t0, 2)));
         log.publish((), 1);
-        assert_eq!(
-            parked.release(&log).map(|(k, _)| k).collect::<Vec<_>>(),
-            [2]
-        );
+        assert_eq!(parked.release(&log).map(|(k, _)| k).collect::<Vec<_>>(), [2]);
         assert_eq!(parked.expire(secs(t0, 5)), [] as [i32; 0]);
     }
 

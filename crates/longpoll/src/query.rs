@@ -81,12 +81,7 @@ pub fn parse_decimal(value: &[u8]) -> Result<u64, QueryError> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return Err(QueryError::NotDecimal);
     }
-    value
-        .iter()
-        .try_fold(0u64, |n, &d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })
-        .ok_or(QueryError::Overflow)
+    value.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0'))).ok_or(QueryError::Overflow)
 }
 
 /// How long to hold a long-poll: `timeout` seconds if given, else `default`, never more than
@@ -102,14 +97,7 @@ mod tests {
     #[test]
     fn parses_known_parameters_and_ignores_others() {
         let q = ChannelQuery::parse(b"after=12&timeout=5&_=99&&lastEventId=007").unwrap();
-        assert_eq!(
-            q,
-            ChannelQuery {
-                after: Some(12),
-                timeout: Some(5),
-                last_event_id: Some(7)
-            }
-        );
+        assert_eq!(q, ChannelQuery { after: Some(12), timeout: Some(5), last_event_id: Some(7) });
         assert_eq!(ChannelQuery::parse(b"").unwrap(), ChannelQuery::default());
         assert_eq!(parse_cursor(b"after=12&timeout=5"), Ok(Some(12)));
         assert_eq!(parse_cursor(b"timeout=5"), Ok(None));
@@ -132,12 +120,7 @@ mod tests {
             (b"timeout=x", QueryError::NotDecimal),
         ];
         for &(query, expect) in cases {
-            assert_eq!(
-                ChannelQuery::parse(query),
-                Err(expect),
-                "{:?}",
-                String::from_utf8_lossy(query)
-            );
+            assert_eq!(ChannelQuery::parse(query), Err(expect), "{:?}", String::from_utf8_lossy(query));
             assert_eq!(expect.status_hint(), 400);
         }
         assert_eq!(parse_decimal(b"18446744073709551615"), Ok(u64::MAX));

@@ -74,11 +74,7 @@ fn rfc8259_7_batch_round_trip() {
     let mut body = Vec::new();
     encode_json_array(elements.iter().map(Vec::as_slice), &mut body);
     let decoded = decode_batch(std::str::from_utf8(&body).unwrap());
-    let expect: Vec<_> = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (i as u64 + 1, t.to_string()))
-        .collect();
+    let expect: Vec<_> = texts.iter().enumerate().map(|(i, t)| (i as u64 + 1, t.to_string())).collect();
     assert_eq!(decoded, expect);
 }
 

@@ -25,10 +25,7 @@ impl Rng {
 #[test]
 fn one_publish_releases_10_000_parked_each_with_its_batch() {
     let t0 = Instant::now();
-    let mut log = ChannelLog::with_limits(LogLimits {
-        max_messages: 64,
-        max_bytes: None,
-    });
+    let mut log = ChannelLog::with_limits(LogLimits { max_messages: 64, max_bytes: None });
     for i in 0..100u64 {
         log.publish(i, 1);
     }
@@ -45,11 +42,7 @@ fn one_publish_releases_10_000_parked_each_with_its_batch() {
         let ids: Vec<MessageId> = batch.iter().map(|(id, _)| id).collect();
         let first = cursor.max(log.first_id() - 1) + 1;
         assert_eq!(ids, (first..=101).collect::<Vec<_>>(), "key {key}");
-        assert_eq!(
-            batch.missed(),
-            (log.first_id() - 1).saturating_sub(cursor),
-            "key {key}"
-        );
+        assert_eq!(batch.missed(), (log.first_id() - 1).saturating_sub(cursor), "key {key}");
         released += 1;
     }
     assert_eq!(released, 10_000);
@@ -83,10 +76,7 @@ fn model_after(all: &[u64], keep: usize, cursor: u64) -> (Vec<(u64, u64)>, u64) 
 fn log_matches_model() {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for keep in [1, 2, 3, 7, 64] {
-        let mut log = ChannelLog::with_limits(LogLimits {
-            max_messages: keep,
-            max_bytes: None,
-        });
+        let mut log = ChannelLog::with_limits(LogLimits { max_messages: keep, max_bytes: None });
         let mut all = Vec::new();
         for _ in 0..300 {
             let value = rng.next();
@@ -95,11 +85,7 @@ fn log_matches_model() {
             let cursor = rng.below(all.len() as u64 + 3);
             let batch = log.after(cursor);
             let got: Vec<_> = batch.iter().map(|(id, &v)| (id, v)).collect();
-            assert_eq!(
-                (got, batch.missed()),
-                model_after(&all, keep, cursor),
-                "keep {keep} cursor {cursor}"
-            );
+            assert_eq!((got, batch.missed()), model_after(&all, keep, cursor), "keep {keep} cursor {cursor}");
         }
     }
 }
@@ -108,11 +94,7 @@ fn log_matches_model() {
 type Model = HashMap<u8, (u64, Instant, u64)>;
 
 fn model_expire(model: &mut Model, now: Instant) -> Vec<u8> {
-    let mut due: Vec<_> = model
-        .iter()
-        .filter(|(_, v)| v.1 <= now)
-        .map(|(&k, &v)| (v.1, v.2, k))
-        .collect();
+    let mut due: Vec<_> = model.iter().filter(|(_, v)| v.1 <= now).map(|(&k, &v)| (v.1, v.2, k)).collect();
     due.sort();
     due.iter()
         .map(|&(_, _, k)| {
@@ -123,11 +105,7 @@ fn model_expire(model: &mut Model, now: Instant) -> Vec<u8> {
 }
 
 fn model_release(model: &mut Model, last_id: u64) -> Vec<(u8, u64)> {
-    let mut out: Vec<_> = model
-        .iter()
-        .filter(|(_, v)| v.0 < last_id)
-        .map(|(&k, &v)| (v.0, v.2, k))
-        .collect();
+    let mut out: Vec<_> = model.iter().filter(|(_, v)| v.0 < last_id).map(|(&k, &v)| (v.0, v.2, k)).collect();
     out.sort();
     out.iter()
         .map(|&(cursor, _, k)| {
@@ -141,10 +119,7 @@ fn model_release(model: &mut Model, last_id: u64) -> Vec<(u8, u64)> {
 fn parked_matches_model() {
     let t0 = Instant::now();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut log = ChannelLog::with_limits(LogLimits {
-        max_messages: 8,
-        max_bytes: None,
-    });
+    let mut log = ChannelLog::with_limits(LogLimits { max_messages: 8, max_bytes: None });
     let mut parked = Parked::new();
     let mut model = Model::new();
     let (mut now, mut order) = (t0, 0u64);
@@ -156,25 +131,14 @@ fn parked_matches_model() {
                 // Mostly waiting cursors (= last id, or ahead), some already behind.
                 let cursor = (log.last_id() + rng.below(3)).saturating_sub(rng.below(4));
                 let deadline = now + Duration::from_millis(rng.below(50));
-                assert_eq!(
-                    parked.park(key, cursor, deadline),
-                    model.contains_key(&key),
-                    "step {step}"
-                );
+                assert_eq!(parked.park(key, cursor, deadline), model.contains_key(&key), "step {step}");
                 model.insert(key, (cursor, deadline, order));
                 order += 1;
             }
-            10 => assert_eq!(
-                parked.remove(key),
-                model.remove(&key).is_some(),
-                "step {step}"
-            ),
+            10 => assert_eq!(parked.remove(key), model.remove(&key).is_some(), "step {step}"),
             11 => {
                 log.publish((), 1);
-                let got: Vec<_> = parked
-                    .release(&log)
-                    .map(|(k, b)| (k, b.len(), b.missed()))
-                    .collect();
+                let got: Vec<_> = parked.release(&log).map(|(k, b)| (k, b.len(), b.missed())).collect();
                 let expect: Vec<_> = model_release(&mut model, log.last_id())
                     .into_iter()
                     .map(|(k, cursor)| {
@@ -193,19 +157,8 @@ fn parked_matches_model() {
             }
         }
         assert_eq!(parked.len(), model.len(), "step {step}");
-        assert_eq!(
-            parked.next_deadline(),
-            model.values().map(|v| v.1).min(),
-            "step {step}"
-        );
-        assert_eq!(
-            parked.cursor_of(key),
-            model.get(&key).map(|v| v.0),
-            "step {step}"
-        );
+        assert_eq!(parked.next_deadline(), model.values().map(|v| v.1).min(), "step {step}");
+        assert_eq!(parked.cursor_of(key), model.get(&key).map(|v| v.0), "step {step}");
     }
-    assert!(
-        released > 1000 && expired > 1000,
-        "released {released}, expired {expired}"
-    );
+    assert!(released > 1000 && expired > 1000, "released {released}, expired {expired}");
 }

@@ -44,12 +44,7 @@ pub struct Event<'a> {
 impl<'a> Event<'a> {
     /// An event of the default type (`message`) carrying `data`.
     pub fn new(data: &'a str) -> Self {
-        Event {
-            id: None,
-            event: None,
-            retry: None,
-            data,
-        }
+        Event { id: None, event: None, retry: None, data }
     }
 
     /// Sets the `id` field: the browser remembers it and sends it back as `Last-Event-ID`
@@ -58,10 +53,7 @@ impl<'a> Event<'a> {
         if id.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(InvalidField::Id);
         }
-        Ok(Event {
-            id: Some(id),
-            ..self
-        })
+        Ok(Event { id: Some(id), ..self })
     }
 
     /// Sets the `event` field: the browser dispatches the event under this type, so only
@@ -70,18 +62,12 @@ impl<'a> Event<'a> {
         if name.bytes().any(|b| matches!(b, b'\r' | b'\n')) {
             return Err(InvalidField::Event);
         }
-        Ok(Event {
-            event: Some(name),
-            ..self
-        })
+        Ok(Event { event: Some(name), ..self })
     }
 
     /// Sets the `retry` field: the browser's reconnection delay in milliseconds.
     pub fn with_retry(self, millis: u64) -> Self {
-        Event {
-            retry: Some(millis),
-            ..self
-        }
+        Event { retry: Some(millis), ..self }
     }
 
     /// Appends the block: `event:`, `id:`, `retry:`, then one `data:` line per line of data,
@@ -210,25 +196,15 @@ mod tests {
 
     #[test]
     fn encode_message_writes_id_then_data_lines() {
-        assert_eq!(
-            bytes(|o| encode_message(7, "hi", o)),
-            b"id: 7\ndata: hi\n\n"
-        );
-        assert_eq!(
-            bytes(|o| encode_message(0, "a\r\nb", o)),
-            b"id: 0\ndata: a\ndata: b\n\n"
-        );
+        assert_eq!(bytes(|o| encode_message(7, "hi", o)), b"id: 7\ndata: hi\n\n");
+        assert_eq!(bytes(|o| encode_message(0, "a\r\nb", o)), b"id: 0\ndata: a\ndata: b\n\n");
         let max = bytes(|o| encode_message(u64::MAX, "", o));
         assert_eq!(max, b"id: 18446744073709551615\ndata: \n\n");
     }
 
     #[test]
     fn event_writes_fields_in_order() {
-        let event = Event::new("x")
-            .with_id("9")
-            .unwrap()
-            .with_event("tick")
-            .unwrap();
+        let event = Event::new("x").with_id("9").unwrap().with_event("tick").unwrap();
         let out = bytes(|o| event.with_retry(1500).encode(o));
         assert_eq!(out, b"event: tick\nid: 9\nretry: 1500\ndata: x\n\n");
     }
@@ -236,18 +212,10 @@ mod tests {
     #[test]
     fn event_refuses_line_breaking_id_and_name() {
         for bad in ["a\nb", "a\rb", "a\0b"] {
-            assert_eq!(
-                Event::new("").with_id(bad),
-                Err(InvalidField::Id),
-                "{bad:?}"
-            );
+            assert_eq!(Event::new("").with_id(bad), Err(InvalidField::Id), "{bad:?}");
         }
         for bad in ["a\nb", "a\rb"] {
-            assert_eq!(
-                Event::new("").with_event(bad),
-                Err(InvalidField::Event),
-                "{bad:?}"
-            );
+            assert_eq!(Event::new("").with_event(bad), Err(InvalidField::Event), "{bad:?}");
         }
     }
 
@@ -261,10 +229,7 @@ mod tests {
     #[test]
     fn retry_and_missed_blocks() {
         assert_eq!(bytes(|o| encode_retry(3000, o)), b"retry: 3000\n\n");
-        assert_eq!(
-            bytes(|o| encode_missed(12, o)),
-            b"event: missed\ndata: 12\n\n"
-        );
+        assert_eq!(bytes(|o| encode_missed(12, o)), b"event: missed\ndata: 12\n\n");
     }
 
     #[test]

@@ -54,10 +54,7 @@ impl std::error::Error for InvalidHeader {}
 /// [`STREAM_HEAD`] plus `extra` headers (say `Date` or `Access-Control-Allow-Origin`), in
 /// order, before the blank line. Nothing is written if any header is invalid.
 pub fn encode_stream_head(extra: &[(&str, &[u8])], out: &mut Vec<u8>) -> Result<(), InvalidHeader> {
-    if !extra
-        .iter()
-        .all(|(name, value)| is_token(name) && is_field_value(value))
-    {
+    if !extra.iter().all(|(name, value)| is_token(name) && is_field_value(value)) {
         return Err(InvalidHeader);
     }
     out.extend_from_slice(&STREAM_HEAD[..STREAM_HEAD.len() - 2]);
@@ -79,10 +76,7 @@ pub fn encode_stream_head_with_date(date: &[u8], out: &mut Vec<u8>) -> Result<()
 
 /// RFC 9110 §5.6.2 `token`.
 fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 9110 §5.5: no CR, LF or NUL anywhere in a field value.
@@ -96,9 +90,7 @@ mod tests {
 
     #[test]
     fn stream_head_has_no_length_and_no_chunking() {
-        let head = std::str::from_utf8(STREAM_HEAD)
-            .unwrap()
-            .to_ascii_lowercase();
+        let head = std::str::from_utf8(STREAM_HEAD).unwrap().to_ascii_lowercase();
         assert!(head.starts_with("http/1.1 200 ok\r\n"));
         assert!(head.ends_with("\r\n\r\n"));
         assert!(head.contains("content-type: text/event-stream\r\n"));
@@ -118,18 +110,9 @@ mod tests {
     #[test]
     fn rfc9110_5_5_refuses_header_injection() {
         let mut out = Vec::new();
-        let bad: [(&str, &[u8]); 4] = [
-            ("X", b"a\r\nSet-Cookie: x"),
-            ("X", b"a\0"),
-            ("Bad Name", b"v"),
-            ("", b"v"),
-        ];
+        let bad: [(&str, &[u8]); 4] = [("X", b"a\r\nSet-Cookie: x"), ("X", b"a\0"), ("Bad Name", b"v"), ("", b"v")];
         for header in bad {
-            assert_eq!(
-                encode_stream_head(&[header], &mut out),
-                Err(InvalidHeader),
-                "{header:?}"
-            );
+            assert_eq!(encode_stream_head(&[header], &mut out), Err(InvalidHeader), "{header:?}");
         }
         assert!(out.is_empty());
     }

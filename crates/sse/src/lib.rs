@@ -102,8 +102,6 @@ mod encode;
 mod head;
 mod parse;
 
-pub use encode::{
-    Event, InvalidField, encode_comment, encode_message, encode_missed, encode_retry,
-};
+pub use encode::{Event, InvalidField, encode_comment, encode_message, encode_missed, encode_retry};
 pub use head::{InvalidHeader, STREAM_HEAD, encode_stream_head, encode_stream_head_with_date};
 pub use parse::{Limits, ParseError, ParsedEvent, Parser, State, parse_stream};

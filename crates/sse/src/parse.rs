@@ -35,10 +35,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_line: 1 << 20,
-            max_data: 1 << 20,
-        }
+        Limits { max_line: 1 << 20, max_data: 1 << 20 }
     }
 }
 
@@ -313,11 +310,7 @@ impl Parser {
         let data = std::mem::take(&mut self.data);
         self.event_type.clear();
         let last_event_id = self.last_event_id.clone();
-        self.ready.push_back(ParsedEvent {
-            event_type,
-            data,
-            last_event_id,
-        });
+        self.ready.push_back(ParsedEvent { event_type, data, last_event_id });
     }
 }
 
@@ -327,9 +320,7 @@ fn parse_digits(value: &[u8]) -> Option<u64> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    value.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    value.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
 }
 
 /// Parses a complete stream (the end of `bytes` is the end of the stream) and returns every

@@ -2,8 +2,7 @@
 //! a CR), at every split of the encoded bytes.
 
 use talkback_sse::{
-    Event, ParsedEvent, Parser, encode_comment, encode_message, encode_missed, encode_retry,
-    parse_stream,
+    Event, ParsedEvent, Parser, encode_comment, encode_message, encode_missed, encode_retry, parse_stream,
 };
 
 /// What the browser sees for `data`: every line end becomes LF.
@@ -78,27 +77,12 @@ fn round_trip_is_exact_without_cr() {
 fn round_trip_event_fields() {
     let mut out = Vec::new();
     for (id, name) in [("1", "tick"), (" spaced", " x"), ("", ""), ("é", "a:b")] {
-        let event = Event::new("d")
-            .with_id(id)
-            .unwrap()
-            .with_event(name)
-            .unwrap();
+        let event = Event::new("d").with_id(id).unwrap().with_event(name).unwrap();
         event.with_retry(250).encode(&mut out);
     }
     let events = assert_split_invariant(&out);
-    let got: Vec<_> = events
-        .iter()
-        .map(|e| (e.last_event_id.as_str(), e.event_type.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            ("1", "tick"),
-            (" spaced", " x"),
-            ("", "message"),
-            ("é", "a:b")
-        ]
-    );
+    let got: Vec<_> = events.iter().map(|e| (e.last_event_id.as_str(), e.event_type.as_str())).collect();
+    assert_eq!(got, [("1", "tick"), (" spaced", " x"), ("", "message"), ("é", "a:b")]);
 }
 
 #[test]
@@ -112,23 +96,9 @@ fn comment_retry_and_missed_blocks_interleave_with_messages() {
     let mut parser = Parser::new();
     parser.handle_bytes(&out).unwrap();
     let missed = parser.poll_event().unwrap();
-    assert_eq!(
-        (
-            missed.event_type.as_str(),
-            missed.data.as_str(),
-            missed.last_event_id.as_str()
-        ),
-        ("missed", "5", "")
-    );
+    assert_eq!((missed.event_type.as_str(), missed.data.as_str(), missed.last_event_id.as_str()), ("missed", "5", ""));
     let six = parser.poll_event().unwrap();
-    assert_eq!(
-        (
-            six.event_type.as_str(),
-            six.data.as_str(),
-            six.last_event_id.as_str()
-        ),
-        ("message", "six", "6")
-    );
+    assert_eq!((six.event_type.as_str(), six.data.as_str(), six.last_event_id.as_str()), ("message", "six", "6"));
     assert_eq!(parser.poll_event(), None);
     assert_eq!(parser.retry(), Some(2000));
 }
@@ -147,17 +117,13 @@ impl XorShift {
 
 #[test]
 fn round_trip_random_strings() {
-    const PIECES: &[&str] = &[
-        "a", " ", ":", "\r", "\n", "\r\n", "\0", "é", "\u{FEFF}", "data:", "id: 1",
-    ];
+    const PIECES: &[&str] = &["a", " ", ":", "\r", "\n", "\r\n", "\0", "é", "\u{FEFF}", "data:", "id: 1"];
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut stream = Vec::new();
     let mut sent = Vec::new();
     for id in 0..500u64 {
         let len = rng.next() % 12;
-        let text: String = (0..len)
-            .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
-            .collect();
+        let text: String = (0..len).map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize]).collect();
         encode_message(id, &text, &mut stream);
         sent.push(normalised(&text));
     }
@@ -189,13 +155,8 @@ fn random_streams_parse_the_same_at_any_split() {
     let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
     for _ in 0..300 {
         let len = rng.next() % 40;
-        let stream: Vec<u8> = (0..len)
-            .flat_map(|_| {
-                TOKENS[(rng.next() % TOKENS.len() as u64) as usize]
-                    .iter()
-                    .copied()
-            })
-            .collect();
+        let stream: Vec<u8> =
+            (0..len).flat_map(|_| TOKENS[(rng.next() % TOKENS.len() as u64) as usize].iter().copied()).collect();
         let mut whole = Parser::new();
         whole.handle_bytes(&stream).unwrap();
         let a = (rng.next() % (stream.len() as u64 + 1)) as usize;
@@ -205,15 +166,8 @@ fn random_streams_parse_the_same_at_any_split() {
             split.handle_bytes(part).unwrap();
         }
         let collect = |p: &mut Parser| std::iter::from_fn(|| p.poll_event()).collect::<Vec<_>>();
-        assert_eq!(
-            collect(&mut split),
-            collect(&mut whole),
-            "{stream:?} at {a}, {b}"
-        );
-        assert_eq!(
-            (split.last_event_id(), split.retry()),
-            (whole.last_event_id(), whole.retry())
-        );
+        assert_eq!(collect(&mut split), collect(&mut whole), "{stream:?} at {a}, {b}");
+        assert_eq!((split.last_event_id(), split.retry()), (whole.last_event_id(), whole.retry()));
         assert_eq!(split.state(), whole.state(), "{stream:?}");
     }
 }

@@ -9,8 +9,7 @@ use talkback_sse::{Limits, ParseError, ParsedEvent, Parser, parse_stream};
 const STOCK: &[u8] = b"data: YHOO\ndata: +2\ndata: 10\n\n";
 
 /// The `event` field example: two `add` events and a `remove` event.
-const ADD_REMOVE: &[u8] =
-    b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent: add\ndata: 113411\n\n";
+const ADD_REMOVE: &[u8] = b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent: add\ndata: 113411\n\n";
 
 /// "The following stream contains four blocks. The first block has just a comment, and will
 /// fire nothing." (the `: test stream` example)
@@ -59,37 +58,21 @@ fn parse(input: &[u8]) -> Outcome {
 
 /// The events' data only.
 fn data(input: &[u8]) -> Vec<String> {
-    parse(input)
-        .0
-        .unwrap()
-        .into_iter()
-        .map(|e| e.data)
-        .collect()
+    parse(input).0.unwrap().into_iter().map(|e| e.data).collect()
 }
 
 fn event(event_type: &str, data: &str, last_event_id: &str) -> ParsedEvent {
-    ParsedEvent {
-        event_type: event_type.into(),
-        data: data.into(),
-        last_event_id: last_event_id.into(),
-    }
+    ParsedEvent { event_type: event_type.into(), data: data.into(), last_event_id: last_event_id.into() }
 }
 
 #[test]
 fn spec_example_stock() {
-    assert_eq!(
-        parse(STOCK).0.unwrap(),
-        [event("message", "YHOO\n+2\n10", "")]
-    );
+    assert_eq!(parse(STOCK).0.unwrap(), [event("message", "YHOO\n+2\n10", "")]);
 }
 
 #[test]
 fn spec_example_add_remove() {
-    let expect = [
-        event("add", "73857293", ""),
-        event("remove", "2153", ""),
-        event("add", "113411", ""),
-    ];
+    let expect = [event("add", "73857293", ""), event("remove", "2153", ""), event("add", "113411", "")];
     assert_eq!(parse(ADD_REMOVE).0.unwrap(), expect);
 }
 
@@ -124,10 +107,7 @@ fn whatwg_decode_strips_one_leading_bom() {
     // "The UTF-8 decode algorithm strips one leading UTF-8 Byte Order Mark (BOM), if any."
     assert_eq!(data(b"\xEF\xBB\xBFdata: a\n\n"), ["a"]);
     // A second BOM is part of the first line's field name, so the field is unknown.
-    assert_eq!(
-        data(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\n"),
-        [] as [&str; 0]
-    );
+    assert_eq!(data(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\n"), [] as [&str; 0]);
     // Only a leading one: later, U+FEFF is ordinary text.
     assert_eq!(data(b"data: \xEF\xBB\xBFa\n\n"), ["\u{FEFF}a"]);
 }
@@ -168,20 +148,14 @@ fn whatwg_colon_first_line_is_a_comment() {
 fn whatwg_line_without_colon_is_a_field_with_empty_value() {
     // "using the whole line as the field name, and the empty string as the field value."
     assert_eq!(data(b"data\n\n"), [""]);
-    assert_eq!(
-        parse(b"event\ndata: x\n\n").0.unwrap(),
-        [event("message", "x", "")]
-    );
+    assert_eq!(parse(b"event\ndata: x\n\n").0.unwrap(), [event("message", "x", "")]);
 }
 
 #[test]
 fn whatwg_value_is_after_the_first_colon_less_one_space() {
     // "Collect the characters on the line after the first U+003A COLON character (:) ... If
     // value starts with a U+0020 SPACE character, remove it from value."
-    assert_eq!(
-        data(b"data:x\n\ndata: x\n\ndata:  x\n\ndata: a:b\n\ndata:\tx\n\n"),
-        ["x", "x", " x", "a:b", "\tx"]
-    );
+    assert_eq!(data(b"data:x\n\ndata: x\n\ndata:  x\n\ndata: a:b\n\ndata:\tx\n\n"), ["x", "x", " x", "a:b", "\tx"]);
 }
 
 #[test]
@@ -193,26 +167,14 @@ fn whatwg_field_names_are_compared_literally() {
 #[test]
 fn whatwg_event_sets_the_type_until_dispatch() {
     // "Set the event type buffer to field value."; step 7 empties it again.
-    let expect = [
-        event("tick", "1", ""),
-        event("message", "2", ""),
-        event("tock", "3", ""),
-    ];
-    assert_eq!(
-        parse(b"event: tick\ndata: 1\n\ndata: 2\n\nevent: x\nevent: tock\ndata: 3\n\n")
-            .0
-            .unwrap(),
-        expect
-    );
+    let expect = [event("tick", "1", ""), event("message", "2", ""), event("tock", "3", "")];
+    assert_eq!(parse(b"event: tick\ndata: 1\n\ndata: 2\n\nevent: x\nevent: tock\ndata: 3\n\n").0.unwrap(), expect);
 }
 
 #[test]
 fn whatwg_empty_event_type_means_message() {
     // "If the event type buffer has a value other than the empty string, change the type".
-    assert_eq!(
-        parse(b"event:\ndata: x\n\n").0.unwrap(),
-        [event("message", "x", "")]
-    );
+    assert_eq!(parse(b"event:\ndata: x\n\n").0.unwrap(), [event("message", "x", "")]);
 }
 
 #[test]
@@ -232,10 +194,7 @@ fn whatwg_dispatch_removes_one_trailing_lf() {
 fn whatwg_dispatch_with_empty_data_fires_nothing_and_resets_type() {
     // "If the data buffer is an empty string, set the data buffer and the event type buffer
     // to the empty string and return."
-    assert_eq!(
-        parse(b"event: x\n\ndata: y\n\n").0.unwrap(),
-        [event("message", "y", "")]
-    );
+    assert_eq!(parse(b"event: x\n\ndata: y\n\n").0.unwrap(), [event("message", "y", "")]);
     assert_eq!(data(b"\n\n\n"), [] as [&str; 0]);
 }
 
@@ -270,14 +229,9 @@ fn whatwg_retry_needs_only_ascii_digits() {
     // integer in base ten ... Otherwise, ignore the field."
     assert_eq!(parse(b"retry: 1500\n").2, Some(1500));
     assert_eq!(parse(b"retry: 1500\nretry: 15a\n").2, Some(1500));
-    for bad in [
-        "retry: -1\n",
-        "retry: +1\n",
-        "retry: 1.5\n",
-        "retry:\n",
-        "retry:  10\n",
-        "retry: 99999999999999999999\n",
-    ] {
+    for bad in
+        ["retry: -1\n", "retry: +1\n", "retry: 1.5\n", "retry:\n", "retry:  10\n", "retry: 99999999999999999999\n"]
+    {
         assert_eq!(parse(bad.as_bytes()).2, None, "{bad:?}");
     }
 }
@@ -301,9 +255,7 @@ fn whatwg_end_of_stream_discards_the_incomplete_event() {
 #[test]
 fn reconnection_keeps_last_event_id_and_strips_a_new_bom() {
     let mut parser = Parser::new();
-    parser
-        .handle_bytes(b"id: 3\ndata: a\n\ndata: cut off")
-        .unwrap();
+    parser.handle_bytes(b"id: 3\ndata: a\n\ndata: cut off").unwrap();
     assert_eq!(parser.poll_event(), Some(event("message", "a", "3")));
     parser.handle_eof();
     parser.handle_bytes(b"\xEF\xBB\xBFdata: b\n\n").unwrap();
@@ -312,42 +264,20 @@ fn reconnection_keeps_last_event_id_and_strips_a_new_bom() {
 
 #[test]
 fn limit_line_too_long() {
-    let limits = Limits {
-        max_line: 8,
-        max_data: 100,
-    };
+    let limits = Limits { max_line: 8, max_data: 100 };
     assert!(parse_with(b"data: 12\n\n", limits).0.is_ok());
-    assert_eq!(
-        parse_with(b"data: 123\n\n", limits).0,
-        Err(ParseError::LineTooLong)
-    );
-    assert_eq!(
-        parse_with(b": comment too long\n", limits).0,
-        Err(ParseError::LineTooLong)
-    );
+    assert_eq!(parse_with(b"data: 123\n\n", limits).0, Err(ParseError::LineTooLong));
+    assert_eq!(parse_with(b": comment too long\n", limits).0, Err(ParseError::LineTooLong));
 }
 
 #[test]
 fn limit_data_too_large() {
-    let limits = Limits {
-        max_line: 100,
-        max_data: 6,
-    };
-    assert_eq!(
-        parse_with(b"data: ab\ndata: c\n\n", limits).0.unwrap()[0].data,
-        "ab\nc"
-    );
-    assert_eq!(
-        parse_with(b"data: abc\ndata: cd\n\n", limits).0,
-        Err(ParseError::DataTooLarge)
-    );
+    let limits = Limits { max_line: 100, max_data: 6 };
+    assert_eq!(parse_with(b"data: ab\ndata: c\n\n", limits).0.unwrap()[0].data, "ab\nc");
+    assert_eq!(parse_with(b"data: abc\ndata: cd\n\n", limits).0, Err(ParseError::DataTooLarge));
     let mut parser = Parser::with_limits(limits);
     assert!(parser.handle_bytes(b"data: 1234567\n").is_err());
-    assert_eq!(
-        parser.handle_bytes(b"\n"),
-        Err(ParseError::DataTooLarge),
-        "errors are sticky"
-    );
+    assert_eq!(parser.handle_bytes(b"\n"), Err(ParseError::DataTooLarge), "errors are sticky");
 }
 
 #[test]
