@@ -202,7 +202,9 @@ impl HttpConn {
             tracer.payload(cx.id(), true, "request body", body);
         }
         let next = routes::handle(route, request, body, self.requests, cx, state);
-        let tag = Tag::from_request(request);
+        // Only the demo page tags its requests; other services never look.
+        let counts = matches!(state.service, Service::Hub(routes) if routes.page);
+        let tag = if counts { Tag::from_request(request) } else { None };
         match (next, tag) {
             (Some(mut conn), tag) => {
                 // The stream or parked request carries on the accounting from here.
