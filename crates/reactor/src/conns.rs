@@ -251,7 +251,9 @@ impl<H: Handler> Connections<H> {
             conn.read_total += n as u64;
             match conn.phase {
                 Phase::Lingering if n == 0 => return self.remove(slot, state),
-                Phase::Lingering | Phase::Flushing => continue, // discarded
+                // The peer is done too; the answer still going out finishes the connection.
+                Phase::Flushing if n == 0 => return,
+                Phase::Lingering | Phase::Flushing => {} // discarded
                 Phase::Open if n == 0 => {
                     self.call(slot, state, |h, cx, st| h.on_peer_closed(cx, st));
                     return;

@@ -274,3 +274,26 @@ fn kernel_queues(local: u16, remote: u16) -> Option<(usize, usize)> {
         Some((usize::from_str_radix(tx, 16).ok()?, usize::from_str_radix(rx, 16).ok()?))
     })
 }
+
+/// A client that sends `Connection: close` and its FIN together: the server reads the request,
+/// starts closing, then reads EOF while its answer is still queued. It must finish the answer
+/// and close — not spin on the EOF (a regression: the read loop once kept reading 0 bytes for
+/// ever on a connection that was already closing, hanging its whole loop).
+#[test]
+fn eof_while_closing_finishes_the_answer_and_leaves_the_loop_free() {
+    let server = spawn(|o| o.threads = 1);
+    for _ in 0..20 {
+        let mut client = server.client();
+        client.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        client.shutdown_write();
+        let rest = client.expect_close();
+        let text = String::from_utf8_lossy(&rest);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+        assert!(text.ends_with("Hello from talkback\n"), "{text:?}");
+    }
+    // The loop is still serving: another client gets its answer promptly.
+    let mut other = server.client();
+    other.set_timeout(Duration::from_secs(2));
+    let response = other.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.status, 200);
+}
