@@ -37,7 +37,8 @@
 //!
 //! Contract: `on_input` may be called many times per readiness event (once per read); the
 //! handler queues output with [`Cx::write`]/[`Cx::with_output`]/[`Cx::write_shared`]; all of it
-//! is flushed when the call returns, so answers to a pipelined batch leave in one `writev`.
+//! is flushed once at the end of the loop turn, so answers to a pipelined batch (or several
+//! broadcasts) leave in one `writev`.
 //! A connection whose queue passes [`Config::output_cap`] is not read until the queue drains
 //! to half the cap (backpressure); a handler that would rather drop such a slow consumer
 //! checks [`Cx::over_output_cap`] and calls [`Cx::abort`].
