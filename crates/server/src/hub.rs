@@ -27,6 +27,7 @@ use talkback_ws::{OpCode, encode_frame};
 use crate::conn::Conn;
 use crate::http::respond;
 use crate::state::LoopCtx;
+use crate::stats::{Accounting, account};
 
 /// One message, encoded once for every transport. Shared by every subscriber on every loop.
 #[derive(Debug)]
@@ -161,6 +162,31 @@ pub(crate) fn answer_publish(channel: &str, request: &Request, body: &[u8], cx: 
         tracer.note(cx.id(), &format!("published id {id} to channel {channel}"));
     }
     respond(cx, state, request, Status::OK, &[("Content-Type", b"text/plain")], id.to_string().as_bytes());
+}
+
+/// Queues a broadcast's shared bytes on one subscriber (an SSE stream or a WebSocket) and
+/// counts it for the demo page. A subscriber whose queue is over the output cap is a slow
+/// consumer: it is dropped, so nobody else waits for it. Returns whether it stays subscribed.
+pub(crate) fn push_shared(
+    bytes: &Arc<[u8]>,
+    what: &str,
+    accounting: &mut Accounting,
+    cx: &mut Cx<'_>,
+    state: &LoopCtx,
+) -> bool {
+    cx.write_shared(Arc::clone(bytes));
+    if let Some(tracer) = &state.tracer {
+        tracer.payload(cx.id(), false, what, bytes);
+    }
+    account(accounting, cx, &state.stats, 0, 1);
+    if cx.over_output_cap() {
+        if let Some(tracer) = &state.tracer {
+            tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");
+        }
+        cx.abort();
+        return false;
+    }
+    true
 }
 
 /// A broadcast reached this loop: push it to this loop's subscribers and release this loop's

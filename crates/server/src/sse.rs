@@ -18,9 +18,9 @@ use talkback_reactor::{ConnId, Cx};
 
 use crate::conn::Conn;
 use crate::http::respond_with;
-use crate::hub::{Encoded, lock};
+use crate::hub::{Encoded, lock, push_shared};
 use crate::state::LoopCtx;
-use crate::stats::{Accounting, account};
+use crate::stats::Accounting;
 
 /// An open event stream.
 #[derive(Debug)]
@@ -94,16 +94,7 @@ impl SseConn {
             return true; // already sent in the replay
         }
         self.last_sent = message.id;
-        cx.write_shared(Arc::clone(&message.sse));
-        if let Some(tracer) = &state.tracer {
-            tracer.payload(cx.id(), false, "SSE event", &message.sse);
-        }
-        account(&mut self.accounting, cx, &state.stats, 0, 1);
-        if cx.over_output_cap() {
-            if let Some(tracer) = &state.tracer {
-                tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");
-            }
-            cx.abort();
+        if !push_shared(&message.sse, "SSE event", &mut self.accounting, cx, state) {
             return false;
         }
         cx.set_deadline(Some(cx.now() + state.options.heartbeat));

@@ -19,7 +19,7 @@ use talkback_ws::{Config, Connection, Event, OpCode, Role, encode_frame};
 
 use crate::conn::Conn;
 use crate::http::respond_with;
-use crate::hub::{Encoded, lock};
+use crate::hub::{Encoded, lock, push_shared};
 use crate::state::LoopCtx;
 use crate::stats::{Accounting, account};
 
@@ -199,19 +199,7 @@ impl WsConn {
             return true;
         }
         self.last_sent = message.id;
-        cx.write_shared(Arc::clone(&message.ws));
-        if let Some(tracer) = &state.tracer {
-            tracer.payload(cx.id(), false, "WebSocket text frame (shared)", &message.ws);
-        }
-        account(&mut self.accounting, cx, &state.stats, 0, 1);
-        if cx.over_output_cap() {
-            if let Some(tracer) = &state.tracer {
-                tracer.note(cx.id(), "slow consumer: output queue over the cap, dropped");
-            }
-            cx.abort();
-            return false;
-        }
-        true
+        push_shared(&message.ws, "WebSocket text frame (shared)", &mut self.accounting, cx, state)
     }
 
     /// The socket is gone: unsubscribe.
