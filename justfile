@@ -22,8 +22,7 @@ check:
 autobahn:
     bash scripts/autobahn.sh
 
-# Interop with real peers: h11 (HTTP), Python websockets / Node ws (WebSocket), Node eventsource,
-# curl -N and httpx-sse (SSE).
+# Interop with real peers: h11, Python websockets, Node ws, Node eventsource, curl -N, httpx-sse.
 interop:
     bash tests/interop/run-h11.sh
     bash tests/interop/run-ws.sh
