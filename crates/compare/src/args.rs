@@ -20,6 +20,7 @@ usage: compare [--quick] [flags]
   --poll-interval MS[,MS]  short-polling intervals, one table row each (default 250,1000)
   --clients N              idle clients per technique for the memory probe (default 500; 0 = skip)
   --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
+  --trace                  the hub's annotated wire dump on stderr (every request, event, frame)
   --threads N              server event loops (default: number of cores)
   --out DIR                where comparison.svg and comparison.md go (default docs/figures)
   --help                   this text
@@ -47,6 +48,8 @@ pub(crate) struct Args {
     pub(crate) out: PathBuf,
     /// Add [`crate::http::BROWSER_HEADERS`] to every client request.
     pub(crate) browser_headers: bool,
+    /// `--trace`: the in-process hub prints its wire dump to stderr.
+    pub(crate) trace: bool,
     /// `--quick` was given (recorded in the command line printed with the table).
     pub(crate) quick: bool,
     /// The command line as typed, for the "how this was made" line.
@@ -76,6 +79,7 @@ impl Args {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             out: PathBuf::from("docs/figures"),
             browser_headers: false,
+            trace: false,
             quick: false,
             command: String::from("compare"),
         }
@@ -115,6 +119,7 @@ pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
             }
             "--quick" => {}
             "--browser-headers" => parsed.browser_headers = true,
+            "--trace" => parsed.trace = true,
             "--serve" => serve = true,
             _ => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;

@@ -74,6 +74,7 @@ pub(crate) fn techniques(args: &Args) -> Vec<Technique> {
 fn hub_options(args: &Args) -> Options {
     let mut options = Options::with_defaults(64 << 10);
     options.threads = args.threads;
+    options.trace = args.trace;
     options.heartbeat = args.compress(HEARTBEAT);
     options.max_hold = args.compress(HOLD);
     options

@@ -59,9 +59,9 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
     let hub = Arc::new(Hub::new(options.history));
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
-    Server::start::<Conn, _>(listener, config, move |_index, loops| {
+    Server::start::<Conn, _>(listener, config, move |index, loops| {
         let local = LocalHub::new(Arc::clone(&hub), loops.to_vec());
-        LoopCtx::new(service, Arc::clone(&options), local, Arc::clone(&stats))
+        LoopCtx::new(service, Arc::clone(&options), local, Arc::clone(&stats), index)
     })
 }
 

@@ -69,8 +69,14 @@ pub struct LoopCtx {
 }
 
 impl LoopCtx {
-    pub(crate) fn new(service: Service, options: Arc<Options>, hub: LocalHub, stats: Arc<Stats>) -> LoopCtx {
-        let tracer = options.trace.then(Tracer::new);
+    pub(crate) fn new(
+        service: Service,
+        options: Arc<Options>,
+        hub: LocalHub,
+        stats: Arc<Stats>,
+        loop_index: usize,
+    ) -> LoopCtx {
+        let tracer = options.trace.then(|| Tracer::new(loop_index));
         let last_answer = Cell::new((0, 0));
         let mut ctx = LoopCtx {
             service,

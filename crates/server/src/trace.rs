@@ -10,17 +10,20 @@ use talkback_reactor::ConnId;
 #[derive(Debug)]
 pub struct Tracer {
     started: Instant,
+    /// Which event loop this tracer belongs to (connection numbers are per loop).
+    loop_index: usize,
 }
 
 impl Tracer {
-    /// A tracer whose timestamps count from now.
-    pub fn new() -> Tracer {
-        Tracer { started: Instant::now() }
+    /// A tracer for loop `loop_index` whose timestamps count from now.
+    pub fn new(loop_index: usize) -> Tracer {
+        Tracer { started: Instant::now(), loop_index }
     }
 
     fn prefix(&self, id: ConnId) -> String {
         let elapsed = self.started.elapsed();
-        format!("{:>4}.{:03} conn#{}.{}", elapsed.as_secs(), elapsed.subsec_millis(), id.slot, id.generation)
+        let (secs, millis) = (elapsed.as_secs(), elapsed.subsec_millis());
+        format!("{secs:>4}.{millis:03} L{} conn#{}.{}", self.loop_index, id.slot, id.generation)
     }
 
     /// A one-line event: a connection opened, a request parked, a frame decoded.
@@ -52,12 +55,6 @@ impl Tracer {
         let shown = &bytes[..bytes.len().min(80)];
         let more = if bytes.len() > shown.len() { "…" } else { "" };
         self.note(id, &format!("{arrow} {label} ({} bytes) \"{}{more}\"", bytes.len(), escape(shown)));
-    }
-}
-
-impl Default for Tracer {
-    fn default() -> Self {
-        Tracer::new()
     }
 }
 
