@@ -274,10 +274,7 @@ impl<H: Handler> Connections<H> {
     fn deliver_input(&mut self, slot: usize, fresh: &[u8], state: &mut H::State) {
         let Some(conn) = self.slots[slot].as_mut() else { return };
         if conn.input.is_empty() {
-            let consumed = self.call_with_input(slot, Some(fresh), state);
-            if let Some(conn) = self.slots[slot].as_mut() {
-                conn.input.extend_from_slice(&fresh[consumed.min(fresh.len())..]);
-            }
+            self.call_with_input(slot, Some(fresh), state);
         } else {
             conn.input.extend_from_slice(fresh);
             self.call_with_input(slot, None, state);
@@ -289,8 +286,11 @@ impl<H: Handler> Connections<H> {
         }
     }
 
-    /// Calls `on_input` with `fresh`, or with the kept bytes when `fresh` is `None`, dropping
-    /// the consumed prefix of the kept bytes. Returns how much was consumed.
+    /// Calls `on_input` with `fresh`, or with the kept bytes when `fresh` is `None`, and keeps
+    /// exactly what was not consumed — before acting on the handler's requests, so a handler
+    /// that switched protocols and asked for a replay gets the bytes that followed the switch
+    /// (a WebSocket frame sent in the same packet as the handshake). Returns how much was
+    /// consumed.
     fn call_with_input(&mut self, slot: usize, fresh: Option<&[u8]>, state: &mut H::State) -> usize {
         let id = self.id_of(slot);
         let Some(conn) = self.slots[slot].as_mut() else { return 0 };
@@ -308,10 +308,13 @@ impl<H: Handler> Connections<H> {
         };
         let input = fresh.unwrap_or(&conn.input);
         let consumed = conn.handler.on_input(input, &mut cx, state).min(input.len());
-        if fresh.is_none() {
-            conn.input.drain(..consumed);
-            if conn.input.is_empty() {
-                conn.input = Vec::new(); // idle connections hold no read buffer
+        match fresh {
+            Some(fresh) => conn.input.extend_from_slice(&fresh[consumed..]),
+            None => {
+                conn.input.drain(..consumed);
+                if conn.input.is_empty() {
+                    conn.input = Vec::new(); // idle connections hold no read buffer
+                }
             }
         }
         self.after_call(slot, old_deadline, requests, state);

@@ -630,3 +630,26 @@ fn ws_client_closes_after_stdin_eof_while_the_server_pings_every_100_ms() {
     let received = server.join().expect("server thread").expect("clean tungstenite session");
     assert!(matches!(received.last(), Some(Message::Close(Some(_)))), "{received:?}");
 }
+
+/// RFC 6455 §4.1: a client may send frames right behind its handshake, before it has read the
+/// 101. The server must keep those bytes for the WebSocket, not lose them in the switch — here
+/// the §1.3 handshake and the §5.7 masked "Hello" travel in one write.
+#[test]
+fn rfc6455_4_1_a_frame_in_the_handshakes_packet_is_not_lost() {
+    use talkback_harness::vectors::{
+        RFC6455_MASKED_HELLO, RFC6455_SAMPLE_ACCEPT, RFC6455_SAMPLE_KEY, RFC6455_UNMASKED_HELLO,
+    };
+    let server = spawn(Service::WsEcho, Options::with_defaults(16 << 20));
+    let mut client = server.client();
+    let mut bytes = format!(
+        "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {RFC6455_SAMPLE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend_from_slice(RFC6455_MASKED_HELLO);
+    client.send(&bytes);
+    let head = String::from_utf8(client.read_until(b"\r\n\r\n")).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(head.contains(RFC6455_SAMPLE_ACCEPT), "{head}");
+    assert_eq!(client.read_exact(RFC6455_UNMASKED_HELLO.len()), RFC6455_UNMASKED_HELLO);
+}
