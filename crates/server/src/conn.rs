@@ -4,7 +4,7 @@
 use talkback_reactor::{ConnId, Cx, Handler};
 
 use crate::http::HttpConn;
-use crate::hub::Encoded;
+use crate::hub::{Encoded, PublishWait};
 use crate::longpoll::ParkedConn;
 use crate::page::StatsConn;
 use crate::sse::SseConn;
@@ -28,6 +28,8 @@ pub enum Conn {
     Parked(ParkedConn),
     /// The demo page's stream of counters.
     Stats(StatsConn),
+    /// A `POST` whose answer waits for the loops to catch up with the publishers.
+    PublishWait(PublishWait),
     /// Closing; whatever arrives is ignored.
     Done,
 }
@@ -47,7 +49,7 @@ impl Conn {
                 ws.accounting = Some(Box::new((tag, marks)));
                 account(&mut ws.accounting, cx, &state.stats, 1, 0);
             }
-            Conn::Http(_) | Conn::Stats(_) | Conn::Done => {}
+            Conn::Http(_) | Conn::Stats(_) | Conn::PublishWait(_) | Conn::Done => {}
         }
     }
 
@@ -77,6 +79,7 @@ impl Handler for Conn {
             Conn::WebSocket(ws) => ws.on_input(input, cx, state),
             Conn::Sse(sse) => sse.on_input(input, cx, state),
             Conn::Parked(parked) => parked.on_input(input, cx, state),
+            Conn::PublishWait(wait) => wait.on_input(input, cx, state),
             Conn::Stats(_) | Conn::Done => input.len(),
         }
     }
@@ -96,6 +99,7 @@ impl Handler for Conn {
                 None
             }
             Conn::Parked(parked) => Some(parked.on_deadline(cx, state)),
+            Conn::PublishWait(wait) => wait.on_deadline(cx, state),
             Conn::Stats(stats) => {
                 stats.on_deadline(cx, state);
                 None
@@ -114,7 +118,7 @@ impl Handler for Conn {
         }
         match self {
             // A client that hangs up while parked frees its slot at once.
-            Conn::Parked(_) | Conn::Sse(_) | Conn::Stats(_) => cx.abort(),
+            Conn::Parked(_) | Conn::Sse(_) | Conn::Stats(_) | Conn::PublishWait(_) => cx.abort(),
             Conn::WebSocket(ws) => ws.on_peer_closed(cx, state),
             Conn::Http(_) | Conn::Done => cx.close(),
         }
@@ -128,7 +132,7 @@ impl Handler for Conn {
             Conn::WebSocket(ws) => ws.on_closed(id, state),
             Conn::Sse(sse) => sse.on_closed(id, state),
             Conn::Parked(parked) => parked.on_closed(id, state),
-            Conn::Http(_) | Conn::Stats(_) | Conn::Done => {}
+            Conn::Http(_) | Conn::Stats(_) | Conn::PublishWait(_) | Conn::Done => {}
         }
     }
 }

@@ -17,15 +17,17 @@
 //! subscribe time and still waiting in the loop's inbox is sent once, never twice.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use talkback_http1::{Request, Status};
+use talkback_http1::{Method, Request, Status, Version};
 use talkback_longpoll::{ChannelLog, LogLimits, MessageId, Parked, encode_json_element};
 use talkback_reactor::{ConnId, Connections, Cx, LoopHandle};
 use talkback_ws::{OpCode, encode_frame};
 
 use crate::conn::Conn;
-use crate::http::respond;
+use crate::http::{HttpConn, respond};
 use crate::state::LoopCtx;
 use crate::stats::{Accounting, account};
 
@@ -40,6 +42,8 @@ pub struct Encoded {
     pub ws: Arc<[u8]>,
     /// `{"id":N,"data":"…"}`
     pub json: Box<[u8]>,
+    /// Loops that have not delivered it yet; the last one takes it off the hub's backlog.
+    undelivered: AtomicUsize,
 }
 
 /// What a loop receives when any loop publishes.
@@ -61,12 +65,26 @@ pub struct Channel {
 pub struct Hub {
     channels: Mutex<HashMap<Arc<str>, Arc<Mutex<Channel>>>>,
     history: usize,
+    /// Broadcasts published but not yet delivered by every loop. A `POST` that finds more than
+    /// [`MAX_AHEAD`] waits (see [`PublishWait`]) so publishers cannot run far ahead of delivery.
+    backlog: AtomicUsize,
 }
+
+/// How many broadcasts a publisher may run ahead of the slowest loop. Two in flight let a
+/// loop write several messages to each subscriber in one `writev` (fan-out throughput); a
+/// bound keeps the queue — and so the publish-to-receive latency — short.
+pub const MAX_AHEAD: usize = 2;
+
+/// The longest a `POST` waits for the backlog to shrink before it is answered anyway.
+const MAX_PUBLISH_WAIT: Duration = Duration::from_secs(1);
+
+/// How often a waiting `POST` looks at the backlog again.
+const PUBLISH_RECHECK: Duration = Duration::from_millis(1);
 
 impl Hub {
     /// An empty hub whose channels keep `history` messages each.
     pub fn new(history: usize) -> Hub {
-        Hub { channels: Mutex::new(HashMap::new()), history }
+        Hub { channels: Mutex::new(HashMap::new()), history, backlog: AtomicUsize::new(0) }
     }
 
     /// The channel called `name`, made on first use.
@@ -118,7 +136,8 @@ impl LocalHub {
         let (key, channel) = self.shared.channel(name);
         let mut channel = lock(&channel);
         let id = channel.log.next_id();
-        let message = Arc::new(encode(id, text));
+        let message = Arc::new(encode(id, text, self.loops.len()));
+        self.shared.backlog.fetch_add(1, Ordering::AcqRel);
         let published = channel.log.publish(Arc::clone(&message), text.len());
         debug_assert_eq!(published, id);
         // Still under the lock, so every loop sees this channel's messages in id order.
@@ -135,14 +154,14 @@ impl LocalHub {
 }
 
 /// Encodes a message for SSE, WebSocket and JSON, once.
-fn encode(id: MessageId, text: &str) -> Encoded {
+fn encode(id: MessageId, text: &str, loops: usize) -> Encoded {
     let mut sse = Vec::with_capacity(text.len() + 24);
     talkback_sse::encode_message(id, text, &mut sse);
     let mut ws = Vec::with_capacity(text.len() + 10);
     encode_frame(OpCode::Text, text.as_bytes(), None, &mut ws);
     let mut json = Vec::with_capacity(text.len() + 24);
     encode_json_element(id, text, &mut json);
-    Encoded { id, sse: sse.into(), ws: ws.into(), json: json.into_boxed_slice() }
+    Encoded { id, sse: sse.into(), ws: ws.into(), json: json.into_boxed_slice(), undelivered: AtomicUsize::new(loops) }
 }
 
 /// `[A-Za-z0-9_-]{1,64}` (DESIGN.md).
@@ -151,17 +170,76 @@ pub(crate) fn is_valid_channel(name: &str) -> bool {
 }
 
 /// `POST /ch/{c}`: 200 with the new id, or 400 when the body is not UTF-8.
-pub(crate) fn answer_publish(channel: &str, request: &Request, body: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) {
+pub(crate) fn answer_publish(
+    channel: &str,
+    request: &Request,
+    body: &[u8],
+    requests: u64,
+    cx: &mut Cx<'_>,
+    state: &mut LoopCtx,
+) -> Option<Conn> {
     let Ok(text) = std::str::from_utf8(body) else {
         let reason = b"message is not UTF-8 text\n";
         respond(cx, state, request, Status::BAD_REQUEST, &[("Content-Type", b"text/plain; charset=utf-8")], reason);
-        return;
+        return None;
     };
     let id = state.hub.publish(channel, text);
     if let Some(tracer) = &state.tracer {
         tracer.note(cx.id(), &format!("published id {id} to channel {channel}"));
     }
+    if state.hub.shared.backlog.load(Ordering::Acquire) > MAX_AHEAD {
+        cx.set_deadline(Some(cx.now() + PUBLISH_RECHECK));
+        let wait =
+            PublishWait { id, version: request.version, keep_alive: request.keep_alive, requests, since: cx.now() };
+        return Some(Conn::PublishWait(wait));
+    }
+    answer_published(id, request, cx, state);
+    None
+}
+
+fn answer_published(id: MessageId, request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) {
     respond(cx, state, request, Status::OK, &[("Content-Type", b"text/plain")], id.to_string().as_bytes());
+}
+
+/// A `POST` whose message is published but whose answer waits until the loops have caught up
+/// to within [`MAX_AHEAD`] broadcasts (or [`MAX_PUBLISH_WAIT`] has passed): backpressure on
+/// publishers, so a burst of publishes cannot queue seconds of fan-out behind it.
+#[derive(Debug)]
+pub struct PublishWait {
+    id: MessageId,
+    version: Version,
+    keep_alive: bool,
+    requests: u64,
+    since: Instant,
+}
+
+impl PublishWait {
+    /// Bytes behind the waiting `POST` (a pipelined request) are kept for later.
+    pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        if input.len() > state.options.http.max_head {
+            cx.abort();
+            return input.len();
+        }
+        0
+    }
+
+    /// Looks at the backlog again; answers once it is short enough (or waited long enough).
+    pub(crate) fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Option<Conn> {
+        let caught_up = state.hub.shared.backlog.load(Ordering::Acquire) <= MAX_AHEAD;
+        if !caught_up && cx.now().duration_since(self.since) < MAX_PUBLISH_WAIT {
+            cx.set_deadline(Some(cx.now() + PUBLISH_RECHECK));
+            return None;
+        }
+        let mut request = Request::new(Method::Post, String::new(), self.version);
+        request.keep_alive = self.keep_alive;
+        answer_published(self.id, &request, cx, state);
+        if !request.keep_alive {
+            cx.close();
+            return Some(Conn::Done);
+        }
+        cx.replay_input();
+        Some(Conn::Http(Box::new(HttpConn::resumed(state, cx, self.requests))))
+    }
 }
 
 /// Queues a broadcast's shared bytes on one subscriber (an SSE stream or a WebSocket) and
@@ -192,6 +270,15 @@ pub(crate) fn push_shared(
 /// A broadcast reached this loop: push it to this loop's subscribers and release this loop's
 /// parked long-polls on the channel.
 pub(crate) fn deliver(state: &mut LoopCtx, broadcast: Broadcast, conns: &mut Connections<Conn>) {
+    deliver_here(state, &broadcast, conns);
+    // This loop is done with it; the last loop takes it off the publishers' backlog.
+    if broadcast.message.undelivered.fetch_sub(1, Ordering::AcqRel) == 1 {
+        state.hub.shared.backlog.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Pushes a broadcast to this loop's subscribers and releases its parked long-polls.
+fn deliver_here(state: &mut LoopCtx, broadcast: &Broadcast, conns: &mut Connections<Conn>) {
     let Some(local) = state.hub.local.get_mut(&broadcast.channel) else { return };
     let mut subscribers = std::mem::take(&mut local.subscribers);
     let has_parked = !local.parked.is_empty();

@@ -147,10 +147,7 @@ pub(crate) fn handle(
             None
         }
         Route::WebSocket(channel) => websocket::upgrade(request, channel.as_deref(), cx, state),
-        Route::Publish(channel) => {
-            hub::answer_publish(channel, request, body, cx, state);
-            None
-        }
+        Route::Publish(channel) => hub::answer_publish(channel, request, body, requests, cx, state),
         Route::Poll(channel, query) => {
             longpoll::answer_poll(channel, query, request, cx, state);
             None
