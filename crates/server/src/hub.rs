@@ -187,7 +187,11 @@ pub(crate) fn answer_publish(
     if let Some(tracer) = &state.tracer {
         tracer.note(cx.id(), &format!("published id {id} to channel {channel}"));
     }
-    if state.hub.shared.backlog.load(Ordering::Acquire) > MAX_AHEAD {
+    let backlog = state.hub.shared.backlog.load(Ordering::Acquire);
+    if backlog > MAX_AHEAD {
+        if let Some(tracer) = &state.tracer {
+            tracer.note(cx.id(), &format!("answer held: {backlog} broadcasts not yet delivered by every loop"));
+        }
         cx.set_deadline(Some(cx.now() + PUBLISH_RECHECK));
         let wait =
             PublishWait { id, version: request.version, keep_alive: request.keep_alive, requests, since: cx.now() };

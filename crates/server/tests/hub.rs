@@ -952,3 +952,26 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
     assert_eq!(longpoller.join().expect("long-poll loop"), expected, "long-poll");
     assert_eq!(batch_of(&publisher.request(&get("/ch/all/poll?after=0"))), expected, "short poll");
 }
+
+/// Backpressure on publishers (hub.rs `PublishWait`): 50 pipelined `POST`s arrive in one read,
+/// so the loop publishes faster than any loop can deliver and the later answers are held back
+/// until the loops catch up. Every one is still answered, in order, with ids 1..=50, and every
+/// message reaches a subscriber.
+#[test]
+fn pipelined_publishes_are_held_back_then_all_answered_in_order() {
+    let server = spawn(|_| {});
+    let mut subscriber = server.client();
+    subscriber.send(&get("/ch/burst/sse"));
+    subscriber.read_until(b"\r\n\r\n");
+    let mut publisher = server.client();
+    let burst: Vec<u8> = (1..=50).flat_map(|i| post("/ch/burst", format!("m{i}").as_bytes())).collect();
+    publisher.send(&burst);
+    for id in 1..=50u64 {
+        let response = publisher.read_response();
+        assert_eq!((response.status, response.text()), (200, id.to_string().as_str()), "answer {id}");
+    }
+    for id in 1..=50u64 {
+        let event = String::from_utf8(subscriber.read_until(b"\n\n")).unwrap();
+        assert_eq!(event, format!("id: {id}\ndata: m{id}\n\n"));
+    }
+}
