@@ -235,23 +235,22 @@ fn frame_log_records_frames_in_and_out() {
     );
 }
 
-/// Not a benchmark (see `crates/bench`), a smoke check that many small frames in one buffer
-/// stay cheap: run with `--release -- --ignored` to see the rate.
+/// RFC 6455 §5.7's masked "Hello", 10 000 times back to back in one buffer (as a busy peer's
+/// frames arrive in one read): every frame decodes to its own message, none is merged, split or
+/// dropped, and the connection stays open. Speed is measured by `just bench-ws`, not here.
 #[test]
-#[ignore]
-fn many_small_frames_rate() {
+fn rfc6455_5_7_ten_thousand_frames_in_one_buffer_each_become_a_message() {
     let frame = super::HELLO_MASKED;
     let buf: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 10_000).collect();
     let now = Instant::now();
     let mut server = Connection::new(Role::Server, Config::default(), now);
-    let start = Instant::now();
-    let mut messages = 0usize;
-    for _ in 0..100 {
-        server.handle_bytes(&buf, now).unwrap();
-        messages += std::iter::from_fn(|| server.poll_event()).count();
+    for round in 0..3 {
+        assert_eq!(server.handle_bytes(&buf, now), Ok(buf.len()), "round {round}");
+        let events: Vec<Event> = std::iter::from_fn(|| server.poll_event()).collect();
+        assert_eq!(events.len(), 10_000, "round {round}");
+        assert!(events.iter().all(|e| *e == Event::Text("Hello".into())), "round {round}");
     }
-    let rate = messages as f64 / start.elapsed().as_secs_f64();
-    eprintln!("{messages} messages, {rate:.0} msg/s");
+    assert!(server.can_send());
 }
 
 #[test]
