@@ -144,12 +144,26 @@ impl<H: Handler> Connections<H> {
         if self.generations.get(slot) != Some(&id.generation) {
             return None;
         }
-        let conn = self.slots[slot].as_mut()?;
-        if conn.phase != Phase::Open {
+        if self.slots[slot].as_ref()?.phase != Phase::Open {
             return None;
         }
+        let (result, requests) = self.run(slot, state, f)?;
+        self.after_call(slot, requests, state);
+        Some(result)
+    }
+
+    /// Calls `f` with the handler of the connection in `slot` and a [`Cx`] for it — the one
+    /// place a `Cx` is lent to a live connection. Returns `f`'s result and what the handler
+    /// asked for, which the caller acts on with [`Connections::after_call`].
+    fn run<R>(
+        &mut self,
+        slot: usize,
+        state: &mut H::State,
+        f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State) -> R,
+    ) -> Option<(R, Requests)> {
+        let id = self.id_of(slot);
+        let conn = self.slots[slot].as_mut()?;
         let mut requests = Requests::default();
-        let old_deadline = conn.deadline;
         let mut cx = Cx {
             id,
             now: self.now,
@@ -161,8 +175,7 @@ impl<H: Handler> Connections<H> {
             read_total: conn.read_total,
         };
         let result = f(&mut conn.handler, &mut cx, state);
-        self.after_call(slot, old_deadline, requests, state);
-        Some(result)
+        Some((result, requests))
     }
 
     /// Registers a freshly accepted socket and makes its handler.
@@ -198,7 +211,7 @@ impl<H: Handler> Connections<H> {
             out,
             input: Vec::new(),
             read_total: 0,
-            deadline: None,
+            deadline, // set by the handler while it was being made
             armed: None,
             phase: Phase::Open,
             writable_interest: false,
@@ -207,12 +220,7 @@ impl<H: Handler> Connections<H> {
             dirty: false,
         });
         self.live += 1;
-        self.after_call(slot, None, requests, state);
-        // Pick up the deadline the handler set while it was being made.
-        if let Some(conn) = self.slots[slot].as_mut() {
-            conn.deadline = deadline;
-        }
-        self.arm_timer(slot, None);
+        self.after_call(slot, requests, state);
         Ok(())
     }
 
@@ -292,32 +300,23 @@ impl<H: Handler> Connections<H> {
     /// (a WebSocket frame sent in the same packet as the handshake). Returns how much was
     /// consumed.
     fn call_with_input(&mut self, slot: usize, fresh: Option<&[u8]>, state: &mut H::State) -> usize {
-        let id = self.id_of(slot);
         let Some(conn) = self.slots[slot].as_mut() else { return 0 };
-        let mut requests = Requests::default();
-        let old_deadline = conn.deadline;
-        let mut cx = Cx {
-            id,
-            now: self.now,
-            out: &mut conn.out,
-            pool: &mut self.pool,
-            deadline: &mut conn.deadline,
-            requests: &mut requests,
-            output_cap: self.limits.output_cap,
-            read_total: conn.read_total,
-        };
-        let input = fresh.unwrap_or(&conn.input);
-        let consumed = conn.handler.on_input(input, &mut cx, state).min(input.len());
+        // The kept bytes are lent out of the connection for the call, and given back after.
+        let kept = if fresh.is_some() { Vec::new() } else { std::mem::take(&mut conn.input) };
+        let input = fresh.unwrap_or(&kept);
+        let run = self.run(slot, state, |handler, cx, state| handler.on_input(input, cx, state).min(input.len()));
+        let Some((consumed, requests)) = run else { return 0 };
+        let Some(conn) = self.slots[slot].as_mut() else { return consumed };
         match fresh {
             Some(fresh) => conn.input.extend_from_slice(&fresh[consumed..]),
             None => {
-                conn.input.drain(..consumed);
-                if conn.input.is_empty() {
-                    conn.input = Vec::new(); // idle connections hold no read buffer
-                }
+                let mut kept = kept;
+                kept.drain(..consumed);
+                // Idle connections hold no read buffer.
+                conn.input = if kept.is_empty() { Vec::new() } else { kept };
             }
         }
-        self.after_call(slot, old_deadline, requests, state);
+        self.after_call(slot, requests, state);
         consumed
     }
 
@@ -328,11 +327,11 @@ impl<H: Handler> Connections<H> {
     }
 
     /// Acts on what a handler call asked for: deadline, abort, close, replay, flush.
-    fn after_call(&mut self, slot: usize, old_deadline: Option<Instant>, requests: Requests, state: &mut H::State) {
+    fn after_call(&mut self, slot: usize, requests: Requests, state: &mut H::State) {
         if requests.abort {
             return self.remove(slot, state);
         }
-        self.arm_timer(slot, old_deadline);
+        self.arm_timer(slot);
         let Some(conn) = self.slots[slot].as_mut() else { return };
         if requests.close && conn.phase == Phase::Open {
             conn.phase = Phase::Flushing;
@@ -350,7 +349,7 @@ impl<H: Handler> Connections<H> {
         }
     }
 
-    fn arm_timer(&mut self, slot: usize, _old_deadline: Option<Instant>) {
+    fn arm_timer(&mut self, slot: usize) {
         let generation = self.generations[slot];
         let Some(conn) = self.slots[slot].as_mut() else { return };
         if let Some(at) = conn.deadline
@@ -396,7 +395,7 @@ impl<H: Handler> Connections<H> {
         conn.phase = Phase::Lingering;
         conn.read_paused = false;
         conn.deadline = Some(self.now + LINGER);
-        self.arm_timer(slot, None);
+        self.arm_timer(slot);
         self.pending_reads.push(slot);
     }
 
