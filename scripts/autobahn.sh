@@ -6,6 +6,7 @@
 # Reports go to reports/autobahn/{server,client} (not in git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/listening.sh
 TARGET="${CARGO_TARGET_DIR:-target}"
 OUT="reports/autobahn"
 
@@ -24,8 +25,7 @@ trap cleanup EXIT
 # --- server role -------------------------------------------------------------------------------
 "$TARGET/release/ws-echo" --addr 127.0.0.1:0 --threads 2 > "$OUT/ws-echo.out" 2> "$OUT/ws-echo.err" &
 PIDS+=($!)
-for _ in $(seq 50); do [ -s "$OUT/ws-echo.out" ] && break; sleep 0.1; done
-ADDR="$(head -1 "$OUT/ws-echo.out" | sed 's|^listening on http://||')"
+ADDR="$(listening_addr ws-echo "${PIDS[-1]}" "$OUT/ws-echo.out" "$OUT/ws-echo.err")"
 echo "== server role: kosoku -> ws-echo at $ADDR"
 timeout 900 kosoku -p 4 -x '12.*' -x '13.*' -o "$OUT/server" "ws://$ADDR" | tail -2
 

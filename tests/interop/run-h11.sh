@@ -7,6 +7,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+source "$root/scripts/lib/listening.sh"
 
 cargo build --release --bin http-echo
 target="${CARGO_TARGET_DIR:-target}"
@@ -27,23 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The first stdout line is `listening on http://ADDR` (DESIGN.md contract).
-line=""
-for _ in $(seq 1 100); do
-    line="$(head -n 1 "$work/stdout")"
-    [[ -n "$line" ]] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "http-echo exited before listening:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-if [[ "$line" != "listening on http://"* ]]; then
-    echo "unexpected first line from http-echo: '$line'" >&2
-    exit 1
-fi
-addr="${line#listening on http://}"
+addr="$(listening_addr http-echo "$server_pid" "$work/stdout" "$work/stderr")" || exit 1
 echo "http-echo (pid $server_pid) on $addr; h11 $(python3 -c 'import h11; print(h11.__version__)')"
 
 status=0

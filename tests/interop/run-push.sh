@@ -14,6 +14,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 push="$root/tests/interop/push"
 cd "$root"
+source "$root/scripts/lib/listening.sh"
 
 cargo build --release --bin demo || exit 1
 target="${CARGO_TARGET_DIR:-target}"
@@ -37,23 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The first stdout line is `listening on http://ADDR` (DESIGN.md contract).
-line=""
-for _ in $(seq 1 100); do
-    line="$(head -n 1 "$work/stdout")"
-    [[ -n "$line" ]] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "demo exited before listening:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-if [[ "$line" != "listening on http://"* ]]; then
-    echo "unexpected first line from demo: '$line'" >&2
-    exit 1
-fi
-base="http://${line#listening on http://}"
+base="http://$(listening_addr demo "$server_pid" "$work/stdout" "$work/stderr")" || exit 1
 echo "demo (pid $server_pid) on $base; node $(node --version), curl $(curl --version | head -n 1 | cut -d' ' -f2)," \
      "httpx-sse $(python3 -c 'import importlib.metadata as m; print(m.version("httpx-sse"))')"
 

@@ -16,6 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/tests/interop/ws"
 cd "$root"
+source "$root/scripts/lib/listening.sh"
 
 # How long one peer's whole run may take before it counts as failed.
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
@@ -46,25 +47,11 @@ trap cleanup EXIT
 # start NAME: runs $bin/NAME on 127.0.0.1:0 and sets $addr from its first stdout line,
 # `listening on http://ADDR`.
 start() {
-    local name="$1" pid line=""
+    local name="$1" pid
     "$bin/$name" --addr 127.0.0.1:0 >"$work/$name.out" 2>"$work/$name.err" &
     pid=$!
     pids+=("$pid")
-    for _ in $(seq 1 200); do
-        line="$(head -n 1 "$work/$name.out")"
-        [[ -n "$line" ]] && break
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "$name exited before listening:" >&2
-            cat "$work/$name.err" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-    if [[ "$line" != "listening on http://"* ]]; then
-        echo "unexpected first line from $name: '$line'" >&2
-        exit 1
-    fi
-    addr="${line#listening on http://}"
+    addr="$(listening_addr "$name" "$pid" "$work/$name.out" "$work/$name.err")" || exit 1
     echo "$name (pid $pid) on $addr"
 }
 
