@@ -5,24 +5,18 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::spawn_http_echo;
+
 use talkback_harness::vectors::{
     RFC9112_ABSOLUTE_FORM, RFC9112_ASTERISK_FORM, RFC9112_CHUNKED_POST, RFC9112_ORIGIN_FORM,
 };
-use talkback_harness::{Client, Response, TestServer};
-use talkback_server::{Options, Service, start};
+use talkback_harness::{Client, Response};
+use talkback_server::Options;
 
 /// What `GET`/`HEAD` answer.
 const HELLO: &[u8] = b"Hello from talkback\n";
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-
-fn spawn(opts: impl FnOnce(&mut Options)) -> TestServer {
-    let mut options = Options::with_defaults(16 << 20);
-    options.threads = 2;
-    opts(&mut options);
-    TestServer::spawn(move |listener| {
-        let _ = start(listener, Service::HttpEcho, options, false).map(|s| s.join());
-    })
-}
 
 fn post(path: &str, body: &[u8]) -> Vec<u8> {
     let mut bytes = format!("POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
@@ -46,7 +40,7 @@ fn assert_hello(response: &Response) {
 /// after the current response" unless `close` was sent.
 #[test]
 fn rfc9112_9_3_http11_keeps_alive_by_default() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     for i in 0..5 {
         assert_hello(&client.request(GET));
@@ -62,7 +56,7 @@ fn rfc9112_9_3_http11_keeps_alive_by_default() {
 /// current response."
 #[test]
 fn rfc9112_9_3_http10_closes_by_default() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!((response.status, response.body.as_slice()), (200, HELLO));
@@ -74,7 +68,7 @@ fn rfc9112_9_3_http10_closes_by_default() {
 /// the connection, and must be told so with `Connection: keep-alive` in the response.
 #[test]
 fn rfc9112_9_3_http10_keep_alive_persists_and_is_acknowledged() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     for _ in 0..3 {
         let response = client.request(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
@@ -91,7 +85,7 @@ fn rfc9112_9_3_http10_keep_alive_persists_and_is_acknowledged() {
 /// connection option. The server SHOULD send a "close" connection option in its final response."
 #[test]
 fn rfc9112_9_6_connection_close_is_answered_then_closed() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     assert_hello(&client.request(GET));
     let response = client.request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
@@ -104,7 +98,7 @@ fn rfc9112_9_6_connection_close_is_answered_then_closed() {
 /// it appears in it.
 #[test]
 fn rfc9110_7_6_1_close_is_found_in_a_connection_list() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-custom, CLOSE\r\n\r\n");
     assert_eq!((response.status, response.closes()), (200, true), "{response:?}");
@@ -116,7 +110,7 @@ fn rfc9110_7_6_1_close_is_found_in_a_connection_list() {
 /// ignored.
 #[test]
 fn rfc9112_9_6_requests_after_close_are_not_processed() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx");
     let response = client.read_response();
@@ -133,7 +127,7 @@ fn rfc9112_9_6_requests_after_close_are_not_processed() {
 /// the requests were received."
 #[test]
 fn rfc9112_9_3_2_pipelined_requests_are_answered_in_order() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let mut batch = Vec::new();
     let mut expected = Vec::new();
@@ -172,7 +166,7 @@ fn rfc9112_9_3_2_pipelined_requests_are_answered_in_order() {
 /// corrupt the framing of the next pipelined response, so the GET after it must parse.
 #[test]
 fn rfc9110_9_3_2_head_has_length_but_no_body() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
     let head = client.read_response_to(true);
@@ -189,7 +183,7 @@ fn rfc9110_9_3_2_head_has_length_but_no_body() {
 /// client then sends the body and gets the final response.
 #[test]
 fn rfc9110_10_1_1_100_continue_arrives_before_the_body_is_sent() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send(b"POST /upload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n");
     let interim = client.read_until(b"\r\n\r\n");
@@ -208,7 +202,7 @@ fn rfc9110_10_1_1_100_continue_arrives_before_the_body_is_sent() {
 /// nothing to wait for: the final response is the only one.
 #[test]
 fn rfc9110_10_1_1_no_100_continue_without_content() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n");
     assert_eq!((response.status, response.body.len()), (200, 0), "{response:?}");
@@ -220,7 +214,7 @@ fn rfc9110_10_1_1_no_100_continue_without_content() {
 /// method with an announced body gets 405 without a 100, then the close.
 #[test]
 fn rfc9110_10_1_1_refused_request_gets_final_status_instead_of_100() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send(b"DELETE /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
     let response = client.read_response();
@@ -234,7 +228,7 @@ fn rfc9110_10_1_1_refused_request_gets_final_status_instead_of_100() {
 /// MUST ignore that expectation" — the only response is the final one.
 #[test]
 fn rfc9110_10_1_1_http10_expectation_is_ignored() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
     let response = client.read_response();
@@ -246,7 +240,7 @@ fn rfc9110_10_1_1_http10_expectation_is_ignored() {
 /// containing a list of the target resource's currently supported methods."
 #[test]
 fn rfc9110_15_5_6_other_methods_get_405_with_allow() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(response.status, 405, "{response:?}");
@@ -260,7 +254,7 @@ fn rfc9110_15_5_6_other_methods_get_405_with_allow() {
 /// segment is reassembled and echoed.
 #[test]
 fn rfc9112_7_1_chunked_body_trickled_byte_by_byte_is_echoed() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.send_slowly(RFC9112_CHUNKED_POST, Duration::from_millis(2));
     let response = client.read_response();
@@ -274,7 +268,7 @@ fn rfc9112_7_1_chunked_body_trickled_byte_by_byte_is_echoed() {
 /// body (some old clients send one) is not an error.
 #[test]
 fn rfc9112_2_2_empty_lines_before_a_request_line_are_ignored() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let mut bytes = post("/", b"abc");
     bytes.extend_from_slice(b"\r\n\r\n");
@@ -289,7 +283,7 @@ fn rfc9112_2_2_empty_lines_before_a_request_line_are_ignored() {
 /// (the shape of a request-smuggling attempt).
 #[test]
 fn rfc9112_6_3_content_length_frames_a_get_body() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let smuggled = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
     let mut bytes = format!("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n", smuggled.len()).into_bytes();
@@ -306,14 +300,14 @@ fn rfc9112_6_3_content_length_frames_a_get_body() {
 /// RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests" — the spec's example.
 #[test]
 fn rfc9112_3_2_2_absolute_form_example_is_answered() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     assert_hello(&server.client().request(RFC9112_ABSOLUTE_FORM));
 }
 
 /// RFC 9112 §3.2.1: the origin-form example request is answered (and the vector with it).
 #[test]
 fn rfc9112_3_2_1_origin_form_example_is_answered() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     assert_hello(&server.client().request(RFC9112_ORIGIN_FORM));
 }
 
@@ -481,7 +475,7 @@ fn malformed_cases() -> Vec<(&'static str, &'static str, Vec<u8>, u16)> {
 /// are collected so one run lists every case that is wrong.
 #[test]
 fn rfc9112_malformed_requests_get_their_status_then_close() {
-    let server = spawn(small_limits);
+    let server = spawn_http_echo(small_limits);
     // A sanity check that the small limits still admit an ordinary request.
     assert_hello(&server.client().request(GET));
     let mut failures = Vec::new();
@@ -507,7 +501,7 @@ fn rfc9112_malformed_requests_get_their_status_then_close() {
 /// the body first.
 #[test]
 fn rfc9110_15_5_14_413_is_sent_before_the_body() {
-    let server = spawn(small_limits);
+    let server = spawn_http_echo(small_limits);
     let mut client = server.client();
     client.send(b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n");
     let response = client.read_response();
@@ -519,7 +513,7 @@ fn rfc9110_15_5_14_413_is_sent_before_the_body() {
 /// is refused with 414. Guards an off-by-one in either direction.
 #[test]
 fn rfc9112_3_request_line_limit_is_exact() {
-    let server = spawn(small_limits);
+    let server = spawn_http_echo(small_limits);
     // "GET /" + path + " HTTP/1.1\r\n" = 5 + n + 11 bytes.
     let at_limit = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "p".repeat(64 - 16));
     assert_hello(&server.client().request(at_limit.as_bytes()));
@@ -533,7 +527,7 @@ fn rfc9112_3_request_line_limit_is_exact() {
 /// allow OPTIONS, so it earns 405 with Allow, not a 400.
 #[test]
 fn rfc9112_3_2_4_options_asterisk_is_well_formed() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(RFC9112_ASTERISK_FORM);
     assert_eq!(response.status, 405, "{response:?}");
@@ -548,7 +542,7 @@ fn rfc9112_3_2_4_options_asterisk_is_well_formed() {
 /// loop, in the middle of its own request at that moment, is not disturbed.
 #[test]
 fn garbage_from_one_client_does_not_disturb_another() {
-    let server = spawn(|options| options.threads = 1);
+    let server = spawn_http_echo(|options| options.threads = 1);
     let mut good = server.client();
     assert_hello(&good.request(GET));
     good.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Len");
@@ -575,7 +569,7 @@ fn garbage_from_one_client_does_not_disturb_another() {
 /// head, then silence, earns a 408 with `Connection: close` after `head_timeout`.
 #[test]
 fn rfc9110_15_5_9_half_a_head_gets_408_then_close() {
-    let server = spawn(|options| options.head_timeout = Duration::from_secs(1));
+    let server = spawn_http_echo(|options| options.head_timeout = Duration::from_secs(1));
     let mut client = server.client();
     let started = Instant::now();
     client.send(b"GET / HTTP/1.1\r\nHost: a\r\n");
@@ -591,7 +585,7 @@ fn rfc9110_15_5_9_half_a_head_gets_408_then_close() {
 /// since RFC 9112 §9.5 warns a client may be sending one at that moment.
 #[test]
 fn rfc9112_9_5_idle_keep_alive_connection_is_closed_silently() {
-    let server = spawn(|options| options.keepalive_timeout = Duration::from_secs(1));
+    let server = spawn_http_echo(|options| options.keepalive_timeout = Duration::from_secs(1));
     let mut client = server.client();
     assert_hello(&client.request(GET));
     let started = Instant::now();
@@ -604,7 +598,7 @@ fn rfc9112_9_5_idle_keep_alive_connection_is_closed_silently() {
 /// it is served: one byte every 5 ms.
 #[test]
 fn slow_request_within_the_head_timeout_is_answered() {
-    let server = spawn(|options| options.head_timeout = Duration::from_secs(2));
+    let server = spawn_http_echo(|options| options.head_timeout = Duration::from_secs(2));
     let mut client = server.client();
     client.send_slowly(b"GET /slowly HTTP/1.1\r\nHost: a\r\n\r\n", Duration::from_millis(5));
     assert_hello(&client.read_response());
@@ -615,7 +609,7 @@ fn slow_request_within_the_head_timeout_is_answered() {
 /// served; when one of them leaves, a new one is served again.
 #[test]
 fn max_connections_refuses_the_extra_without_disturbing_the_others() {
-    let server = spawn(|options| {
+    let server = spawn_http_echo(|options| {
         options.threads = 1;
         options.max_connections = 4;
     });
@@ -647,7 +641,7 @@ fn max_connections_refuses_the_extra_without_disturbing_the_others() {
 /// response; the server then closes its side too.
 #[test]
 fn rfc9112_9_6_half_closed_client_still_gets_its_response() {
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     client.set_timeout(Duration::from_secs(2));
     client.send(&post("/", b"last words"));

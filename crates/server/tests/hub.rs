@@ -10,34 +10,15 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use talkback_harness::{Client, Response, TestServer, parse_response};
-use talkback_server::{HubRoutes, Options, Service, start};
+mod common;
+use common::{get, post, spawn_hub};
+
+use talkback_harness::{Client, Response, parse_response};
 use talkback_sse::{ParsedEvent, Parser};
 use talkback_ws::handshake::ClientHandshake;
 use talkback_ws::{Config, Connection, Event, Role};
 
 // ─── servers and requests ───────────────────────────────────────────────────────────────────
-
-/// The whole hub (`demo` without signals) with a 64 KiB message limit and two loops.
-fn spawn(opts: impl FnOnce(&mut Options)) -> TestServer {
-    let mut options = Options::with_defaults(64 << 10);
-    options.threads = 2;
-    opts(&mut options);
-    TestServer::spawn(move |l| {
-        let _ = start(l, Service::Hub(HubRoutes::ALL), options, false).map(|s| s.join());
-    })
-}
-
-fn get(target: &str) -> Vec<u8> {
-    format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
-}
-
-fn post(target: &str, body: &[u8]) -> Vec<u8> {
-    let mut bytes =
-        format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
 
 /// Publishes `text` on a keep-alive connection; returns the id the hub gave it.
 fn publish(client: &mut Client, channel: &str, text: &str) -> u64 {
@@ -320,7 +301,7 @@ impl Ws {
 
 #[test]
 fn publish_answers_the_new_id_counting_per_channel() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     assert_eq!([1, 2, 3].map(|_| publish(&mut client, "ids-a", "x")), [1, 2, 3]);
     assert_eq!(publish(&mut client, "ids-b", "y"), 1, "ids are per channel");
@@ -354,7 +335,7 @@ fn routes_refuse_unknown_paths_wrong_methods_and_bad_queries() {
         ("timeout not a number", get("/ch/x/longpoll?after=0&timeout=soon"), 400, None),
         ("lastEventId not a number", get("/ch/x/sse?lastEventId=x"), 400, None),
     ];
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     for (name, request, status, allow) in cases {
         let mut client = server.client();
         let response = client.request(request);
@@ -365,7 +346,7 @@ fn routes_refuse_unknown_paths_wrong_methods_and_bad_queries() {
 
 #[test]
 fn a_refused_request_with_a_body_is_answered_then_closed() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     client.send(b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
     let response = client.read_response();
@@ -375,7 +356,7 @@ fn a_refused_request_with_a_body_is_answered_then_closed() {
 
 #[test]
 fn publish_rejects_a_body_that_is_not_utf8_with_400() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let response = client.request(&post("/ch/utf8", b"caf\xe9"));
     assert_eq!(response.status, 400, "{response:?}");
@@ -384,7 +365,7 @@ fn publish_rejects_a_body_that_is_not_utf8_with_400() {
 
 #[test]
 fn publish_over_the_message_limit_is_413_before_the_body() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let exact = "m".repeat(64 << 10);
     assert_eq!(publish(&mut client, "big", &exact), 1, "exactly the limit is accepted");
@@ -399,7 +380,7 @@ fn publish_over_the_message_limit_is_413_before_the_body() {
 
 #[test]
 fn publish_accepts_a_chunked_body_and_refuses_one_over_the_limit() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let chunked =
         b"POST /ch/chunk HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
@@ -419,7 +400,7 @@ fn publish_accepts_a_chunked_body_and_refuses_one_over_the_limit() {
 
 #[test]
 fn publish_with_expect_100_continue_gets_100_then_200() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     client.send(b"POST /ch/cont HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     assert_eq!(client.read_until(b"\r\n\r\n"), b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -430,7 +411,7 @@ fn publish_with_expect_100_continue_gets_100_then_200() {
 
 #[test]
 fn trailing_slash_after_the_channel_is_an_unknown_path() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     assert_eq!(server.client().request(&get("/ch/slash/")).status, 404);
     assert_eq!(server.client().request(&post("/ch/slash/", b"m")).status, 404);
 }
@@ -439,7 +420,7 @@ fn trailing_slash_after_the_channel_is_an_unknown_path() {
 
 #[test]
 fn poll_answers_the_messages_after_the_cursor_or_204() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     assert_eq!(client.request(&get("/ch/poll/poll")).status, 204, "a fresh channel has nothing");
     let texts = ["one", "quote \" backslash \\ tab \t", "line\nbreak\r\nand \u{1} control", "ünïcødé 🎉"];
@@ -458,7 +439,7 @@ fn poll_answers_the_messages_after_the_cursor_or_204() {
 
 #[test]
 fn poll_cursor_older_than_history_sets_talkback_missed() {
-    let server = spawn(|o| o.history = 3);
+    let server = spawn_hub(|o| o.history = 3);
     let mut client = server.client();
     for i in 1..=10 {
         publish(&mut client, "hist", &format!("m{i}"));
@@ -472,7 +453,7 @@ fn poll_cursor_older_than_history_sets_talkback_missed() {
 
 #[test]
 fn head_poll_has_the_get_headers_and_no_body() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     publish(&mut client, "head", "some message");
     let full = client.request(&get("/ch/head/poll"));
@@ -488,7 +469,7 @@ fn head_poll_has_the_get_headers_and_no_body() {
 
 #[test]
 fn longpoll_is_held_until_a_publish_releases_it() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut waiter = server.client();
     waiter.send(&get("/ch/lp/longpoll?after=0&timeout=30"));
     assert_silent(&mut waiter, Duration::from_millis(300), "a long-poll with nothing newer");
@@ -502,7 +483,7 @@ fn longpoll_is_held_until_a_publish_releases_it() {
 
 #[test]
 fn longpoll_with_news_answers_at_once() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     publish(&mut client, "lpnow", "a");
     publish(&mut client, "lpnow", "b");
@@ -512,7 +493,7 @@ fn longpoll_with_news_answers_at_once() {
 
 #[test]
 fn longpoll_with_connection_close_is_answered_then_closed() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut waiter = server.client();
     waiter.send(b"GET /ch/lpclose/longpoll?after=0&timeout=30 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert_silent(&mut waiter, Duration::from_millis(200), "parked");
@@ -525,7 +506,7 @@ fn longpoll_with_connection_close_is_answered_then_closed() {
 
 #[test]
 fn longpoll_times_out_with_204() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let started = Instant::now();
     let response = client.request(&get("/ch/lpt/longpoll?after=0&timeout=1"));
@@ -537,7 +518,7 @@ fn longpoll_times_out_with_204() {
 
 #[test]
 fn longpoll_timeout_zero_answers_now() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let started = Instant::now();
     let response = server.client().request(&get("/ch/lp0/longpoll?after=0&timeout=0"));
     assert_eq!(response.status, 204);
@@ -546,7 +527,7 @@ fn longpoll_timeout_zero_answers_now() {
 
 #[test]
 fn longpoll_hold_is_capped_by_max_hold() {
-    let server = spawn(|o| o.max_hold = Duration::from_secs(1));
+    let server = spawn_hub(|o| o.max_hold = Duration::from_secs(1));
     let started = Instant::now();
     let response = server.client().request(&get("/ch/cap/longpoll?after=0&timeout=60"));
     assert_eq!(response.status, 204);
@@ -556,7 +537,7 @@ fn longpoll_hold_is_capped_by_max_hold() {
 
 #[test]
 fn longpoll_hold_outlasts_the_head_and_keepalive_timeouts() {
-    let server = spawn(|o| {
+    let server = spawn_hub(|o| {
         o.head_timeout = Duration::from_secs(1);
         o.keepalive_timeout = Duration::from_secs(1);
     });
@@ -569,7 +550,7 @@ fn longpoll_hold_outlasts_the_head_and_keepalive_timeouts() {
 
 #[test]
 fn longpoll_after_ahead_of_the_log_holds_until_a_newer_id() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut publisher = server.client();
     publish(&mut publisher, "ahead", "m1");
     publish(&mut publisher, "ahead", "m2");
@@ -586,7 +567,7 @@ fn longpoll_after_ahead_of_the_log_holds_until_a_newer_id() {
 
 #[test]
 fn longpoll_without_after_waits_for_the_next_message() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut publisher = server.client();
     publish(&mut publisher, "next", "old");
     let mut waiter = server.client();
@@ -598,7 +579,7 @@ fn longpoll_without_after_waits_for_the_next_message() {
 
 #[test]
 fn longpoll_cursor_older_than_history_sets_talkback_missed() {
-    let server = spawn(|o| o.history = 3);
+    let server = spawn_hub(|o| o.history = 3);
     let mut client = server.client();
     for i in 1..=10 {
         publish(&mut client, "lphist", &format!("m{i}"));
@@ -610,7 +591,7 @@ fn longpoll_cursor_older_than_history_sets_talkback_missed() {
 
 #[test]
 fn longpoll_pipelined_request_behind_a_parked_one_is_answered_after_release_in_order() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let mut pipelined = get("/ch/pipe/longpoll?after=0&timeout=30");
     pipelined.extend_from_slice(&get("/ch/pipe/poll?after=0"));
@@ -630,7 +611,7 @@ fn longpoll_pipelined_request_behind_a_parked_one_is_answered_after_release_in_o
 #[test]
 fn disconnect_while_parked_frees_the_slot_at_once() {
     // One loop, one connection allowed: a parked long-poll holds the only slot.
-    let server = spawn(|o| {
+    let server = spawn_hub(|o| {
         o.threads = 1;
         o.max_connections = 1;
     });
@@ -657,7 +638,7 @@ fn disconnect_while_parked_frees_the_slot_at_once() {
 
 #[test]
 fn sse_head_is_an_uncached_event_stream() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let sse = Sse::open(server.addr(), "/ch/head/sse", "");
     assert_eq!(sse.header("content-type"), Some("text/event-stream"));
     assert_eq!(sse.header("cache-control"), Some("no-cache"));
@@ -666,7 +647,7 @@ fn sse_head_is_an_uncached_event_stream() {
 
 #[test]
 fn sse_events_arrive_in_order_with_their_ids() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/order/sse", "");
     let mut publisher = server.client();
     publish(&mut publisher, "order-other", "another channel");
@@ -679,7 +660,7 @@ fn sse_events_arrive_in_order_with_their_ids() {
 
 #[test]
 fn sse_without_a_cursor_starts_at_the_next_message() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut publisher = server.client();
     publish(&mut publisher, "fresh", "before");
     let mut sse = Sse::open(server.addr(), "/ch/fresh/sse", "");
@@ -689,7 +670,7 @@ fn sse_without_a_cursor_starts_at_the_next_message() {
 
 #[test]
 fn sse_last_event_id_header_replays_later_messages() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut publisher = server.client();
     for i in 1..=5 {
         publish(&mut publisher, "replay", &format!("m{i}"));
@@ -701,7 +682,7 @@ fn sse_last_event_id_header_replays_later_messages() {
 
 #[test]
 fn sse_last_event_id_query_replays_later_messages() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut publisher = server.client();
     for i in 1..=5 {
         publish(&mut publisher, "replayq", &format!("m{i}"));
@@ -713,7 +694,7 @@ fn sse_last_event_id_query_replays_later_messages() {
 
 #[test]
 fn sse_cursor_older_than_history_sends_missed_first() {
-    let server = spawn(|o| o.history = 3);
+    let server = spawn_hub(|o| o.history = 3);
     let mut publisher = server.client();
     for i in 1..=10 {
         publish(&mut publisher, "missed", &format!("m{i}"));
@@ -727,7 +708,7 @@ fn sse_cursor_older_than_history_sends_missed_first() {
 
 #[test]
 fn sse_heartbeat_comment_arrives_every_interval() {
-    let server = spawn(|o| o.heartbeat = Duration::from_secs(1));
+    let server = spawn_hub(|o| o.heartbeat = Duration::from_secs(1));
     let mut sse = Sse::open(server.addr(), "/ch/beat/sse", "");
     let started = Instant::now();
     sse.client.set_timeout(Duration::from_secs(3));
@@ -739,7 +720,7 @@ fn sse_heartbeat_comment_arrives_every_interval() {
 
 #[test]
 fn sse_stream_outlives_the_keepalive_timeout() {
-    let server = spawn(|o| o.keepalive_timeout = Duration::from_secs(1));
+    let server = spawn_hub(|o| o.keepalive_timeout = Duration::from_secs(1));
     let mut sse = Sse::open(server.addr(), "/ch/long/sse", "");
     std::thread::sleep(Duration::from_millis(1500));
     publish(&mut server.client(), "long", "still here");
@@ -748,7 +729,7 @@ fn sse_stream_outlives_the_keepalive_timeout() {
 
 #[test]
 fn sse_message_with_line_breaks_becomes_several_data_lines() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/lines/sse", "");
     publish(&mut server.client(), "lines", "a\nb\r\nc\rd");
     let event = sse.next_event();
@@ -760,7 +741,7 @@ fn sse_message_with_line_breaks_becomes_several_data_lines() {
 fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
     const MESSAGES: usize = 1500;
     const SIZE: usize = 16 << 10;
-    let server = spawn(|o| o.output_cap = 64 << 10);
+    let server = spawn_hub(|o| o.output_cap = 64 << 10);
     let stalled = Sse::open(server.addr(), "/ch/slow/sse", "");
     let mut reader = Sse::open(server.addr(), "/ch/slow/sse", "");
     let reading = std::thread::spawn(move || {
@@ -799,7 +780,7 @@ fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
 
 #[test]
 fn websocket_publish_reaches_sse_subscribers() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/wspub/sse", "");
     let mut ws = Ws::open(server.addr(), "/ch/wspub/ws");
     ws.send_text("from a websocket");
@@ -811,7 +792,7 @@ fn websocket_publish_reaches_sse_subscribers() {
 
 #[test]
 fn websocket_receives_messages_published_by_post() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut ws = Ws::open(server.addr(), "/ch/wsget/ws");
     publish(&mut server.client(), "wsget", "posted");
     assert_eq!(ws.next_text(), "posted");
@@ -819,7 +800,7 @@ fn websocket_receives_messages_published_by_post() {
 
 #[test]
 fn websocket_binary_frame_is_closed_with_1003() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut ws = Ws::open(server.addr(), "/ch/wsbin/ws");
     ws.send_binary(b"\x00\x01");
     match ws.next_event() {
@@ -834,7 +815,7 @@ fn websocket_binary_frame_is_closed_with_1003() {
 
 #[test]
 fn websocket_upgrade_on_an_invalid_channel_is_404() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut client = server.client();
     let request = "GET /ch/bad!name/ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -843,7 +824,7 @@ fn websocket_upgrade_on_an_invalid_channel_is_404() {
 
 #[test]
 fn websocket_message_over_the_limit_is_closed_with_1009() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut ws = Ws::open(server.addr(), "/ch/wsbig/ws");
     ws.send_text(&"b".repeat(64 << 10));
     assert_eq!(ws.next_text().len(), 64 << 10, "exactly the limit is published");
@@ -856,7 +837,7 @@ fn websocket_message_over_the_limit_is_closed_with_1009() {
 
 #[test]
 fn websocket_close_handshake_unsubscribes_and_others_keep_receiving() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut leaving = Ws::open(server.addr(), "/ch/wsbye/ws");
     let mut staying = Ws::open(server.addr(), "/ch/wsbye/ws");
     leaving.ws.close(1000, "bye").expect("close");
@@ -881,7 +862,7 @@ fn concurrent_publishers_every_subscriber_sees_one_order() {
     const PUBLISHERS: u64 = 4;
     const EACH: u64 = 50;
     const N: u64 = PUBLISHERS * EACH;
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut streams: Vec<Sse> = (0..6).map(|_| Sse::open(server.addr(), "/ch/many/sse", "")).collect();
     let mut sockets: Vec<Ws> = (0..6).map(|_| Ws::open(server.addr(), "/ch/many/ws")).collect();
     let addr = server.addr();
@@ -917,7 +898,7 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
         9 => "quote \" and ünïcødé 🎉".to_string(),
         _ => format!("message {id}"),
     };
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/all/sse", "");
     let mut ws = Ws::open(server.addr(), "/ch/all/ws");
     let addr = server.addr();
@@ -959,7 +940,7 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
 /// message reaches a subscriber.
 #[test]
 fn pipelined_publishes_are_held_back_then_all_answered_in_order() {
-    let server = spawn(|_| {});
+    let server = spawn_hub(|_| {});
     let mut subscriber = server.client();
     subscriber.send(&get("/ch/burst/sse"));
     subscriber.read_until(b"\r\n\r\n");

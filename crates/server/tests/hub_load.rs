@@ -15,28 +15,10 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use talkback_harness::{Client, Response, TestServer};
-use talkback_server::{HubRoutes, Options, Service, start};
+mod common;
+use common::{get, post, spawn_hub};
 
-fn spawn(opts: impl FnOnce(&mut Options)) -> TestServer {
-    let mut options = Options::with_defaults(64 << 10);
-    options.threads = 2;
-    opts(&mut options);
-    TestServer::spawn(move |l| {
-        let _ = start(l, Service::Hub(HubRoutes::ALL), options, false).map(|s| s.join());
-    })
-}
-
-fn get(target: &str) -> Vec<u8> {
-    format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
-}
-
-fn post(target: &str, body: &[u8]) -> Vec<u8> {
-    let mut bytes =
-        format!("POST {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
+use talkback_harness::{Client, Response};
 
 /// `[{"id":N,"data":"…"},…]` for data without escapes (this file's messages are `msg-N`).
 fn parse_plain_batch(response: &Response) -> Vec<(u64, String)> {
@@ -65,7 +47,7 @@ fn message(id: u64) -> String {
 fn longpoll_loop_across_10000_concurrent_publishes_loses_and_duplicates_nothing() {
     const N: u64 = 10_000;
     const PIPELINE: u64 = 100;
-    let server = spawn(|o| o.history = 16_384);
+    let server = spawn_hub(|o| o.history = 16_384);
     let addr = server.addr();
     let started = Instant::now();
     // The publisher: keep-alive, 100 requests in flight at a time, checking every id it gets.

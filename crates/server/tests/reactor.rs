@@ -8,20 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use talkback_harness::{Client, TestServer};
+mod common;
+use common::spawn_http_echo;
+
+use talkback_harness::Client;
 use talkback_server::{Options, Service, start};
 
 const HELLO: &str = "Hello from talkback\n";
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-
-fn spawn(opts: impl FnOnce(&mut Options)) -> TestServer {
-    let mut options = Options::with_defaults(16 << 20);
-    options.threads = 2;
-    opts(&mut options);
-    TestServer::spawn(move |listener| {
-        let _ = start(listener, Service::HttpEcho, options, false).map(|s| s.join());
-    })
-}
 
 /// The body of the `i`th large request: its index, then filler that differs per request, so a
 /// response that is out of order, truncated or spliced shows.
@@ -67,7 +61,7 @@ fn settle(counter: &AtomicUsize, quiet: Duration, limit: Duration) -> usize {
 fn backpressure_stops_reading_a_client_that_does_not_read() {
     const COUNT: usize = 256;
     const SIZE: usize = 256 * 1024;
-    let server = spawn(|options| {
+    let server = spawn_http_echo(|options| {
         options.threads = 1; // the other client shares the loop: a stall would show
         options.output_cap = 64 * 1024;
     });
@@ -131,7 +125,7 @@ fn backpressure_stops_reading_a_client_that_does_not_read() {
 fn half_close_behind_backpressure_is_answered_then_closed() {
     const COUNT: usize = 32;
     const SIZE: usize = 256 * 1024;
-    let server = spawn(|options| {
+    let server = spawn_http_echo(|options| {
         options.threads = 1;
         options.output_cap = 64 * 1024;
     });
@@ -157,7 +151,7 @@ fn half_close_behind_backpressure_is_answered_then_closed() {
 /// (the loop waits for WRITABLE and resumes where the last write stopped).
 #[test]
 fn large_response_to_a_slow_reader_arrives_intact() {
-    let server = spawn(|options| options.http.max_body = 8 << 20);
+    let server = spawn_http_echo(|options| options.http.max_body = 8 << 20);
     let mut client = server.client();
     let body = large_body(7, 6 << 20);
     let mut request = format!("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
@@ -182,7 +176,7 @@ fn large_response_to_a_slow_reader_arrives_intact() {
 #[test]
 fn many_connections_at_once_each_get_an_answer() {
     const CONNECTIONS: usize = 500;
-    let server = spawn(|_| {});
+    let server = spawn_http_echo(|_| {});
     let addr = server.addr();
     let openers: Vec<_> = (0..4)
         .map(|_| std::thread::spawn(move || (0..CONNECTIONS / 4).map(|_| Client::connect(addr)).collect::<Vec<_>>()))
@@ -207,7 +201,7 @@ fn many_connections_at_once_each_get_an_answer() {
 fn keepalive_deadline_moves_later_with_each_request() {
     // Margins are wide (a request every 0.6 s against a 2 s timeout) so a loaded machine does
     // not make it flaky; the connection still outlives the timeout by far.
-    let server = spawn(|options| options.keepalive_timeout = Duration::from_secs(2));
+    let server = spawn_http_echo(|options| options.keepalive_timeout = Duration::from_secs(2));
     let mut client = server.client();
     let started = Instant::now();
     for _ in 0..5 {
@@ -281,7 +275,7 @@ fn kernel_queues(local: u16, remote: u16) -> Option<(usize, usize)> {
 /// ever on a connection that was already closing, hanging its whole loop).
 #[test]
 fn eof_while_closing_finishes_the_answer_and_leaves_the_loop_free() {
-    let server = spawn(|o| o.threads = 1);
+    let server = spawn_http_echo(|o| o.threads = 1);
     for _ in 0..20 {
         let mut client = server.client();
         client.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
