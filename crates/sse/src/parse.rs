@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_digits_overflow_is_ignored() {
+    fn whatwg_retry_digits_overflow_is_ignored() {
         assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_digits(b"18446744073709551616"), None);
         assert_eq!(parse_digits(b""), None);

@@ -66,18 +66,18 @@ fn event(event_type: &str, data: &str, last_event_id: &str) -> ParsedEvent {
 }
 
 #[test]
-fn spec_example_stock() {
+fn whatwg_spec_example_stock() {
     assert_eq!(parse(STOCK).0.unwrap(), [event("message", "YHOO\n+2\n10", "")]);
 }
 
 #[test]
-fn spec_example_add_remove() {
+fn whatwg_spec_example_add_remove() {
     let expect = [event("add", "73857293", ""), event("remove", "2153", ""), event("add", "113411", "")];
     assert_eq!(parse(ADD_REMOVE).0.unwrap(), expect);
 }
 
 #[test]
-fn spec_example_four_blocks() {
+fn whatwg_spec_example_four_blocks() {
     // "an event will be fired for this block, with the data "first event", and will then set
     // the last event ID to "1" ... The third block ... has an "id" field, this time with no
     // value, which resets the last event ID to the empty string ... the last block just fires
@@ -91,14 +91,14 @@ fn spec_example_four_blocks() {
 }
 
 #[test]
-fn spec_example_two_events() {
+fn whatwg_spec_example_two_events() {
     // "The first block fires events with the data set to the empty string ... The middle block
     // fires an event with the data set to a single newline character."
     assert_eq!(data(TWO_EVENTS), ["", "\n"]);
 }
 
 #[test]
-fn spec_example_two_identical_events() {
+fn whatwg_spec_example_two_identical_events() {
     assert_eq!(data(TWO_IDENTICAL), ["test", "test"]);
 }
 
@@ -253,7 +253,7 @@ fn whatwg_end_of_stream_discards_the_incomplete_event() {
 }
 
 #[test]
-fn reconnection_keeps_last_event_id_and_strips_a_new_bom() {
+fn whatwg_reconnection_keeps_last_event_id_and_strips_a_new_bom() {
     let mut parser = Parser::new();
     parser.handle_bytes(b"id: 3\ndata: a\n\ndata: cut off").unwrap();
     assert_eq!(parser.poll_event(), Some(event("message", "a", "3")));

@@ -153,7 +153,7 @@ fn rfc6455_7_1_1_close_timeout_when_the_peer_never_answers() {
 }
 
 #[test]
-fn keepalive_pings_for_hours_then_pong_timeout_closes_with_1011() {
+fn rfc6455_5_5_2_keepalive_pings_for_hours_then_pong_timeout_closes_with_1011() {
     let config = Config {
         ping_interval: Some(Duration::from_secs(30)),
         pong_timeout: Duration::from_secs(10),
