@@ -123,6 +123,10 @@ impl<H: Handler> Connections<H> {
         self.timers.next()
     }
 
+    pub(crate) fn max_connections(&self) -> usize {
+        self.limits.max_connections
+    }
+
     pub(crate) fn is_full(&self) -> bool {
         self.live >= self.limits.max_connections
     }

@@ -27,6 +27,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const SCRATCH_SIZE: usize = 256 * 1024;
 
 pub(crate) struct EventLoop<H: Handler> {
+    /// This loop's number (its seat in `shared.loops`).
+    pub(crate) index: usize,
     pub(crate) poll: Poll,
     pub(crate) listener: TcpListener,
     pub(crate) conns: Connections<H>,
@@ -36,6 +38,8 @@ pub(crate) struct EventLoop<H: Handler> {
     pub(crate) signals: Option<signal_hook_mio::v1_0::Signals>,
     /// Accepting is paused until then (EMFILE back-off).
     pub(crate) accept_paused_until: Option<Instant>,
+    /// How long to keep polling without sleeping after a turn with work (`Config::busy_poll`).
+    pub(crate) busy_poll: Duration,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -47,8 +51,14 @@ impl<H: Handler> EventLoop<H> {
         }
         let mut events = Events::with_capacity(1024);
         let mut scratch = vec![0u8; SCRATCH_SIZE];
+        // Until when this loop polls without sleeping (see `Config::busy_poll`).
+        let mut spin_until = Instant::now();
         while !self.shared.stopping.load(Ordering::Acquire) {
-            let timeout = self.poll_timeout();
+            let timeout = if self.busy_poll.is_zero() || Instant::now() >= spin_until {
+                self.poll_timeout()
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -57,6 +67,9 @@ impl<H: Handler> EventLoop<H> {
             }
             let now = Instant::now(); // read once per turn, passed down
             self.conns.set_now(now);
+            if !events.is_empty() {
+                spin_until = now + self.busy_poll;
+            }
             self.state.begin_turn(now);
             let mut woken = false;
             for event in events.iter() {
@@ -70,11 +83,13 @@ impl<H: Handler> EventLoop<H> {
             // Messages from other threads are handled after this turn's sockets: a publish read
             // in this turn joins the inbox first, and one drain delivers them all together.
             if woken {
+                self.take_arrivals();
                 self.drain_inbox();
             }
             self.resume_accepting(now);
             self.conns.run_timers(&mut self.state);
             self.conns.settle(&mut self.state, &mut scratch);
+            self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
         }
         self.conns.close_all(&mut self.state);
         Ok(())
@@ -94,12 +109,14 @@ impl<H: Handler> EventLoop<H> {
         loop {
             match self.listener.accept() {
                 Ok((socket, _peer)) => {
-                    if self.conns.is_full() {
-                        drop(socket); // refused; everyone else is undisturbed
-                        continue;
-                    }
                     let _ = socket.set_nodelay(true);
-                    let _ = self.conns.insert(socket, &mut self.state);
+                    match self.least_loaded_other() {
+                        Some(other) => self.shared.hand_off(other, socket),
+                        None if self.conns.is_full() => drop(socket), // refused; the rest are undisturbed
+                        None => {
+                            let _ = self.conns.insert(socket, &mut self.state);
+                        }
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if is_out_of_resources(&e) => {
@@ -108,6 +125,29 @@ impl<H: Handler> EventLoop<H> {
                 }
                 Err(_) => continue, // aborted before we got it, interrupted, protocol error
             }
+        }
+    }
+
+    /// Every loop accepts from the same listener, and whichever wakes first takes what is
+    /// queued, so one loop could end up with most connections while the other cores idle.
+    /// A new connection goes to the loop holding the fewest — this one unless another holds
+    /// fewer (and has room) — so the load stays even, whichever loop happened to accept.
+    fn least_loaded_other(&self) -> Option<usize> {
+        let mine = self.conns.len();
+        let (index, load) = (self.shared.loops.iter().enumerate())
+            .filter(|&(i, _)| i != self.index)
+            .map(|(i, seat)| (i, seat.load.load(Ordering::Relaxed)))
+            .min_by_key(|&(_, load)| load)?;
+        (load < mine && load < self.conns.max_connections()).then_some(index)
+    }
+
+    /// Registers the sockets other loops handed to this one.
+    fn take_arrivals(&mut self) {
+        for socket in self.shared.take_arrivals(self.index) {
+            if self.conns.is_full() {
+                continue; // dropped: refused, as at accept
+            }
+            let _ = self.conns.insert(socket, &mut self.state);
         }
     }
 

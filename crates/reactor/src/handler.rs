@@ -105,6 +105,19 @@ impl Cx<'_> {
         result
     }
 
+    /// Queues a whole buffer the handler owns, without copying it: the queue keeps it until
+    /// written, then the loop's buffer pool does (a large echo goes out from the very buffer
+    /// it was received into). Bytes queued after it are appended behind it, in order.
+    pub fn write_owned(&mut self, bytes: Vec<u8>) {
+        self.out.push_owned(bytes, self.pool);
+    }
+
+    /// A spare buffer from the loop's pool (empty; its capacity is whatever a written buffer
+    /// had), for a handler that wants to receive into reused memory.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        self.pool.take()
+    }
+
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.
     pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
         self.out.push_shared(bytes);

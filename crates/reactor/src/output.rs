@@ -49,7 +49,7 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
-    fn take(&mut self) -> Vec<u8> {
+    pub(crate) fn take(&mut self) -> Vec<u8> {
         let buffer = self.spare.pop().unwrap_or_default();
         self.bytes -= buffer.capacity();
         buffer
@@ -117,6 +117,17 @@ impl OutputQueue {
         {
             pool.give(buffer);
         }
+    }
+
+    /// Queues an owned buffer as it is (an empty one goes straight back to the pool).
+    pub(crate) fn push_owned(&mut self, bytes: Vec<u8>, pool: &mut BufferPool) {
+        if bytes.is_empty() {
+            pool.give(bytes);
+            return;
+        }
+        self.pending += bytes.len();
+        self.queued_total += bytes.len() as u64;
+        self.chunks.push_back(Chunk::Owned(bytes));
     }
 
     /// Queues shared bytes (a broadcast) without copying them.
@@ -243,6 +254,26 @@ mod tests {
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
         assert_eq!(socket.got, b"head;shared;tail");
         assert_eq!(queue.pending(), 0);
+    }
+
+    #[test]
+    fn a_pushed_buffer_is_written_in_place_between_its_neighbours_and_then_pooled() {
+        let mut pool = BufferPool::default();
+        let mut queue = OutputQueue::default();
+        queue.owned_tail(&mut pool).extend_from_slice(b"header;");
+        queue.commit(0, &mut pool);
+        let mut body = Vec::with_capacity(64);
+        body.extend_from_slice(b"body;");
+        queue.push_owned(body, &mut pool);
+        let tail = queue.owned_tail(&mut pool);
+        let before = tail.len();
+        tail.extend_from_slice(b"next");
+        queue.commit(before, &mut pool);
+        assert_eq!(queue.pending(), 16);
+        let mut socket = Trickle { got: Vec::new(), limit: 5, budget: usize::MAX };
+        assert!(queue.flush(&mut socket, &mut pool).unwrap());
+        assert_eq!(socket.got, b"header;body;next");
+        assert!(pool.spare.iter().any(|b| b.capacity() == 64), "the written body buffer is pooled");
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         max_connections: options.max_connections,
         output_cap: options.output_cap,
         handle_signals,
+        busy_poll: options.busy_poll,
         ..Config::default()
     };
     let hub = Arc::new(Hub::new(options.history));
