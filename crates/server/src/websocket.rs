@@ -15,13 +15,17 @@ use talkback_http1::Request;
 use talkback_longpoll::MessageId;
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
-use talkback_ws::{Config, Connection, Event, OpCode, Role, encode_frame};
+use talkback_ws::{Config, Connection, Event, FrameHeader, OpCode, Role, encode_frame};
 
 use crate::conn::Conn;
 use crate::http::respond_with;
 use crate::hub::{Encoded, lock, push_shared};
 use crate::state::LoopCtx;
 use crate::stats::{Accounting, account};
+
+/// Echoes at least this long are queued from their own buffer instead of copied into the
+/// output (below it, one copy into a shared output buffer is cheaper than a chunk of its own).
+const ZERO_COPY_ECHO: usize = 16 * 1024;
 
 /// The largest message buffer a loop keeps as a spare (at most `talkback_ws::MAX_SPARES` of them).
 const MAX_SPARE: usize = 1 << 20;
@@ -122,24 +126,38 @@ impl WsConn {
     /// ws-echo's fast path: every message of this batch is echoed into one output buffer,
     /// the frames encoded straight from the received bytes, each message's buffer lent back to
     /// the protocol for the next one.
+    ///
+    /// A large message is not copied at all: its header is encoded into the output, then the
+    /// buffer it was received (and unmasked) into is queued behind it as it is, and the
+    /// protocol gets a spare from the loop's pool in its place.
     fn echo_all(&mut self, cx: &mut Cx<'_>) {
         let ws = &mut self.ws;
-        cx.with_output(|out| {
-            while let Some(event) = ws.poll_event() {
-                let (opcode, bytes) = match event {
-                    Event::Text(text) => (OpCode::Text, text.into_bytes()),
-                    Event::Binary(data) => (OpCode::Binary, data),
-                    Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
-                };
-                ws.poll_transmit(out); // a pong or close queued before this message goes first
+        while let Some(event) = ws.poll_event() {
+            let (opcode, bytes) = match event {
+                Event::Text(text) => (OpCode::Text, text.into_bytes()),
+                Event::Binary(data) => (OpCode::Binary, data),
+                Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
+            };
+            if ws.can_send() && bytes.len() >= ZERO_COPY_ECHO {
+                cx.with_output(|out| {
+                    ws.poll_transmit(out); // a pong or close queued before this message goes first
+                    let len = bytes.len() as u64;
+                    FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: len }.encode(out);
+                });
+                cx.write_owned(bytes);
+                ws.recycle(cx.take_buffer());
+                continue;
+            }
+            cx.with_output(|out| {
+                ws.poll_transmit(out);
                 if ws.can_send() {
                     encode_frame(opcode, &bytes, None, out);
                 }
-                if bytes.capacity() <= MAX_SPARE {
-                    ws.recycle(bytes);
-                }
+            });
+            if bytes.capacity() <= MAX_SPARE {
+                ws.recycle(bytes);
             }
-        });
+        }
     }
 
     /// ws-echo: sends a message back. The frame is encoded straight into the connection's
