@@ -234,7 +234,21 @@ async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, wi
             }
         }
         if ready.is_readable() {
-            match stream.try_read(&mut buf) {
+            // A read that does not fill the buffer emptied the socket: report it to tokio as
+            // "would block" so it forgets the readiness now, instead of finding out with one
+            // more read(2) that returns EAGAIN on every round. (tokio keeps the readiness if a
+            // new edge arrived in between, so nothing is missed.) The client then costs one
+            // read per batch of echoes, for every server alike.
+            let mut got = 0;
+            let result = stream.try_io(Interest::READABLE, || {
+                got = io::Read::read(&mut &*socket2::SockRef::from(&stream), &mut buf)?;
+                if got > 0 && got < buf.len() { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(got) }
+            });
+            let result = match result {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+                other => other,
+            };
+            match result {
                 Ok(0) => {
                     tally.error("server closed the connection");
                     break;
