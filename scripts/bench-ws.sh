@@ -12,8 +12,12 @@
 #   bandwidth   8 connections x 4 in flight x 64 KiB binary       -> MB/s
 #   idle        10 000 open connections, handshake done, held     -> server RSS per connection
 # Every echo is checked (sequence, length, content); any error fails the run.
-# Env: BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
-#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SKIP_BUILD.
+# Each server runs in its best configuration on this 2-core machine, where the load generator
+# needs one core (measured, see docs/benchmarks.md): talkback with one loop that busy-polls for
+# 50 µs after work, tokio-tungstenite with two worker threads (its best; one is slower).
+# Env: BENCH_TALKBACK_ARGS ("--threads 1 --busy-poll 50"), BENCH_TUNGSTENITE_ARGS ("--threads 2"),
+#      BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
+#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SCENARIOS (all five), BENCH_SKIP_BUILD.
 set -euo pipefail
 source "$(dirname "$0")/bench/lib.sh"
 
@@ -21,7 +25,7 @@ SECS=${BENCH_SECS:-10}
 RUNS=${BENCH_RUNS:-1}
 IDLE=${BENCH_IDLE_CONNS:-10000}
 SERVERS=${BENCH_SERVERS:-talkback tungstenite}
-SCENARIOS="latency latency-epoll throughput bandwidth idle"
+SCENARIOS=${BENCH_SCENARIOS:-latency latency-epoll throughput bandwidth idle}
 
 bench_build
 bench_raise_nofile
@@ -29,10 +33,16 @@ bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
 # start_server NAME: a fresh server process; sets BENCH_ADDR and BENCH_PID.
+TALKBACK_ARGS=${BENCH_TALKBACK_ARGS:---threads 1 --busy-poll 50}
+TUNGSTENITE_ARGS=${BENCH_TUNGSTENITE_ARGS:---threads 2}
+bench_log "talkback: ws-echo $TALKBACK_ARGS; tungstenite: tungstenite-echo $TUNGSTENITE_ARGS"
+
 start_server() {
     case $1 in
-        talkback) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 --threads 2 ;;
-        tungstenite) bench_start tungstenite-echo "$BENCH_BIN/tungstenite-echo" --addr 127.0.0.1:0 --threads 2 ;;
+        # shellcheck disable=SC2086 # the args are words on purpose
+        talkback) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 $TALKBACK_ARGS ;;
+        # shellcheck disable=SC2086
+        tungstenite) bench_start tungstenite-echo "$BENCH_BIN/tungstenite-echo" --addr 127.0.0.1:0 $TUNGSTENITE_ARGS ;;
         *) bench_log "unknown server $1"; exit 1 ;;
     esac
 }
@@ -93,6 +103,7 @@ done
 
 echo
 echo "WebSocket echo, ws-load, ${SECS}s per load, median of $RUNS run(s), $(nproc) cores"
+echo "talkback = ws-echo $TALKBACK_ARGS; tungstenite = tungstenite-echo $TUNGSTENITE_ARGS"
 printf '%-12s %-13s %-44s %6s\n' server scenario figure errors
 printf '%s\n' "${rows[@]}"
 echo
