@@ -254,7 +254,16 @@ impl<H: Handler> Connections<H> {
             if conn.read_paused {
                 return;
             }
-            let n = match conn.socket.read(scratch) {
+            // A handler receiving a large body may have the bytes read straight into it.
+            let direct = match conn.phase {
+                Phase::Open if conn.input.is_empty() => conn.handler.direct_input(state),
+                _ => None,
+            };
+            let (result, asked, is_direct) = match direct {
+                Some(target) => (conn.socket.read(target), target.len(), true),
+                None => (conn.socket.read(scratch), scratch.len(), false),
+            };
+            let n = match result {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -270,10 +279,11 @@ impl<H: Handler> Connections<H> {
                     self.call(slot, state, |h, cx, st| h.on_peer_closed(cx, st));
                     return;
                 }
+                Phase::Open if is_direct => self.call(slot, state, |h, cx, st| h.on_direct_input(n, cx, st)),
                 Phase::Open => self.deliver_input(slot, &scratch[..n], state),
             }
             let read_closed = self.slots[slot].as_ref().is_some_and(|c| c.read_closed);
-            if n < scratch.len() && !read_closed {
+            if n < asked && !read_closed {
                 // A short read emptied the socket's receive buffer. Edge-triggered readiness
                 // reports any byte (or FIN) that arrives from now on as a new event, so the
                 // read that would only say WouldBlock is skipped: one syscall per request saved.

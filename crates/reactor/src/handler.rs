@@ -26,6 +26,18 @@ pub trait Handler: Sized + 'static {
     /// the new ones. Returns how many it consumed; the rest is kept for the next call.
     fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut Self::State) -> usize;
 
+    /// Where the next bytes should be read to, instead of the loop's scratch buffer: a handler
+    /// in the middle of a large body whose length it knows (a WebSocket frame's payload) can
+    /// return the part of its own buffer they belong in, and save copying every byte out of
+    /// the scratch buffer. Asked before each read while no input is kept. Default: `None`.
+    fn direct_input(&mut self, _state: &mut Self::State) -> Option<&mut [u8]> {
+        None
+    }
+
+    /// `n` bytes (`n > 0`) were read into the front of the slice [`Handler::direct_input`]
+    /// returned.
+    fn on_direct_input(&mut self, _n: usize, _cx: &mut Cx<'_>, _state: &mut Self::State) {}
+
     /// The deadline set with [`Cx::set_deadline`] has passed.
     fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut Self::State);
 
@@ -112,10 +124,11 @@ impl Cx<'_> {
         self.out.push_owned(bytes, self.pool);
     }
 
-    /// A spare buffer from the loop's pool (empty; its capacity is whatever a written buffer
-    /// had), for a handler that wants to receive into reused memory.
+    /// A spare buffer from the loop's pool, for a handler that receives into reused memory.
+    /// It comes as it was last used: its length and old bytes are unspecified (clear it, or
+    /// overwrite them — growing a buffer back to its old length then costs no zeroing).
     pub fn take_buffer(&mut self) -> Vec<u8> {
-        self.pool.take()
+        self.pool.take_as_is()
     }
 
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.

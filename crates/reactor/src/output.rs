@@ -49,19 +49,27 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
-    pub(crate) fn take(&mut self) -> Vec<u8> {
+    /// An empty spare buffer.
+    fn take(&mut self) -> Vec<u8> {
+        let mut buffer = self.take_as_is();
+        buffer.clear();
+        buffer
+    }
+
+    /// A spare buffer with the bytes it last held still in it (its length unchanged), for a
+    /// caller that will overwrite them: growing it back to that length costs no zeroing.
+    pub(crate) fn take_as_is(&mut self) -> Vec<u8> {
         let buffer = self.spare.pop().unwrap_or_default();
         self.bytes -= buffer.capacity();
         buffer
     }
 
-    fn give(&mut self, mut buffer: Vec<u8>) {
+    fn give(&mut self, buffer: Vec<u8>) {
         let capacity = buffer.capacity();
         if capacity <= POOL_MAX_CAPACITY
             && self.spare.len() < POOL_MAX_BUFFERS
             && self.bytes + capacity <= POOL_MAX_BYTES
         {
-            buffer.clear();
             self.bytes += capacity;
             self.spare.push(buffer);
         }

@@ -84,6 +84,19 @@ impl Handler for Conn {
         }
     }
 
+    fn direct_input(&mut self, state: &mut LoopCtx) -> Option<&mut [u8]> {
+        match self {
+            Conn::WebSocket(ws) => ws.direct_input(state),
+            _ => None,
+        }
+    }
+
+    fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Conn::WebSocket(ws) = self {
+            ws.on_direct_input(n, cx, state);
+        }
+    }
+
     fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         let next = match self {
             Conn::Http(http) => {

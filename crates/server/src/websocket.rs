@@ -83,7 +83,32 @@ impl WsConn {
         // Lend the loop's spare buffer: a whole message is received into it, and after the echo
         // its bytes come back as the next spare, so echoing allocates nothing per message.
         self.ws.swap_spares(&mut state.ws_spares);
-        let result = self.ws.handle_bytes(input, cx.now());
+        let result = self.ws.handle_bytes(input, cx.now()).map(|_| ());
+        self.after_receive(result, cx, state);
+        input.len()
+    }
+
+    /// Inside a large binary frame: the loop may read the rest of its payload straight into the
+    /// message buffer (`Connection::direct_payload`) instead of its scratch buffer.
+    pub(crate) fn direct_input(&mut self, state: &mut LoopCtx) -> Option<&mut [u8]> {
+        // The first ask may start a message, which takes a buffer from the loop's spares.
+        self.ws.swap_spares(&mut state.ws_spares);
+        let offered = self.ws.direct_payload().is_some();
+        self.ws.swap_spares(&mut state.ws_spares);
+        if offered { self.ws.direct_payload() } else { None }
+    }
+
+    /// `n` payload bytes were read into the slice `direct_input` gave.
+    pub(crate) fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        self.ws.swap_spares(&mut state.ws_spares);
+        let result = self.ws.direct_payload_filled(n, cx.now());
+        self.after_receive(result, cx, state);
+    }
+
+    /// After bytes were taken in (with the loop's spares lent to the protocol): answer the
+    /// messages that completed, then the error if there was one, and queue what the protocol
+    /// has to send.
+    fn after_receive(&mut self, result: Result<(), talkback_ws::Error>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         // Messages that were complete before a violation are answered first (Autobahn 3.x,
         // 4.x and 5.15 check that the echo precedes the close).
         if self.channel.is_none() && state.tracer.is_none() {
@@ -102,7 +127,6 @@ impl WsConn {
         }
         self.transmit(cx, state);
         account(&mut self.accounting, cx, &state.stats, 0, 0);
-        input.len()
     }
 
     fn on_event(&mut self, event: Event, cx: &mut Cx<'_>, state: &mut LoopCtx) {

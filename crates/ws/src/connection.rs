@@ -4,7 +4,10 @@
 //! The receive transitions (`ExpectFrameHeader` → `ExpectPayload` → …) live in `receive.rs`;
 //! this file holds the public API, the send side and the timers.
 
+mod direct;
 mod receive;
+
+pub use direct::DIRECT_PAYLOAD_MIN;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -122,6 +125,11 @@ pub struct Connection {
     text: TextAssembler,
     /// Binary message being assembled.
     binary: Vec<u8>,
+    /// The slice handed out by `direct_payload`, until it is filled or taken back (an unfilled
+    /// payload slice is counted in `binary`'s length meanwhile).
+    direct: Option<direct::Direct>,
+    /// The last data frame was large: read the next header on its own (see `direct.rs`).
+    large_frames: bool,
     /// Buffers lent by the caller ([`Connection::swap_spares`], [`Connection::recycle`]) for
     /// the next whole messages to be received into, so an echo loop allocates nothing per
     /// message. Given back with `swap_spares`, so an idle connection keeps none.
@@ -159,6 +167,8 @@ impl Connection {
             partial: None,
             text: TextAssembler::default(),
             binary: Vec::new(),
+            direct: None,
+            large_frames: false,
             spares: Vec::new(),
             scratch: Vec::new(),
             control: [0; 125],
@@ -187,6 +197,7 @@ impl Connection {
     /// [`Connection::fail`] to queue the close frame with its `close_code()`.
     pub fn handle_bytes(&mut self, input: &[u8], now: Instant) -> Result<usize, Error> {
         self.now = now;
+        self.end_direct();
         if let Some(err) = self.error {
             return Err(err);
         }

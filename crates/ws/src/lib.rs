@@ -107,7 +107,7 @@ mod log;
 mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
-pub use connection::{Config, Connection, MAX_SPARES, Role};
+pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Role};
 pub use error::{Error, SendError};
 pub use event::Event;
 pub use frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, encode_frame};

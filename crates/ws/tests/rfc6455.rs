@@ -2,9 +2,13 @@
 //!
 //! - `table`: decoder cases `(name, rule, role, input, expect)`, each fed whole, one byte at
 //!   a time, and at every two-way split, which must all give the same result;
+//! - `direct`: large binary payloads read straight into the message buffer must decode
+//!   exactly as through `handle_bytes`;
 //! - `pair`: a client `Connection` and a server `Connection` wired together in memory on a
 //!   virtual clock (echo, fragmentation, the close handshake, hours of keepalive).
 
+#[path = "rfc6455/direct.rs"]
+mod direct;
 #[path = "rfc6455/pair.rs"]
 mod pair;
 #[path = "rfc6455/table.rs"]

@@ -42,6 +42,9 @@ impl Connection {
             }
         };
         self.check_header(&header)?;
+        if !header.opcode.is_control() {
+            self.large_frames = header.payload_len >= super::DIRECT_PAYLOAD_MIN as u64;
+        }
         if let Some(log) = &mut self.log {
             log.begin_in(header);
         }
@@ -147,7 +150,7 @@ impl Connection {
     /// A binary frame is about to stream in over several reads: make room for all of it at
     /// once (its length was checked against the limits already), in a lent spare buffer when
     /// the message is just starting, so a large message costs no allocation and no regrowth.
-    fn reserve_binary(&mut self, payload_len: usize) {
+    pub(super) fn reserve_binary(&mut self, payload_len: usize) {
         if self.binary.is_empty()
             && let Some(spare) = self.spares.pop()
         {
@@ -191,7 +194,7 @@ impl Connection {
 
     /// The last payload byte of a frame arrived (or it had none): update the message state
     /// (§5.4) or act on the control frame (§5.5).
-    fn finish_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
+    pub(super) fn finish_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
         if let Some(log) = &mut self.log {
             log.end_in();
         }
