@@ -163,6 +163,16 @@ bench_median() {
         | sort -g | awk '{ lines[NR] = $0 } END { if (NR) { l = lines[int((NR + 1) / 2)]; sub(/^[^ ]* /, "", l); print l } }'
 }
 
+# bench_median_of KEY: the median (lower median) of KEY's values over the lines of stdin.
+bench_median_of() {
+    sed -n "s/.* $1=\([^ ]*\).*/\1/p" | sort -g | awk '{ v[NR] = $0 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# bench_max_of KEY: the largest of KEY's values over the lines of stdin.
+bench_max_of() {
+    sed -n "s/.* $1=\([^ ]*\).*/\1/p" | sort -g | tail -n 1
+}
+
 # bench_check_quiet: warn when something else is using the CPU (figures would be noise).
 bench_check_quiet() {
     local load

@@ -24,56 +24,67 @@ pub fn parse_body(body: &str) -> Option<(u64, Duration)> {
 
 /// Incremental `text/event-stream` parser (WHATWG HTML, "Parsing an event stream"): feeds
 /// bytes, yields the `data` of each dispatched event. `id`, `event`, `retry` and comments are
-/// ignored.
+/// ignored. It works on whole runs of bytes between line ends and reuses its buffers, so the
+/// load generator spends as little as it can per event (it must not be the bottleneck).
 #[derive(Debug, Default)]
 pub struct SseParser {
+    /// The line so far, when a read ended inside it.
     line: Vec<u8>,
-    data: Option<String>,
+    /// The event's data so far (reused from event to event).
+    data: String,
+    has_data: bool,
     skip_lf: bool,
 }
 
 impl SseParser {
     /// Feeds bytes; calls `out` with each event's data.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(&str)) {
-        for &b in bytes {
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&str)) {
+        while !bytes.is_empty() {
             if self.skip_lf {
                 self.skip_lf = false;
-                if b == b'\n' {
+                if bytes[0] == b'\n' {
+                    bytes = &bytes[1..];
                     continue;
                 }
             }
-            match b {
-                b'\r' | b'\n' => {
-                    self.skip_lf = b == b'\r';
-                    self.line_done(out);
-                }
-                _ => self.line.push(b),
+            let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.line.extend_from_slice(bytes);
+                return;
+            };
+            self.skip_lf = bytes[end] == b'\r';
+            if self.line.is_empty() {
+                self.line_done(&bytes[..end], out);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&bytes[..end]);
+                self.line_done(&line, out);
+                line.clear();
+                self.line = line;
             }
+            bytes = &bytes[end + 1..];
         }
     }
 
-    fn line_done(&mut self, out: &mut impl FnMut(&str)) {
-        if self.line.is_empty() {
-            if let Some(data) = self.data.take() {
-                out(&data);
+    fn line_done(&mut self, line: &[u8], out: &mut impl FnMut(&str)) {
+        if line.is_empty() {
+            if self.has_data {
+                out(&self.data);
+                self.data.clear();
+                self.has_data = false;
             }
             return;
         }
-        let line = String::from_utf8_lossy(&self.line);
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_ref(), ""),
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => (&line[..i], line[i + 1..].strip_prefix(b" ").unwrap_or(&line[i + 1..])),
+            None => (line, &b""[..]),
         };
-        if field == "data" {
-            match &mut self.data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => self.data = Some(value.to_owned()),
+        if field == b"data" {
+            if self.has_data {
+                self.data.push('\n');
             }
+            self.data.push_str(&String::from_utf8_lossy(value));
+            self.has_data = true;
         }
-        self.line.clear();
     }
 }
 

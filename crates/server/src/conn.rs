@@ -53,6 +53,14 @@ impl Conn {
         }
     }
 
+    /// The loops caught up with the publishers: a waiting `POST` is answered (anything else —
+    /// a connection that has moved on since it waited — is left alone).
+    pub(crate) fn publish_caught_up(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Conn::PublishWait(wait) = self {
+            *self = wait.answer(cx, state);
+        }
+    }
+
     /// A channel message reached this connection; returns whether it stays subscribed.
     pub(crate) fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &mut LoopCtx) -> bool {
         match self {
@@ -112,7 +120,7 @@ impl Handler for Conn {
                 None
             }
             Conn::Parked(parked) => Some(parked.on_deadline(cx, state)),
-            Conn::PublishWait(wait) => wait.on_deadline(cx, state),
+            Conn::PublishWait(wait) => Some(wait.answer(cx, state)),
             Conn::Stats(stats) => {
                 stats.on_deadline(cx, state);
                 None

@@ -57,11 +57,11 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         busy_poll: options.busy_poll,
         ..Config::default()
     };
-    let hub = Arc::new(Hub::new(options.history));
+    let hub = Arc::new(Hub::new(options.history, options.threads.max(1)));
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {
-        let local = LocalHub::new(Arc::clone(&hub), loops.to_vec());
+        let local = LocalHub::new(Arc::clone(&hub), index, loops.to_vec());
         LoopCtx::new(service, Arc::clone(&options), local, Arc::clone(&stats), index)
     })
 }

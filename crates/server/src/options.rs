@@ -42,6 +42,9 @@ pub struct Options {
     pub max_hold: Duration,
     /// SSE heartbeat comment interval (`--heartbeat`, seconds, default 15).
     pub heartbeat: Duration,
+    /// Longest a `POST` is held while the loops catch up with publishers
+    /// (`--max-publish-wait`, seconds, default 1; then it is answered anyway).
+    pub max_publish_wait: Duration,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ impl Options {
             history: 1024,
             max_hold: Duration::from_secs(120),
             heartbeat: Duration::from_secs(15),
+            max_publish_wait: Duration::from_secs(1),
         }
     }
 
@@ -121,6 +125,7 @@ impl Options {
             "--history" => self.history = (number()? as usize).max(1),
             "--max-hold" => self.max_hold = seconds()?,
             "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
+            "--max-publish-wait" => self.max_publish_wait = seconds()?,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -161,6 +166,7 @@ Options:
   --history N                messages each channel keeps for late readers (default 1024)
   --max-hold SECS            longest long-poll hold (default 120; then 204)
   --heartbeat SECS           SSE heartbeat comment interval (default 15)
+  --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --help                     this text";
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use talkback_reactor::{Connections, Cx, LoopState};
 
 use crate::conn::Conn;
 use crate::http::HttpConn;
-use crate::hub::{Broadcast, LocalHub};
+use crate::hub::{HubMessage, LocalHub};
 use crate::options::Options;
 use crate::stats::Stats;
 use crate::trace::Tracer;
@@ -103,7 +103,7 @@ impl LoopCtx {
 }
 
 impl LoopState<Conn> for LoopCtx {
-    type Message = Broadcast;
+    type Message = HubMessage;
 
     fn begin_turn(&mut self, _now: Instant) {
         self.refresh_date();
@@ -116,7 +116,7 @@ impl LoopState<Conn> for LoopCtx {
         Conn::Http(Box::new(HttpConn::new(self, cx)))
     }
 
-    fn on_message(&mut self, message: Broadcast, conns: &mut Connections<Conn>) {
-        crate::hub::deliver(self, message, conns);
+    fn on_message(&mut self, message: HubMessage, conns: &mut Connections<Conn>) {
+        crate::hub::on_message(self, message, conns);
     }
 }

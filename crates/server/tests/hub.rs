@@ -937,10 +937,11 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
 /// Backpressure on publishers (hub.rs `PublishWait`): 50 pipelined `POST`s arrive in one read,
 /// so the loop publishes faster than any loop can deliver and the later answers are held back
 /// until the loops catch up. Every one is still answered, in order, with ids 1..=50, and every
-/// message reaches a subscriber.
+/// message reaches a subscriber. The fallback wait is an hour, so each held answer must be
+/// released by the loop whose delivery caught up (`HubMessage::CaughtUp`), on either loop.
 #[test]
 fn pipelined_publishes_are_held_back_then_all_answered_in_order() {
-    let server = spawn_hub(|_| {});
+    let server = spawn_hub(|o| o.max_publish_wait = Duration::from_secs(3600));
     let mut subscriber = server.client();
     subscriber.send(&get("/ch/burst/sse"));
     subscriber.read_until(b"\r\n\r\n");
