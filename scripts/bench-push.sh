@@ -15,7 +15,7 @@
 # the runs (so a p99 is not just the one of whichever run had the median rate); lost,
 # duplicated and errors are the worst run's. Env: BENCH_RUNS (1), BENCH_SUBSCRIBERS (1000),
 # BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"),
-# BENCH_SCENARIOS ("sse longpoll held"), BENCH_SKIP_BUILD.
+# BENCH_SCENARIOS ("sse longpoll held"), BENCH_TALKBACK_ARGS ("--threads 2"), BENCH_SKIP_BUILD.
 set -euo pipefail
 source "$(dirname "$0")/bench/lib.sh"
 
@@ -32,11 +32,15 @@ bench_raise_nofile
 bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
+TALKBACK_ARGS=${BENCH_TALKBACK_ARGS:---threads 2}
+bench_log "talkback: demo $TALKBACK_ARGS; nchan: nginx with 2 workers (scripts/bench/nchan.conf)"
+
 # start_server NAME: a fresh server; sets BENCH_ADDR, STYLE and MEM_PIDS.
 start_server() {
     case $1 in
         talkback)
-            bench_start demo "$BENCH_BIN/demo" --addr 127.0.0.1:0 --threads 2
+            # shellcheck disable=SC2086 # the args are words on purpose
+            bench_start demo "$BENCH_BIN/demo" --addr 127.0.0.1:0 $TALKBACK_ARGS
             STYLE=talkback MEM_PIDS=$BENCH_PID ;;
         nchan)
             bench_start_nginx nchan "$BENCH_ROOT/scripts/bench/nchan.conf"

@@ -5,8 +5,11 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
+
+/// The most one read(2) takes.
+const READ_SIZE: usize = 16 * 1024;
 
 /// An `http://host:port/path` URL, resolved.
 #[derive(Debug, Clone)]
@@ -86,6 +89,8 @@ pub struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     start: usize,
+    /// What each read(2) goes into before joining `buf`.
+    scratch: Box<[u8]>,
     /// De-chunking state of the response body being streamed.
     chunk: Dechunk,
     framing: Option<Framing>,
@@ -96,7 +101,14 @@ impl Conn {
     pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Self { stream, buf: Vec::with_capacity(4096), start: 0, chunk: Dechunk::default(), framing: None })
+        Ok(Self {
+            stream,
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            scratch: vec![0; READ_SIZE].into_boxed_slice(),
+            chunk: Dechunk::default(),
+            framing: None,
+        })
     }
 
     /// Writes all of `bytes`.
@@ -112,12 +124,30 @@ impl Conn {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.reserve(16 * 1024);
-        let n = self.stream.read_buf(&mut self.buf).await?;
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+        loop {
+            self.stream.readable().await?;
+            // A read that does not fill the scratch buffer emptied the socket: tell tokio it
+            // "would block" so it forgets the readiness now, rather than learning it from one
+            // more read(2) that returns EAGAIN after every event (a new edge that arrived
+            // meanwhile keeps the readiness, so nothing is missed).
+            let (stream, scratch) = (&self.stream, &mut self.scratch);
+            let mut got = 0;
+            let result = stream.try_io(Interest::READABLE, || {
+                got = io::Read::read(&mut &*socket2::SockRef::from(stream), scratch)?;
+                if got > 0 && got < scratch.len() { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(got) }
+            });
+            match result {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+            if got == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+            }
+            self.buf.extend_from_slice(&self.scratch[..got]);
+            return Ok(());
         }
-        Ok(())
     }
 
     /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream_into`].
