@@ -59,6 +59,8 @@ pub struct Echoer {
     bad_chunk: bool,
     /// Where small frames are gathered for one write (reused).
     gather: Vec<u8>,
+    /// Per read: whether each message that ended in it differed (reused).
+    ends: Vec<bool>,
 }
 
 /// Frames up to this size are copied into one buffer per write instead of one iovec each.
@@ -79,6 +81,7 @@ impl Echoer {
             parser: ServerFrames::default(),
             bad_chunk: false,
             gather: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
@@ -154,8 +157,8 @@ impl Echoer {
     /// Checks received bytes against what was sent; counts and times whole echoes that
     /// arrive inside `window`.
     pub fn read(&mut self, data: &[u8], window: (Instant, Instant), tally: &mut Tally) -> Result<(), String> {
-        let frames = self.frames.clone();
-        let mut ends = Vec::new();
+        let frames = &self.frames;
+        let mut ends = std::mem::take(&mut self.ends);
         // A message may span reads: its verdict so far carries over in `bad_chunk`.
         let mut bad = self.bad_chunk;
         let mut seq = self.next_recv;
@@ -171,7 +174,7 @@ impl Echoer {
         self.bad_chunk = bad;
         if !ends.is_empty() {
             let now = Instant::now();
-            for was_bad in ends {
+            for was_bad in ends.drain(..) {
                 if was_bad {
                     return Err(format!("echo {} differs from what was sent", self.next_recv));
                 }
@@ -186,6 +189,7 @@ impl Echoer {
                 self.next_recv += 1;
             }
         }
+        self.ends = ends; // kept for the next read: no allocation per read
         Ok(())
     }
 }
