@@ -205,6 +205,8 @@ async fn load(plan: Plan) -> Result<u64, String> {
 async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, window: (Instant, Instant)) -> Tally {
     let mut tally = Tally::default();
     let drain_deadline = window.1 + Duration::from_secs(5);
+    let give_up = tokio::time::sleep_until(drain_deadline.into());
+    tokio::pin!(give_up);
     let mut conn = Echoer::new(frames, inflight);
     let mut buf = vec![0u8; (conn.frames.frame_len() * 2).clamp(64 * 1024, 1 << 20)];
     loop {
@@ -216,13 +218,17 @@ async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, wi
             break;
         }
         let interest = if conn.write_pending() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-        let ready = match tokio::time::timeout_at(drain_deadline.into(), stream.ready(interest)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                tally.error(format!("poll: {e}"));
-                break;
-            }
-            Err(_) => {
+        // One timer for the whole run (not one armed and dropped per wait).
+        let ready = tokio::select! {
+            biased;
+            r = stream.ready(interest) => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    tally.error(format!("poll: {e}"));
+                    break;
+                }
+            },
+            () = &mut give_up => {
                 tally.error(format!("{} echoes still missing 5 s after the run", conn.outstanding()));
                 break;
             }
