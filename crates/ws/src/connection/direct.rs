@@ -45,12 +45,13 @@ pub(crate) enum Direct {
 pub const DIRECT_PAYLOAD_MIN: usize = 16 * 1024;
 
 impl Connection {
-    /// Where the next received bytes belong, if they can be read straight into the message:
-    /// the connection is inside a binary frame's payload with at least [`DIRECT_PAYLOAD_MIN`]
-    /// bytes left. The slice is exactly the rest of that payload; read into its front and
-    /// report how much arrived with [`Connection::direct_payload_filled`]. Asking twice
-    /// without filling returns the same slice. Bytes given to `handle_bytes` instead are fine
-    /// too: the unfilled slice is simply taken back.
+    /// Where the next received bytes belong, if they can be read straight in: inside a binary
+    /// frame's payload with at least [`DIRECT_PAYLOAD_MIN`] bytes left, exactly the rest of
+    /// that payload in the message buffer; between frames right after a large one, the room
+    /// for the next header (at most 14 bytes). Read into the slice's front and report how much
+    /// arrived with [`Connection::direct_payload_filled`]. Asking twice without filling
+    /// returns the same slice. Bytes given to `handle_bytes` instead are fine too: the
+    /// unfilled slice is simply taken back.
     pub fn direct_payload(&mut self) -> Option<&mut [u8]> {
         if self.direct.is_none() {
             if self.phase != Phase::Open || self.error.is_some() {
