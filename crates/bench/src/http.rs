@@ -5,7 +5,7 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// The most one read(2) takes.
@@ -89,7 +89,7 @@ pub struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     start: usize,
-    /// What each read(2) goes into before joining `buf`.
+    /// What each read(2) goes into before joining `buf` (see [`crate::net::read_once`]).
     scratch: Box<[u8]>,
     /// De-chunking state of the response body being streamed.
     chunk: Dechunk,
@@ -124,30 +124,19 @@ impl Conn {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        loop {
+        let got = loop {
             self.stream.readable().await?;
-            // A read that does not fill the scratch buffer emptied the socket: tell tokio it
-            // "would block" so it forgets the readiness now, rather than learning it from one
-            // more read(2) that returns EAGAIN after every event (a new edge that arrived
-            // meanwhile keeps the readiness, so nothing is missed).
-            let (stream, scratch) = (&self.stream, &mut self.scratch);
-            let mut got = 0;
-            let result = stream.try_io(Interest::READABLE, || {
-                got = io::Read::read(&mut &*socket2::SockRef::from(stream), scratch)?;
-                if got > 0 && got < scratch.len() { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(got) }
-            });
-            match result {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => {}
+            match crate::net::read_once(&self.stream, &mut self.scratch) {
+                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
-            if got == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
-            }
-            self.buf.extend_from_slice(&self.scratch[..got]);
-            return Ok(());
+        };
+        if got == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
         }
+        self.buf.extend_from_slice(&self.scratch[..got]);
+        Ok(())
     }
 
     /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream_into`].

@@ -23,6 +23,7 @@ pub mod args;
 pub mod echo;
 pub mod hist;
 pub mod http;
+pub mod net;
 pub mod procfs;
 pub mod push;
 pub mod report;

@@ -262,20 +262,10 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// Writes `n` in decimal and CRLF, in one piece.
-fn push_u64_crlf(out: &mut Vec<u8>, mut n: u64) {
-    let mut line = [0u8; 22];
-    line[20..].copy_from_slice(b"\r\n");
-    let mut i = 20;
-    loop {
-        i -= 1;
-        line[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&line[i..]);
+/// Writes `n` in decimal and CRLF (a chunk-size line).
+fn push_u64_crlf(out: &mut Vec<u8>, n: u64) {
+    push_u64(out, n);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes `name: value` and CRLF.

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use talkback_bench::args::Args;
 use talkback_bench::hist::Histogram;
 use talkback_bench::http::{Conn, Url};
+use talkback_bench::net::runtime;
 use talkback_bench::procfs;
 use talkback_bench::push::{self, Seen, SseParser};
 use talkback_bench::report::{self, Line};
@@ -111,13 +112,7 @@ fn run() -> Result<u64, String> {
     if !["sse", "longpoll", "held"].contains(&plan.scenario.as_str()) {
         return Err(format!("unknown scenario {:?}", plan.scenario));
     }
-    let threads = args.parse_or("threads", 1usize)?;
-    let rt = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
-    }
-    .map_err(|e| e.to_string())?;
+    let rt = runtime(args.parse_or("threads", 1usize)?)?;
     rt.block_on(fan_out(plan))
 }
 

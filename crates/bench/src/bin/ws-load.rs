@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use talkback_bench::args::Args;
 use talkback_bench::echo::{Echoer, Tally};
 use talkback_bench::http::Url;
+use talkback_bench::net::{read_once, runtime};
 use talkback_bench::procfs;
 use talkback_bench::report::{self, Line};
 use talkback_bench::wsframe::{self, ClientFrames, Echo, ServerFrames};
@@ -95,13 +96,7 @@ fn run() -> Result<u64, String> {
         return Ok(0);
     }
     let plan = plan(&args)?;
-    let threads = args.parse_or("threads", 1usize)?;
-    let rt = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
-    }
-    .map_err(|e| e.to_string())?;
+    let rt = runtime(args.parse_or("threads", 1usize)?)?;
     rt.block_on(async move { if plan.scenario == "idle" { idle(plan).await } else { load(plan).await } })
 }
 
@@ -239,38 +234,8 @@ async fn drive(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, wi
                 break;
             }
         }
-        if ready.is_readable() {
-            // A read that does not fill the buffer emptied the socket: report it to tokio as
-            // "would block" so it forgets the readiness now, instead of finding out with one
-            // more read(2) that returns EAGAIN on every round. (tokio keeps the readiness if a
-            // new edge arrived in between, so nothing is missed.) The client then costs one
-            // read per batch of echoes, for every server alike.
-            let mut got = 0;
-            let result = stream.try_io(Interest::READABLE, || {
-                got = io::Read::read(&mut &*socket2::SockRef::from(&stream), &mut buf)?;
-                if got > 0 && got < buf.len() { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(got) }
-            });
-            let result = match result {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
-                other => other,
-            };
-            match result {
-                Ok(0) => {
-                    tally.error("server closed the connection");
-                    break;
-                }
-                Ok(n) => {
-                    if let Err(e) = conn.read(&buf[..n], window, &mut tally) {
-                        tally.error(e);
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    tally.error(format!("read: {e}"));
-                    break;
-                }
-            }
+        if ready.is_readable() && !absorb(read_once(&stream, &mut buf), &buf, &mut conn, window, &mut tally) {
+            break;
         }
     }
     tally
@@ -407,23 +372,32 @@ fn spin(stream: TcpStream, frames: Arc<ClientFrames>, inflight: usize, window: (
                 break;
             }
         }
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                tally.error("server closed the connection");
-                break;
-            }
-            Ok(n) => {
-                if let Err(e) = conn.read(&buf[..n], window, &mut tally) {
-                    tally.error(e);
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::hint::spin_loop(),
-            Err(e) => {
-                tally.error(format!("read: {e}"));
-                break;
-            }
+        let result = stream.read(&mut buf);
+        if !absorb(result, &buf, &mut conn, window, &mut tally) {
+            break;
         }
     }
     tally
+}
+
+/// Acts on one read: checks the echoed bytes, or records why the connection is done for.
+/// Returns whether to go on (`WouldBlock` is no reason to stop).
+fn absorb(
+    result: io::Result<usize>,
+    buf: &[u8],
+    conn: &mut Echoer,
+    window: (Instant, Instant),
+    tally: &mut Tally,
+) -> bool {
+    let failure = match result {
+        Ok(0) => "server closed the connection".to_owned(),
+        Ok(n) => match conn.read(&buf[..n], window, tally) {
+            Ok(()) => return true,
+            Err(e) => e,
+        },
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+        Err(e) => format!("read: {e}"),
+    };
+    tally.error(failure);
+    false
 }
