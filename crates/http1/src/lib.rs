@@ -109,6 +109,9 @@
 //! | `max_body` | 1 MiB | 413 before the body is read | the hub's messages are small |
 //! | `max_trailers` | 8192 | 431 | nobody sends trailers to us; bound them anyway |
 //! | chunk line (`MAX_CHUNK_LINE`) | 4096 | 400 | extensions are ignored, so need no room |
+//!
+//! Start reading at `decoder.rs` (`RequestDecoder`: bytes in, requests out), then `parse.rs`
+//! and `fields.rs` (the checks httparse leaves to us); tests: `tests/rfc9112.rs`.
 #![forbid(unsafe_code)]
 
 mod chunked;

@@ -116,6 +116,9 @@
 //!   byte budget; the newest message is always kept.
 //! * [`Parked`] has no size limit of its own: it holds one entry per parked connection, which
 //!   the server's connection limit bounds. Every operation is O(log n).
+//!
+//! Start reading at `log.rs` (the channel log and cursors), then `parked.rs` (holding and
+//! releasing requests); the chapter is `docs/long-polling.md`.
 #![forbid(unsafe_code)]
 
 mod json;

@@ -8,8 +8,9 @@
 //! ```text
 //!   kernel                         loop (one per thread)                      handler
 //!   ──────                         ─────────────────────                      ───────
-//!   SYN ──accept──────────────────▶ slab.insert ──────────── LoopState::accept ──▶ H
+//!   SYN ──accept──▶ least-loaded loop ▶ slab.insert ───────── LoopState::accept ──▶ H
 //!   bytes ──readable──────────────▶ read → scratch ─────────── on_input(bytes) ──▶ consumed
+//!                                  (or → the handler's buffer ── direct_input / on_direct_input)
 //!                                  keep unconsumed tail ◀── (only while partial)
 //!                                  out queue ◀──────────── cx.write / write_shared
 //!   ◀──────────── writev ───────── flush until WouldBlock (WRITABLE interest only then)
@@ -20,8 +21,8 @@
 //!
 //! | module | what it owns |
 //! |---|---|
-//! | `server` | threads, [`Config`], [`LoopHandle`], shutdown (SIGINT/SIGTERM) |
-//! | `event_loop` | one `mio::Poll`: accept (with EMFILE back-off), wake-ups, signals |
+//! | `server` | threads, [`Config`], [`LoopHandle`], each loop's seat (load, hand-offs), shutdown |
+//! | `event_loop` | one `mio::Poll`: accept (EMFILE back-off, hand-off to the least-loaded loop), wake-ups, signals, busy-polling |
 //! | `conns` | the slab: read, call the handler, flush, pause, close, linger, timers |
 //! | `output` | the output queue (owned + shared chunks), vectored writes, buffer pool |
 //! | `timers` | the deadline heap with lazy deletion |
@@ -45,6 +46,9 @@
 //!
 //! Memory: an idle connection holds its socket, its handler, an empty output queue and no read
 //! buffer (the loop lends a 256 KiB scratch buffer to every read).
+//!
+//! Start reading at `event_loop.rs` (one turn of the loop), then `conns.rs`; the chapter is
+//! `docs/event-loop.md`.
 
 mod conns;
 mod event_loop;

@@ -15,8 +15,12 @@
 //!           conn::Conn ─┬─ Http ──(routes.rs)──▶ echo / publish / poll / page
 //!                       ├─ WebSocket ◀── 101 (websocket.rs, talkback-ws)
 //!                       ├─ Sse ◀──────── 200 text/event-stream (sse.rs, talkback-sse)
-//!                       └─ Parked ◀───── long-poll held (longpoll.rs, talkback-longpoll)
+//!                       ├─ Parked ◀───── long-poll held (longpoll.rs, talkback-longpoll)
+//!                       └─ PublishWait ◀ POST answered once delivery catches up (hub.rs)
 //! ```
+//!
+//! Start reading at `routes.rs` (which request becomes what), then `hub.rs` (one broadcast's
+//! path); the chapters are `docs/architecture.md` and the technique chapters in `docs/`.
 
 pub mod conn;
 pub mod http;

@@ -96,6 +96,9 @@
 //! * [`Limits`]: a line and an event's data are each capped at 1 MiB by default — the hub's
 //!   largest message — so a misbehaving server cannot make a client buffer without bound;
 //!   over the limit is [`ParseError::LineTooLong`] / [`ParseError::DataTooLarge`].
+//!
+//! Start reading at `encode.rs` (what the server writes), then `parse.rs` (the WHATWG
+//! parser); tests: `tests/whatwg.rs`. The chapter is `docs/sse.md`.
 #![forbid(unsafe_code)]
 
 mod encode;

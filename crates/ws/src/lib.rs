@@ -29,7 +29,7 @@
 //! |---|---|
 //! | [`handshake`] | §1.3 accept key, §4.1 client request, §4.2 server response, §4.4 versions |
 //! | `frame` ([`FrameHeader`], [`encode_frame`], [`apply_mask`]) | §5.2 base framing, §5.3 masking |
-//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits |
+//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs`, direct payload reads in `connection/direct.rs` |
 //! | `close` ([`CloseFrame`], [`is_valid_code`]) | §5.5.1 close payload, §7.4 status codes |
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
 //! | `error` ([`Error`], [`SendError`]) | §7.1.7 failing the connection, §7.4.1 which code |
@@ -65,6 +65,11 @@
 //! 6. Timers: sleep until `poll_deadline()`, then `handle_timeout(now)` and go to 5.
 //! 7. When `is_closed()`: write what is queued, then close TCP (a server at once, §7.1.1).
 //!
+//! Optional, for speed: `swap_spares` / `recycle` lend reusable message buffers (no
+//! allocation per message), and `direct_payload` / `direct_payload_filled` let the caller read
+//! a large binary payload straight into the message buffer instead of passing it through
+//! `handle_bytes` (`connection/direct.rs`). Both give exactly the events `handle_bytes` would.
+//!
 //! ```
 //! use std::time::Instant;
 //! use talkback_ws::{Config, Connection, Event, Role};
@@ -95,6 +100,9 @@
 //! - `ping_interval` (off by default) and `pong_timeout`, 10 s: keepalive for idle
 //!   connections; any byte from the peer counts as a sign of life.
 //! - Lengths must be minimally encoded (§5.2 "MUST"): a non-minimal length fails with 1002.
+//!
+//! Start reading at `connection.rs` (the public API), then `connection/receive.rs`; the
+//! chapter is `docs/websocket.md`.
 #![forbid(unsafe_code)]
 
 mod close;
