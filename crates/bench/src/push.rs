@@ -14,12 +14,22 @@ pub fn message_body(seq: u64, base: Instant, sent: Instant, size: usize) -> Stri
     body
 }
 
-/// Reads back `(seq, sent offset from base)` from a [`message_body`].
-pub fn parse_body(body: &str) -> Option<(u64, Duration)> {
-    let mut parts = body.split(' ');
-    let seq = parts.next()?.parse().ok()?;
-    let digits = parts.next()?.trim_end_matches('x');
-    Some((seq, Duration::from_nanos(digits.parse().ok()?)))
+/// Reads back `(seq, sent offset from base)` from a [`message_body`]. Bytes, digit by digit:
+/// the load generator does this for every delivery.
+pub fn parse_body(body: &[u8]) -> Option<(u64, Duration)> {
+    let (seq, rest) = leading_number(body)?;
+    let (nanos, rest) = leading_number(rest.strip_prefix(b" ")?)?;
+    rest.iter().all(|&b| b == b'x').then_some((seq, Duration::from_nanos(nanos)))
+}
+
+/// The decimal number at the front of `bytes` (at least one digit, no overflow) and the rest.
+fn leading_number(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let value = bytes[..digits].iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    Some((value, &bytes[digits..]))
 }
 
 /// Incremental `text/event-stream` parser (WHATWG HTML, "Parsing an event stream"): feeds
@@ -31,14 +41,15 @@ pub struct SseParser {
     /// The line so far, when a read ended inside it.
     line: Vec<u8>,
     /// The event's data so far (reused from event to event).
-    data: String,
+    data: Vec<u8>,
     has_data: bool,
     skip_lf: bool,
 }
 
 impl SseParser {
-    /// Feeds bytes; calls `out` with each event's data.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&str)) {
+    /// Feeds bytes; calls `out` with each event's data (as bytes: the caller decides whether
+    /// it needs text).
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&[u8])) {
         while !bytes.is_empty() {
             if self.skip_lf {
                 self.skip_lf = false;
@@ -65,7 +76,7 @@ impl SseParser {
         }
     }
 
-    fn line_done(&mut self, line: &[u8], out: &mut impl FnMut(&str)) {
+    fn line_done(&mut self, line: &[u8], out: &mut impl FnMut(&[u8])) {
         if line.is_empty() {
             if self.has_data {
                 out(&self.data);
@@ -80,9 +91,9 @@ impl SseParser {
         };
         if field == b"data" {
             if self.has_data {
-                self.data.push('\n');
+                self.data.push(b'\n');
             }
-            self.data.push_str(&String::from_utf8_lossy(value));
+            self.data.extend_from_slice(value);
             self.has_data = true;
         }
     }
@@ -151,7 +162,8 @@ pub struct Seen {
 impl Seen {
     /// Expects `messages` messages, numbered from 1.
     pub fn new(messages: u64) -> Self {
-        Self { counts: vec![0; messages as usize + 1], ..Self::default() }
+        let latencies = Vec::with_capacity(messages as usize);
+        Self { counts: vec![0; messages as usize + 1], latencies, ..Self::default() }
     }
 
     /// True once every message arrived or something failed.
@@ -159,10 +171,11 @@ impl Seen {
         self.unique >= messages || self.error.is_some()
     }
 
-    /// Records one delivered [`message_body`], published relative to `base`.
-    pub fn deliver(&mut self, base: Instant, body: &str) {
-        let now = Instant::now();
+    /// Records one [`message_body`], published relative to `base`, received at `now` (one
+    /// clock reading per read serves every message that read brought).
+    pub fn deliver(&mut self, base: Instant, body: &[u8], now: Instant) {
         let Some((seq, sent)) = parse_body(body) else {
+            let body = String::from_utf8_lossy(body);
             self.error.get_or_insert_with(|| format!("unexpected message {body:?}"));
             return;
         };
@@ -189,7 +202,11 @@ mod tests {
         let base = Instant::now();
         let body = message_body(42, base, base + Duration::from_micros(1500), 64);
         assert_eq!(body.len(), 64);
-        assert_eq!(parse_body(&body), Some((42, Duration::from_micros(1500))));
+        assert_eq!(parse_body(body.as_bytes()), Some((42, Duration::from_micros(1500))));
+        assert_eq!(parse_body(b"42 1500"), Some((42, Duration::from_nanos(1500))));
+        for bad in [&b""[..], b"42", b"42 ", b" 1", b"4a 1", b"1 2xy", b"99999999999999999999 1"] {
+            assert_eq!(parse_body(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
@@ -199,7 +216,7 @@ mod tests {
             let mut p = SseParser::default();
             let mut got = Vec::new();
             for piece in wire.chunks(split) {
-                p.feed(piece, &mut |d| got.push(d.to_owned()));
+                p.feed(piece, &mut |d| got.push(String::from_utf8_lossy(d).into_owned()));
             }
             assert_eq!(got, ["a", "b\nc"], "split {split}");
         }

@@ -1,6 +1,7 @@
 //! The slab of connections of one loop, and everything done to one connection: reading into
 //! the loop's scratch buffer, calling its handler, flushing its output, closing it.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
@@ -51,8 +52,10 @@ struct Conn<H> {
     /// The peer's FIN (or an error) was reported: read until the read that returns 0, even
     /// after a short read, since no new readiness edge will come for it.
     read_closed: bool,
-    /// Output was queued this turn and is waiting in `Connections::dirty` to be flushed.
+    /// Output is queued and waiting in `Connections::dirty` (or `answers`) to be flushed.
     dirty: bool,
+    /// Waiting in `Connections::answers`.
+    answer_queued: bool,
 }
 
 /// Limits the loop enforces on every connection.
@@ -77,11 +80,29 @@ pub struct Connections<H> {
     now: Instant,
     /// Connections whose reading was un-paused and must be read again by the loop.
     pending_reads: Vec<usize>,
-    /// Connections with output queued this turn. They are flushed once, at the end of the
-    /// turn, so everything a connection was sent during one turn — the answers to a pipelined
-    /// batch, several broadcasts from one inbox drain — leaves in one `writev`.
-    dirty: Vec<usize>,
+    /// Connections with output queued, in the order it was queued. They are flushed once, at
+    /// the end of the turn, so everything a connection was sent during one turn — the answers
+    /// to a pipelined batch, several broadcasts from one inbox drain — leaves in one `writev`;
+    /// at most [`FLUSH_SLICE`] of them per turn.
+    dirty: VecDeque<usize>,
+    /// Connections that answered their own input this turn (a request's response, a pong):
+    /// flushed at the end of this turn, before any slice of `dirty`.
+    answers: Vec<usize>,
+    /// A connection's own socket event is being handled (its output is an answer).
+    answering: bool,
 }
+
+/// How many connections one turn flushes at most, besides this turn's answers, before the
+/// loop looks for events again.
+///
+/// Fanning a broadcast out to thousands of subscribers is thousands of `writev`s (each ~2–5
+/// µs on loopback). Done in one go, the loop reads nothing meanwhile — not even the
+/// publisher's next message, which then waits milliseconds for its answer, and every
+/// broadcast goes out on its own. In slices, with answers to this turn's requests first,
+/// the publisher hears back within a slice, and what it publishes next is queued behind the
+/// output of the subscribers not yet written, leaving in the same write: under load each
+/// subscriber gets several messages per `writev`.
+pub(crate) const FLUSH_SLICE: usize = 64;
 
 impl<H: Handler> Connections<H> {
     pub(crate) fn new(registry: Registry, limits: ConnLimits, now: Instant) -> Self {
@@ -96,7 +117,9 @@ impl<H: Handler> Connections<H> {
             limits,
             now,
             pending_reads: Vec::new(),
-            dirty: Vec::new(),
+            dirty: VecDeque::new(),
+            answers: Vec::new(),
+            answering: false,
         }
     }
 
@@ -222,6 +245,7 @@ impl<H: Handler> Connections<H> {
             read_paused: false,
             read_closed: false,
             dirty: false,
+            answer_queued: false,
         });
         self.live += 1;
         self.after_call(slot, requests, state);
@@ -243,7 +267,9 @@ impl<H: Handler> Connections<H> {
             self.flush(slot, state);
         }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.answering = true;
             self.read(slot, state, scratch);
+            self.answering = false;
         }
     }
 
@@ -357,9 +383,15 @@ impl<H: Handler> Connections<H> {
             self.call_with_input(slot, None, state);
             return;
         }
-        if !conn.dirty {
+        if self.answering {
+            if !conn.answer_queued {
+                conn.answer_queued = true;
+                self.answers.push(slot);
+            }
+            conn.dirty = true; // an entry it may have in `dirty` finds it flushed and is skipped
+        } else if !conn.dirty {
             conn.dirty = true;
-            self.dirty.push(slot);
+            self.dirty.push_back(slot);
         }
     }
 
@@ -459,33 +491,47 @@ impl<H: Handler> Connections<H> {
         self.timers.compact(live, self.live);
     }
 
-    /// Ends a turn: reads connections whose reading was resumed and flushes every connection
-    /// that has output queued, until neither has anything left to do.
-    pub(crate) fn settle(&mut self, state: &mut H::State, scratch: &mut [u8]) {
+    /// Ends a turn: reads connections whose reading was resumed and flushes connections that
+    /// have output queued — at most [`FLUSH_SLICE`] of them. Returns whether work is left
+    /// for the next turn (the loop then polls without sleeping).
+    pub(crate) fn settle(&mut self, state: &mut H::State, scratch: &mut [u8]) -> bool {
+        let mut budget = FLUSH_SLICE;
         loop {
+            self.answering = true;
             while let Some(slot) = self.pending_reads.pop() {
                 if self.slots[slot].is_some() {
                     self.read(slot, state, scratch);
                 }
             }
-            if self.dirty.is_empty() {
-                return;
-            }
-            // In the order output was queued: an answer written before a burst of broadcasts
-            // (the reply to the POST that caused them) leaves first.
-            let dirty = std::mem::take(&mut self.dirty);
-            for &slot in &dirty {
+            self.answering = false;
+            // Answers first (the reply to the POST that caused a burst of broadcasts leaves
+            // before them), then the rest in the order their output was queued.
+            while let Some(slot) = self.answers.pop() {
                 let Some(conn) = self.slots[slot].as_mut() else { continue };
+                conn.answer_queued = false;
                 if conn.dirty {
                     conn.dirty = false;
                     self.flush(slot, state);
                 }
             }
-            if self.dirty.is_empty() {
-                self.dirty = dirty; // keep the allocation
-                self.dirty.clear();
+            while budget > 0 {
+                let Some(slot) = self.dirty.pop_front() else { break };
+                let Some(conn) = self.slots[slot].as_mut() else { continue };
+                if conn.dirty {
+                    conn.dirty = false;
+                    self.flush(slot, state);
+                    budget -= 1;
+                }
+            }
+            if budget == 0 || (self.pending_reads.is_empty() && self.answers.is_empty()) {
+                return self.has_work_left();
             }
         }
+    }
+
+    /// Output or reads left over from a turn that used its whole [`FLUSH_SLICE`].
+    pub(crate) fn has_work_left(&self) -> bool {
+        !self.dirty.is_empty() || !self.pending_reads.is_empty() || !self.answers.is_empty()
     }
 
     /// Closes every connection (the loop is shutting down).
@@ -493,5 +539,107 @@ impl<H: Handler> Connections<H> {
         for slot in 0..self.slots.len() {
             self.remove(slot, state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{ErrorKind, Read};
+    use std::net::{TcpListener, TcpStream as StdStream};
+
+    use super::*;
+
+    /// Queues every byte it receives back (an answer); pushes come from the test.
+    struct Echo;
+
+    struct NoState;
+
+    impl Handler for Echo {
+        type State = NoState;
+
+        fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, _state: &mut NoState) -> usize {
+            cx.write(input);
+            input.len()
+        }
+
+        fn on_deadline(&mut self, _cx: &mut Cx<'_>, _state: &mut NoState) {}
+    }
+
+    impl LoopState<Echo> for NoState {
+        type Message = ();
+
+        fn accept(&mut self, _cx: &mut Cx<'_>) -> Echo {
+            Echo
+        }
+
+        fn on_message(&mut self, _message: (), _conns: &mut Connections<Echo>) {}
+    }
+
+    /// `n` connections in slots `0..n`, with the client end of each.
+    fn connected(n: usize) -> (Connections<Echo>, Vec<StdStream>) {
+        let poll = mio::Poll::new().expect("poll");
+        let registry = poll.registry().try_clone().expect("registry");
+        let limits = ConnLimits { output_cap: 1 << 20, max_input: 1 << 20, max_connections: n };
+        let mut conns = Connections::new(registry, limits, Instant::now());
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let clients = (0..n)
+            .map(|_| {
+                let client = StdStream::connect(listener.local_addr().expect("addr")).expect("connect");
+                let (server, _) = listener.accept().expect("accept");
+                server.set_nonblocking(true).expect("nonblocking");
+                conns.insert(TcpStream::from_std(server), &mut NoState).expect("insert");
+                client.set_nonblocking(true).expect("nonblocking");
+                client
+            })
+            .collect();
+        (conns, clients)
+    }
+
+    /// What has arrived at a client so far (loopback delivers within the `write` call).
+    fn received(client: &mut StdStream) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            match client.read(&mut buf) {
+                Ok(0) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return got,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_fan_out_is_written_a_slice_per_turn_and_an_answer_goes_before_the_rest() {
+        let n = FLUSH_SLICE * 2 + 10;
+        let (mut conns, mut clients) = connected(n);
+        // A broadcast reaches every connection from outside their own events (as the hub's
+        // `on_message` does).
+        for slot in 0..n {
+            let id = conns.id_of(slot);
+            conns.with(id, &mut NoState, |_, cx, _| cx.write(b"push;"));
+        }
+        let mut scratch = vec![0u8; 1024];
+        assert!(conns.settle(&mut NoState, &mut scratch), "more than a slice is left for later turns");
+        let written: Vec<usize> = (0..n).filter(|&i| !received(&mut clients[i]).is_empty()).collect();
+        assert_eq!(written, (0..FLUSH_SLICE).collect::<Vec<_>>(), "the first slice, in queue order");
+
+        // The last connection answers a request of its own: it is written at the end of
+        // this turn, ahead of the connections queued before it.
+        let last = n - 1;
+        conns.answering = true;
+        let id = conns.id_of(last);
+        conns.with(id, &mut NoState, |_, cx, _| cx.write(b"answer;"));
+        conns.answering = false;
+        assert!(conns.settle(&mut NoState, &mut scratch));
+        assert_eq!(received(&mut clients[last]), b"push;answer;", "the answer took what was queued with it");
+        let second: Vec<usize> = (0..n).filter(|&i| !received(&mut clients[i]).is_empty()).collect();
+        assert_eq!(second, (FLUSH_SLICE..2 * FLUSH_SLICE).collect::<Vec<_>>(), "then the next slice");
+
+        // Its old place in the queue is skipped: the remaining ones finish the fan-out.
+        assert!(!conns.settle(&mut NoState, &mut scratch), "nothing left");
+        let rest: Vec<usize> = (0..n).filter(|&i| received(&mut clients[i]) == b"push;").collect();
+        assert_eq!(rest, (2 * FLUSH_SLICE..last).collect::<Vec<_>>());
+        assert!(!conns.has_work_left());
     }
 }

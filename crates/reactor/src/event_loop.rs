@@ -53,11 +53,14 @@ impl<H: Handler> EventLoop<H> {
         let mut scratch = vec![0u8; SCRATCH_SIZE];
         // Until when this loop polls without sleeping (see `Config::busy_poll`).
         let mut spin_until = Instant::now();
+        // The last turn left output unwritten (see `FLUSH_SLICE`): look for events, but do
+        // not sleep.
+        let mut work_left = false;
         while !self.shared.stopping.load(Ordering::Acquire) {
-            let timeout = if self.busy_poll.is_zero() || Instant::now() >= spin_until {
-                self.poll_timeout()
-            } else {
+            let timeout = if work_left || (!self.busy_poll.is_zero() && Instant::now() < spin_until) {
                 Some(Duration::ZERO)
+            } else {
+                self.poll_timeout()
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -88,7 +91,7 @@ impl<H: Handler> EventLoop<H> {
             }
             self.resume_accepting(now);
             self.conns.run_timers(&mut self.state);
-            self.conns.settle(&mut self.state, &mut scratch);
+            work_left = self.conns.settle(&mut self.state, &mut scratch);
             self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
         }
         self.conns.close_all(&mut self.state);

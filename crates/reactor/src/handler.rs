@@ -124,11 +124,12 @@ impl Cx<'_> {
         self.out.push_owned(bytes, self.pool);
     }
 
-    /// A spare buffer from the loop's pool, for a handler that receives into reused memory.
-    /// It comes as it was last used: its length and old bytes are unspecified (clear it, or
-    /// overwrite them — growing a buffer back to its old length then costs no zeroing).
-    pub fn take_buffer(&mut self) -> Vec<u8> {
-        self.pool.take_as_is()
+    /// A spare buffer from the loop's pool, for a handler that receives into reused memory:
+    /// one at least `len` bytes long if the pool has one. It comes as it was last used: its
+    /// length and old bytes are unspecified (clear it, or overwrite them — growing a buffer
+    /// back to its old length then costs no zeroing).
+    pub fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        self.pool.take_as_is(len)
     }
 
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.

@@ -25,8 +25,11 @@ const POOL_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// One piece of pending output.
 #[derive(Debug)]
 enum Chunk {
-    /// Bytes written by this connection's handler.
+    /// Bytes written by this connection's handler; later output is appended to it.
     Owned(Vec<u8>),
+    /// A whole buffer the handler handed over (`Cx::write_owned`), written as it is. Nothing
+    /// is appended to it: a full buffer would reallocate, copying everything it holds.
+    HandedOver(Vec<u8>),
     /// Bytes shared with other connections (an encoded broadcast).
     Shared(Arc<[u8]>),
 }
@@ -34,7 +37,7 @@ enum Chunk {
 impl Chunk {
     fn bytes(&self) -> &[u8] {
         match self {
-            Chunk::Owned(bytes) => bytes,
+            Chunk::Owned(bytes) | Chunk::HandedOver(bytes) => bytes,
             Chunk::Shared(bytes) => bytes,
         }
     }
@@ -51,15 +54,19 @@ pub(crate) struct BufferPool {
 impl BufferPool {
     /// An empty spare buffer.
     fn take(&mut self) -> Vec<u8> {
-        let mut buffer = self.take_as_is();
+        let mut buffer = self.take_as_is(0);
         buffer.clear();
         buffer
     }
 
     /// A spare buffer with the bytes it last held still in it (its length unchanged), for a
     /// caller that will overwrite them: growing it back to that length costs no zeroing.
-    pub(crate) fn take_as_is(&mut self) -> Vec<u8> {
-        let buffer = self.spare.pop().unwrap_or_default();
+    /// The newest spare at least `len` bytes long is preferred (the pool holds small buffers
+    /// of frame headers beside large message buffers), else the newest of any length.
+    pub(crate) fn take_as_is(&mut self, len: usize) -> Vec<u8> {
+        let Some(newest) = self.spare.len().checked_sub(1) else { return Vec::new() };
+        let at = self.spare.iter().rposition(|buffer| buffer.len() >= len).unwrap_or(newest);
+        let buffer = self.spare.swap_remove(at);
         self.bytes -= buffer.capacity();
         buffer
     }
@@ -127,7 +134,8 @@ impl OutputQueue {
         }
     }
 
-    /// Queues an owned buffer as it is (an empty one goes straight back to the pool).
+    /// Queues an owned buffer as it is (an empty one goes straight back to the pool); later
+    /// output goes into a buffer of its own behind it.
     pub(crate) fn push_owned(&mut self, bytes: Vec<u8>, pool: &mut BufferPool) {
         if bytes.is_empty() {
             pool.give(bytes);
@@ -135,7 +143,7 @@ impl OutputQueue {
         }
         self.pending += bytes.len();
         self.queued_total += bytes.len() as u64;
-        self.chunks.push_back(Chunk::Owned(bytes));
+        self.chunks.push_back(Chunk::HandedOver(bytes));
     }
 
     /// Queues shared bytes (a broadcast) without copying them.
@@ -190,7 +198,7 @@ impl OutputQueue {
             }
             written -= left;
             self.front_written = 0;
-            if let Some(Chunk::Owned(buffer)) = self.chunks.pop_front() {
+            if let Some(Chunk::Owned(buffer) | Chunk::HandedOver(buffer)) = self.chunks.pop_front() {
                 pool.give(buffer);
             }
         }
@@ -207,7 +215,7 @@ impl OutputQueue {
     /// Frees everything (the connection is gone).
     pub(crate) fn clear(&mut self, pool: &mut BufferPool) {
         for chunk in self.chunks.drain(..) {
-            if let Chunk::Owned(buffer) = chunk {
+            if let Chunk::Owned(buffer) | Chunk::HandedOver(buffer) = chunk {
                 pool.give(buffer);
             }
         }
@@ -282,6 +290,34 @@ mod tests {
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
         assert_eq!(socket.got, b"header;body;next");
         assert!(pool.spare.iter().any(|b| b.capacity() == 64), "the written body buffer is pooled");
+    }
+
+    #[test]
+    fn nothing_is_appended_to_a_full_pushed_buffer() {
+        let mut pool = BufferPool::default();
+        let mut queue = OutputQueue::default();
+        let mut body = Vec::with_capacity(8);
+        body.extend_from_slice(b"12345678");
+        let at = body.as_ptr();
+        queue.push_owned(body, &mut pool);
+        queue.owned_tail(&mut pool).extend_from_slice(b"next");
+        queue.commit(0, &mut pool);
+        assert_eq!(queue.chunks.len(), 2, "the next bytes start a buffer of their own");
+        assert_eq!(queue.chunks[0].bytes().as_ptr(), at, "the pushed buffer was not reallocated");
+        let mut socket = Trickle { got: Vec::new(), limit: usize::MAX, budget: usize::MAX };
+        assert!(queue.flush(&mut socket, &mut pool).unwrap());
+        assert_eq!(socket.got, b"12345678next");
+    }
+
+    #[test]
+    fn a_spare_long_enough_is_taken_before_a_newer_short_one() {
+        let mut pool = BufferPool::default();
+        pool.give(vec![7; 4096]);
+        pool.give(vec![1; 10]);
+        assert_eq!(pool.take_as_is(4096).len(), 4096, "the long spare, with its old length");
+        assert_eq!(pool.take_as_is(4096).len(), 10, "no long one left: the newest");
+        assert!(pool.take_as_is(1).is_empty(), "an empty pool gives a new buffer");
+        assert_eq!(pool.bytes, 0);
     }
 
     #[test]

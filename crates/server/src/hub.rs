@@ -79,6 +79,8 @@ pub struct Hub {
     /// Per loop: it holds `POST`s waiting for the backlog to shrink (the loop that shrinks it
     /// wakes them with [`HubMessage::CaughtUp`]).
     has_waiting: Box<[AtomicBool]>,
+    /// The backlog a `POST` may leave without waiting ([`MAX_AHEAD`] unless `--max-ahead`).
+    max_ahead: usize,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop. A few in flight let a
@@ -90,13 +92,15 @@ pub struct Hub {
 pub const MAX_AHEAD: usize = 2;
 
 impl Hub {
-    /// An empty hub for `loops` loops whose channels keep `history` messages each.
-    pub fn new(history: usize, loops: usize) -> Hub {
+    /// An empty hub for `loops` loops whose channels keep `history` messages each, holding a
+    /// `POST` back while more than `max_ahead` broadcasts are undelivered.
+    pub fn new(history: usize, loops: usize, max_ahead: usize) -> Hub {
         Hub {
             channels: Mutex::new(HashMap::new()),
             history,
             backlog: AtomicUsize::new(0),
             has_waiting: (0..loops).map(|_| AtomicBool::new(false)).collect(),
+            max_ahead,
         }
     }
 
@@ -149,7 +153,7 @@ impl LocalHub {
 
     /// Whether the loops are within [`MAX_AHEAD`] broadcasts of the publishers.
     fn caught_up(&self) -> bool {
-        self.shared.backlog.load(Ordering::SeqCst) <= MAX_AHEAD
+        self.shared.backlog.load(Ordering::SeqCst) <= self.shared.max_ahead
     }
 
     /// Registers a `POST` to be answered once the loops catch up. Returns `false` if they
@@ -317,7 +321,7 @@ fn deliver(state: &mut LoopCtx, broadcast: Broadcast, conns: &mut Connections<Co
     // This loop is done with it; the last loop takes it off the publishers' backlog, and if
     // that brings the loops within reach, wakes the loops holding waiting POSTs.
     if broadcast.message.undelivered.fetch_sub(1, Ordering::AcqRel) == 1
-        && state.hub.shared.backlog.fetch_sub(1, Ordering::SeqCst) - 1 <= MAX_AHEAD
+        && state.hub.shared.backlog.fetch_sub(1, Ordering::SeqCst) - 1 <= state.hub.shared.max_ahead
     {
         let (here, shared) = (state.hub.index, Arc::clone(&state.hub.shared));
         for (index, flag) in shared.has_waiting.iter().enumerate() {

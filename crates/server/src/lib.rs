@@ -61,7 +61,7 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         busy_poll: options.busy_poll,
         ..Config::default()
     };
-    let hub = Arc::new(Hub::new(options.history, options.threads.max(1)));
+    let hub = Arc::new(Hub::new(options.history, options.threads.max(1), options.max_ahead));
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {

@@ -45,6 +45,9 @@ pub struct Options {
     /// Longest a `POST` is held while the loops catch up with publishers
     /// (`--max-publish-wait`, seconds, default 1; then it is answered anyway).
     pub max_publish_wait: Duration,
+    /// How many broadcasts publishers may run ahead of the slowest loop before a `POST` is
+    /// held (`--max-ahead`, default [`crate::hub::MAX_AHEAD`]).
+    pub max_ahead: usize,
 }
 
 impl Options {
@@ -68,6 +71,7 @@ impl Options {
             max_hold: Duration::from_secs(120),
             heartbeat: Duration::from_secs(15),
             max_publish_wait: Duration::from_secs(1),
+            max_ahead: crate::hub::MAX_AHEAD,
         }
     }
 
@@ -126,6 +130,7 @@ impl Options {
             "--max-hold" => self.max_hold = seconds()?,
             "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
+            "--max-ahead" => self.max_ahead = number()? as usize,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())

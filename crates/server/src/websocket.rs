@@ -168,8 +168,10 @@ impl WsConn {
                     let len = bytes.len() as u64;
                     FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: len }.encode(out);
                 });
+                // The next message is likely the same size: a spare as long needs no zeroing.
+                let len = bytes.len();
                 cx.write_owned(bytes);
-                ws.recycle(cx.take_buffer());
+                ws.recycle(cx.take_buffer(len));
                 continue;
             }
             cx.with_output(|out| {

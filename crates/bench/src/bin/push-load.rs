@@ -5,7 +5,7 @@
 //!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
 //!           --longpoll-url 'http://H:P/ch/{c}/longpoll'
 //!           [--label NAME] [--subscribers 1000] [--messages 200] [--size 64]
-//!           [--publish-interval-ms 0] [--drain-secs 10] [--threads 1] [--pid PID,...]
+//!           [--publish-interval-ms 0] [--drain-secs 10] [--threads 1] [--pid PID,...] [--details]
 //! ```
 //!
 //! | scenario | what happens | figures |
@@ -53,6 +53,8 @@ struct Plan {
     base: Instant,
     ready: AtomicUsize,
     gate: Semaphore,
+    /// `--details`: latency per ten messages and the publish answers, on stderr.
+    details: bool,
 }
 
 fn main() {
@@ -104,6 +106,7 @@ fn run() -> Result<u64, String> {
         base: Instant::now(),
         ready: AtomicUsize::new(0),
         gate: Semaphore::new(256),
+        details: args.flag("details"),
         scenario,
     });
     if plan.scenario == "held" && plan.pids.is_empty() {
@@ -126,13 +129,21 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
             let (plan, stop) = (plan.clone(), stop_rx.clone());
             tokio::spawn(async move {
                 let mut seen = Seen::new(plan.messages);
+                // A subscriber that has everything keeps its connection until the end of the
+                // run: closing a thousand sockets while others still receive would put the
+                // client's own teardown into the last messages' latency.
+                let mut conn = None;
                 let run = async {
-                    if plan.scenario == "sse" { sse(&plan, &mut seen).await } else { longpoll(&plan, &mut seen).await }
+                    if plan.scenario == "sse" {
+                        sse(&plan, &mut seen, &mut conn).await
+                    } else {
+                        longpoll(&plan, &mut seen, &mut conn).await
+                    }
                 };
                 if let Err(e) = with_stop(stop, run).await {
                     seen.error.get_or_insert(e);
                 }
-                seen
+                (seen, conn)
             })
         })
         .collect();
@@ -160,12 +171,13 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
             Ok::<_, std::io::Error>(rt.block_on(publish_all(&plan)))
         })
     };
-    let (first_publish, publish_errors, published) = tokio::task::spawn_blocking(move || publisher.join())
+    let (first_publish, publish_errors, published, answers) = tokio::task::spawn_blocking(move || publisher.join())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|_| "publisher thread panicked".to_string())?
         .map_err(|e| format!("publisher runtime: {e}"))?;
     let mut results = Vec::with_capacity(tasks.len());
+    let mut held = Vec::with_capacity(tasks.len());
     let deadline = tokio::time::Instant::now() + plan.drain;
     let mut stop_tx = Some(stop_tx);
     for t in tasks {
@@ -179,9 +191,12 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
                 t.await
             }
         };
-        results.push(seen.map_err(|e| e.to_string())?);
+        let (seen, conn) = seen.map_err(|e| e.to_string())?;
+        results.push(seen);
+        held.push(conn);
     }
-    let publish = Publish { first: first_publish, errors: publish_errors, took: published };
+    drop(held);
+    let publish = Publish { first: first_publish, errors: publish_errors, took: published, answers };
     Ok(summarize(&plan, &results, &publish, (rss_before, rss_after)))
 }
 
@@ -200,8 +215,8 @@ async fn connect(plan: &Plan) -> Result<Conn, String> {
     Conn::connect(plan.subscribe.addr).await.map_err(|e| format!("connect: {e}"))
 }
 
-async fn sse(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
-    let mut conn = connect(plan).await?;
+async fn sse(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
+    let conn = keep.insert(connect(plan).await?);
     let req = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
         plan.subscribe.path, plan.subscribe.host
@@ -218,7 +233,8 @@ async fn sse(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
         if conn.stream_into(&mut buf).await.map_err(|e| format!("sse read: {e}"))? {
             return Err("event stream ended".into());
         }
-        parser.feed(&buf, &mut |data| seen.deliver(plan.base, data));
+        let now = Instant::now();
+        parser.feed(&buf, &mut |data| seen.deliver(plan.base, data, now));
     }
     seen.error.clone().map_or(Ok(()), Err)
 }
@@ -245,8 +261,8 @@ struct Cursor {
     nchan: Option<(String, String)>,
 }
 
-async fn longpoll(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
-    let mut conn = connect(plan).await?;
+async fn longpoll(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
+    let mut conn = keep.insert(connect(plan).await?);
     let mut cursor = Cursor::default();
     let mut first = true;
     while !seen.done(plan.messages) {
@@ -263,33 +279,38 @@ async fn longpoll(plan: &Plan, seen: &mut Seen) -> Result<(), String> {
             204 | 304 | 408 => continue,
             s => return Err(format!("long-poll answered {s}: {body:?}")),
         }
+        let now = Instant::now();
         if plan.nchan {
             let modified = head.header("last-modified").unwrap_or_default().to_owned();
             let etag = head.header("etag").unwrap_or_default().to_owned();
             cursor.nchan = Some((modified, etag));
             match head.header("content-type").and_then(push::boundary) {
-                Some(b) => push::parse_multipart(&body, b)?.iter().for_each(|m| seen.deliver(plan.base, m)),
-                None => seen.deliver(plan.base, &body),
+                Some(b) => {
+                    push::parse_multipart(&body, b)?.iter().for_each(|m| seen.deliver(plan.base, m.as_bytes(), now))
+                }
+                None => seen.deliver(plan.base, body.as_bytes(), now),
             }
         } else {
             for (id, data) in push::parse_json_batch(&body)? {
                 cursor.after = cursor.after.max(id);
-                seen.deliver(plan.base, &data);
+                seen.deliver(plan.base, data.as_bytes(), now);
             }
         }
         if head.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
-            conn = connect(plan).await?;
+            conn = keep.insert(connect(plan).await?);
         }
     }
     seen.error.clone().map_or(Ok(()), Err)
 }
 
 /// Publishes every message on one keep-alive connection; returns when the first was sent,
-/// how many publishes failed, and how long publishing took.
-async fn publish_all(plan: &Plan) -> (Instant, u64, Duration) {
+/// how many publishes failed, how long publishing took, and how long each `POST` waited for
+/// its answer.
+async fn publish_all(plan: &Plan) -> (Instant, u64, Duration, Histogram) {
     let first = Instant::now();
     let mut errors = 0;
     let mut conn = None;
+    let mut rtts = Histogram::default();
     for seq in 1..=plan.messages {
         if conn.is_none() {
             conn = Conn::connect(plan.publish.addr).await.ok();
@@ -305,13 +326,16 @@ async fn publish_all(plan: &Plan) -> (Instant, u64, Duration) {
             plan.publish.host,
             body.len()
         );
+        let asked = Instant::now();
         let ok = async {
             c.send(req.as_bytes()).await?;
             let head = c.head().await?;
             c.body().await?;
             Ok::<_, std::io::Error>((200..300).contains(&head.status))
         };
-        match ok.await {
+        let answered = ok.await;
+        rtts.record(asked.elapsed());
+        match answered {
             Ok(true) => {}
             Ok(false) => errors += 1,
             Err(e) => {
@@ -324,7 +348,7 @@ async fn publish_all(plan: &Plan) -> (Instant, u64, Duration) {
             tokio::time::sleep(plan.interval).await;
         }
     }
-    (first, errors, first.elapsed())
+    (first, errors, first.elapsed(), rtts)
 }
 
 /// How publishing went.
@@ -333,6 +357,8 @@ struct Publish {
     first: Instant,
     errors: u64,
     took: Duration,
+    /// `POST` to its answer.
+    answers: Histogram,
 }
 
 fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) -> u64 {
@@ -351,6 +377,22 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
             first_error.get_or_insert(e.clone());
         }
     }
+    if plan.details {
+        // Message i is the i-th latency of every subscriber (each gets them in order).
+        for b in (0..plan.messages as usize).step_by(10) {
+            let mut h = Histogram::default();
+            for s in results {
+                for d in s.latencies.iter().skip(b).take(10) {
+                    h.record(*d);
+                }
+            }
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let (p50, p99, max) = (ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.max()));
+            eprintln!("messages {:4}-{:4}: p50 {p50:7.1} ms  p99 {p99:7.1} ms  max {max:7.1} ms", b + 1, b + 10);
+        }
+        let ms = |q| publish.answers.quantile(q).as_secs_f64() * 1e3;
+        eprintln!("POST answered after: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms", ms(0.5), ms(0.9), ms(0.99));
+    }
     let expected = plan.subscribers as u64 * plan.messages;
     let (lost, dup) = (expected.saturating_sub(unique), total - unique);
     let secs = (last - first_publish).as_secs_f64().max(1e-9);
@@ -364,6 +406,8 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
         .field("duplicated", dup)
         .float("secs", secs)
         .float("publish_secs", publish.took.as_secs_f64())
+        .micros("publish_p50_us", publish.answers.quantile(0.5))
+        .micros("publish_p99_us", publish.answers.quantile(0.99))
         .float("msg_per_s", rate)
         .micros("p50_us", latency.quantile(0.5))
         .micros("p99_us", latency.quantile(0.99))

@@ -79,8 +79,10 @@ impl Connection {
                 // A new message, into a spare buffer *as it is*: its old bytes are overwritten
                 // by the read, so only a part it lacks needs zeroing (for a run of same-sized
                 // messages, none). They are never seen: an unfilled slice is cut off again.
-                if let Some(spare) = self.spares.pop() {
-                    self.binary = spare;
+                // Spares of small messages sit beside large ones: a long enough one first.
+                let long_enough = self.spares.iter().rposition(|spare| spare.len() >= remaining);
+                if let Some(at) = long_enough.or(self.spares.len().checked_sub(1)) {
+                    self.binary = self.spares.swap_remove(at);
                 }
                 self.binary.truncate(remaining);
                 0
