@@ -117,14 +117,16 @@ bench_free_port() {
 }
 
 # bench_start_nginx NAME TEMPLATE: nginx in the foreground with our own config and prefix
-# (@PORT@ and @MODULE@ substituted); sets BENCH_ADDR, BENCH_PID (master) and BENCH_WORKERS.
+# (@PORT@, @MODULE@ and @WORKERS@ — $BENCH_NGINX_WORKERS, default 2 — substituted); sets
+# BENCH_ADDR, BENCH_PID (master) and BENCH_WORKERS.
 bench_start_nginx() {
     local name=$1 template=$2 prefix=$BENCH_TMP/$1 port module
     mkdir -p "$prefix/tmp" "$prefix/logs"
     module=$(bench_nchan_module || true)
     for _ in 1 2 3; do
         port=$(bench_free_port)
-        sed -e "s|@PORT@|$port|g" -e "s|@MODULE@|$module|g" "$template" >"$prefix/nginx.conf"
+        sed -e "s|@PORT@|$port|g" -e "s|@MODULE@|$module|g" -e "s|@WORKERS@|${BENCH_NGINX_WORKERS:-2}|g" \
+            "$template" >"$prefix/nginx.conf"
         nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' \
             >"$BENCH_TMP/$name.out" 2>"$BENCH_TMP/$name.err" &
         BENCH_PID=$!
