@@ -17,10 +17,12 @@
 //! Text is not received this way: its UTF-8 is checked as it arrives (§8.1), which wants the
 //! bytes to pass through the validator anyway.
 //!
-//! Large messages tend to come one after another. So after a large frame, the next header is
-//! read on its own (at most 14 bytes, into `header_buf`): a read that swallowed the header
-//! with the whole payload behind it would leave nothing to read directly. One small extra read
-//! per large frame buys skipping a copy of all its payload.
+//! Large messages tend to come one after another, and a read that swallowed the next header
+//! with the whole payload behind it would leave nothing to read directly. So the slice
+//! reaches [`MAX_HEADER_LEN`] bytes past the payload's end: the read that finishes a payload
+//! usually brings the next frame's header with it (those few bytes then go the ordinary
+//! way), and the next payload is read directly again. When the header had not arrived yet,
+//! it is read on its own (at most 14 bytes, into `header_buf`).
 
 use std::time::Instant;
 
@@ -46,12 +48,13 @@ pub const DIRECT_PAYLOAD_MIN: usize = 16 * 1024;
 
 impl Connection {
     /// Where the next received bytes belong, if they can be read straight in: inside a binary
-    /// frame's payload with at least [`DIRECT_PAYLOAD_MIN`] bytes left, exactly the rest of
-    /// that payload in the message buffer; between frames right after a large one, the room
-    /// for the next header (at most 14 bytes). Read into the slice's front and report how much
-    /// arrived with [`Connection::direct_payload_filled`]. Asking twice without filling
-    /// returns the same slice. Bytes given to `handle_bytes` instead are fine too: the
-    /// unfilled slice is simply taken back.
+    /// frame's payload with at least [`DIRECT_PAYLOAD_MIN`] bytes left, the rest of that
+    /// payload in the message buffer and room for the next frame's header after it; between
+    /// frames right after a large one, the room for the next header (at most 14 bytes). Read
+    /// into the slice's front and report how much arrived with
+    /// [`Connection::direct_payload_filled`]. Asking twice without filling returns the same
+    /// slice. Bytes given to `handle_bytes` instead are fine too: the unfilled slice is simply
+    /// taken back.
     pub fn direct_payload(&mut self) -> Option<&mut [u8]> {
         if self.direct.is_none() {
             if self.phase != Phase::Open || self.error.is_some() {
@@ -89,8 +92,10 @@ impl Connection {
             } else {
                 self.binary.len()
             };
-            self.binary.reserve((start + remaining).saturating_sub(self.binary.len()));
-            self.binary.resize(start + remaining, 0);
+            // The look-ahead past the payload: the next header, if it has arrived.
+            let end = start + remaining + MAX_HEADER_LEN;
+            self.binary.reserve(end.saturating_sub(self.binary.len()));
+            self.binary.resize(end, 0);
             self.direct = Some(Direct::Payload { start });
         }
         match self.direct? {
@@ -131,20 +136,30 @@ impl Connection {
         }
         self.last_seen = now;
         self.pong_deadline = None;
-        let piece = &mut self.binary[start..start + n];
+        // Bytes past the payload's end are the next frame's: kept aside, the buffer cut back.
+        let payload_n = n.min((header.payload_len - received) as usize);
+        let mut ahead = [0u8; MAX_HEADER_LEN];
+        let ahead_n = n - payload_n;
+        ahead[..ahead_n].copy_from_slice(&self.binary[start + payload_n..start + n]);
+        let piece = &mut self.binary[start..start + payload_n];
         apply_mask(piece, header.mask.unwrap_or([0; 4]), received as usize);
         if let Some(log) = &mut self.log {
             log.payload_in(piece);
         }
-        let received = received + n as u64;
+        let received = received + payload_n as u64;
         if received < header.payload_len {
             // The rest of the slice stays offered (already sized: no second zeroing).
             self.read = Read::ExpectPayload { header, received };
-            self.direct = Some(Direct::Payload { start: start + n });
+            self.direct = Some(Direct::Payload { start: start + payload_n });
             return Ok(());
         }
+        self.binary.truncate(start + payload_n);
         self.read = Read::ExpectFrameHeader;
-        self.finish_frame(header).inspect_err(|&err| self.error = Some(err))
+        self.finish_frame(header).inspect_err(|&err| self.error = Some(err))?;
+        if ahead_n == 0 {
+            return Ok(());
+        }
+        self.handle_bytes(&ahead[..ahead_n], now).map(|_| ())
     }
 
     /// Takes back a slice handed out by `direct_payload` and never filled.

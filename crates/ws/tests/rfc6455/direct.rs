@@ -97,7 +97,7 @@ fn an_unfilled_direct_slice_is_taken_back_when_the_bytes_come_through_handle_byt
     let mut conn = server();
     conn.handle_bytes(&wire[..100], Instant::now()).unwrap();
     let offered = conn.direct_payload().map(|s| s.len());
-    assert_eq!(offered, Some(wire.len() - 100), "the slice is the rest of the payload");
+    assert_eq!(offered, Some(wire.len() - 100 + 14), "the rest of the payload, and room for the next header");
     assert_eq!(conn.direct_payload().map(|s| s.len()), offered, "asking again gives the same slice");
     conn.handle_bytes(&wire[100..], Instant::now()).unwrap();
     assert!(conn.poll_event() == Some(Event::Binary(payload)));
@@ -142,4 +142,29 @@ fn rfc6455_5_4_a_violation_after_a_direct_message_fails_as_it_would_without() {
     let (events, error, _) = receive(&wire, 4096);
     assert_eq!(events.len(), 1, "the message before the violation is delivered");
     assert_eq!(error.map(|e| e.close_code()), Some(1002));
+}
+
+#[test]
+fn rfc6455_5_2_the_read_that_ends_a_payload_brings_the_next_header_and_the_next_payload_goes_direct() {
+    // Back-to-back large messages, as a bulk sender writes them: the slice reaches past each
+    // payload by the most a header can be (14 bytes, §5.2), so a read that finishes one
+    // payload takes the next header along, and no read is spent on a header alone.
+    let payloads = [pattern(40_000, 12), pattern(70_000, 13), pattern(20_000, 14)];
+    let wire: Vec<u8> = payloads.iter().flat_map(|p| frame(true, 0, OpCode::Binary, p, Some(KEY))).collect();
+    let mut conn = server();
+    let first_header = 8 + 4; // 16-bit length and the mask key
+    conn.handle_bytes(&wire[..first_header], Instant::now()).unwrap();
+    let (mut pos, mut reads) = (first_header, 0);
+    while pos < wire.len() {
+        let slice = conn.direct_payload().expect("every read after the first header goes direct");
+        assert!(slice.len() > 14, "a payload slice, not a header read on its own");
+        let n = slice.len().min(wire.len() - pos);
+        slice[..n].copy_from_slice(&wire[pos..pos + n]);
+        conn.direct_payload_filled(n, Instant::now()).unwrap();
+        pos += n;
+        reads += 1;
+    }
+    let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    assert!(events == payloads.map(Event::Binary), "each message whole, the look-ahead bytes not in it");
+    assert_eq!(reads, 3, "one read per message");
 }
