@@ -203,6 +203,11 @@ pub struct ServerFrames {
 }
 
 impl ServerFrames {
+    /// True between frames (no header or payload half received).
+    pub fn at_frame_boundary(&self) -> bool {
+        self.remaining.is_none() && self.have == 0
+    }
+
     /// Feeds received bytes; calls `out` for each chunk and message end.
     pub fn feed(&mut self, mut data: &[u8], out: &mut impl FnMut(Echo<'_>)) -> Result<(), String> {
         while !data.is_empty() {
