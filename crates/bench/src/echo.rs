@@ -48,8 +48,11 @@ pub struct Echoer {
     /// The message shape.
     pub frames: Arc<ClientFrames>,
     inflight: usize,
-    /// Variable frame prefixes and send times, indexed by `seq % inflight`.
+    /// Variable frame prefixes (large frames) and send times, indexed by `seq % inflight`.
     heads: Vec<([u8; HEAD_MAX], Instant)>,
+    /// `next_send % inflight` and `next_recv % inflight`, kept without dividing.
+    send_slot: usize,
+    recv_slot: usize,
     next_send: u64,
     /// First frame not yet fully written, and how much of it is.
     write_seq: u64,
@@ -74,6 +77,8 @@ impl Echoer {
             frames,
             inflight,
             heads: vec![([0; HEAD_MAX], now); inflight],
+            send_slot: 0,
+            recv_slot: 0,
             next_send: 0,
             write_seq: 0,
             write_off: 0,
@@ -100,15 +105,15 @@ impl Echoer {
     /// costs more than the copy).
     pub fn top_up(&mut self, now: Instant) {
         let small = self.frames.frame_len() <= SMALL_FRAME;
-        let head_len = self.frames.head_len();
         while self.outstanding() < self.inflight {
-            let slot = &mut self.heads[(self.next_send % self.inflight as u64) as usize];
-            self.frames.head(self.next_send, &mut slot.0);
-            slot.1 = now;
+            let slot = &mut self.heads[self.send_slot];
             if small {
-                self.gather.extend_from_slice(&slot.0[..head_len]);
-                self.gather.extend_from_slice(self.frames.tail());
+                self.frames.push_frame(self.next_send, &mut self.gather);
+            } else {
+                self.frames.head(self.next_send, &mut slot.0);
             }
+            slot.1 = now;
+            self.send_slot = if self.send_slot + 1 == self.inflight { 0 } else { self.send_slot + 1 };
             self.next_send += 1;
         }
     }
@@ -229,10 +234,10 @@ impl Echoer {
             return Err(format!("echo {} differs from what was sent", self.next_recv));
         }
         if now >= window.0 && now < window.1 {
-            let sent = self.heads[(self.next_recv % self.inflight as u64) as usize].1;
             tally.msgs += 1;
-            tally.latency.record(now - sent);
+            tally.latency.record(now.saturating_duration_since(self.heads[self.recv_slot].1));
         }
+        self.recv_slot = if self.recv_slot + 1 == self.inflight { 0 } else { self.recv_slot + 1 };
         self.next_recv += 1;
         Ok(())
     }

@@ -66,6 +66,16 @@ fn seq_digits(seq: u64) -> [u8; SEQ_LEN] {
     (x + LOW * b'0' as u128 + above_nine * 0x27).to_be_bytes()
 }
 
+/// The sequence digits as they go on the wire: masked, all 16 at once (the payload starts on
+/// a multiple of 4, so the key repeats from its first byte).
+fn masked_digits(seq: u64) -> [u8; SEQ_LEN] {
+    const KEY: u128 = u128::from_ne_bytes([
+        MASK[0], MASK[1], MASK[2], MASK[3], MASK[0], MASK[1], MASK[2], MASK[3], //
+        MASK[0], MASK[1], MASK[2], MASK[3], MASK[0], MASK[1], MASK[2], MASK[3],
+    ]);
+    (u128::from_ne_bytes(seq_digits(seq)) ^ KEY).to_ne_bytes()
+}
+
 /// One message shape (opcode, size), pre-masked: a frame for sequence number `n` is
 /// `head(n)` (header + masked digits) followed by the constant `tail()`.
 #[derive(Debug, Clone)]
@@ -127,10 +137,15 @@ impl ClientFrames {
     pub fn head(&self, seq: u64, out: &mut [u8; HEAD_MAX]) -> usize {
         let n = self.head_len();
         out[..self.header_len].copy_from_slice(&self.frame[..self.header_len]);
-        for (i, d) in seq_digits(seq).iter().enumerate() {
-            out[self.header_len + i] = d ^ MASK[i % 4];
-        }
+        out[self.header_len..n].copy_from_slice(&masked_digits(seq));
         n
+    }
+
+    /// Appends the whole frame for `seq` to `out`: the frame for 0 with its digits replaced.
+    pub fn push_frame(&self, seq: u64, out: &mut Vec<u8>) {
+        let at = out.len() + self.header_len;
+        out.extend_from_slice(&self.frame);
+        out[at..at + SEQ_LEN].copy_from_slice(&masked_digits(seq));
     }
 
     /// The constant remainder of every frame.
