@@ -83,12 +83,15 @@ pub struct Hub {
     max_ahead: usize,
 }
 
-/// How many broadcasts a publisher may run ahead of the slowest loop. A few in flight let a
-/// loop write several messages to each subscriber in one `writev`, which halves the cost per
-/// delivery on both ends; the bound keeps the queue in front of subscribers — and so the
-/// publish-to-receive latency — short. Measured with `just bench-push` (1 000 subscribers,
-/// docs/benchmarks.md): 1 gives ~440k deliveries/s at p99 15 ms, 2 ~490k at 19 ms, 4 ~480k
-/// at 42 ms, 6 ~640k at 78 ms.
+/// How many broadcasts a publisher may run ahead of the slowest loop (default of
+/// `--max-ahead`). A loop delivers a broadcast by queueing its shared bytes on every
+/// subscriber; the writes follow in slices (the reactor's `FLUSH_SLICE`), and what is
+/// published meanwhile joins the same writes. The bound matters when a loop falls behind —
+/// descheduled, or busy with other work: then a `POST` waits (see [`PublishWait`]) instead of
+/// piling broadcasts up in front of subscribers. Measured with `just bench-push` (1 000
+/// subscribers, docs/benchmarks.md): with one loop the setting changes little (1, 2 and 8
+/// all give ~1.9M deliveries/s at p99 8–13 ms); with two loops on two cores shared with the
+/// load generator, 2 gives ~0.7M/s at p99 13–18 ms and 8 gives ~1.5M/s at p99 42–61 ms.
 pub const MAX_AHEAD: usize = 2;
 
 impl Hub {

@@ -171,6 +171,8 @@ Options:
   --history N                messages each channel keeps for late readers (default 1024)
   --max-hold SECS            longest long-poll hold (default 120; then 204)
   --heartbeat SECS           SSE heartbeat comment interval (default 15)
+  --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
+                             answer is held (default 2)
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --help                     this text";
 
@@ -190,8 +192,9 @@ mod tests {
         assert_eq!(options.threads, 3);
         assert!(options.trace);
         assert_eq!(options.http.max_body, 10);
-        let options = parse(&["--busy-poll", "50"]).unwrap().unwrap();
+        let options = parse(&["--busy-poll", "50", "--max-ahead", "8"]).unwrap().unwrap();
         assert_eq!(options.busy_poll, Duration::from_micros(50));
+        assert_eq!(options.max_ahead, 8);
     }
 
     #[test]
