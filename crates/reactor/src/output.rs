@@ -14,7 +14,7 @@ use std::sync::Arc;
 const MAX_IOVECS: usize = 64;
 /// Owned buffers larger than this are freed instead of returned to the pool.
 const POOL_MAX_CAPACITY: usize = 2 * 1024 * 1024;
-/// How many spare owned buffers a loop keeps.
+/// How many spare owned buffers of each kind (small, large) a loop keeps.
 const POOL_MAX_BUFFERS: usize = 64;
 /// The most spare capacity a loop keeps in all. Large echoes (64 KiB WebSocket messages, a
 /// batch of them per write) reuse big buffers instead of allocating and freeing them per
@@ -44,41 +44,52 @@ impl Chunk {
 }
 
 /// Spare owned buffers, one pool per loop (no locking: a loop is one thread).
+///
+/// Two kinds are kept apart: small ones, that answers and frame headers are encoded into, and
+/// large ones, message buffers handed over whole (`Cx::write_owned`) and wanted back for the
+/// next message (`Cx::take_buffer`). Mixed in one list, a header would take a 64 KiB buffer
+/// and a message a 100-byte one, which then has to be grown and zeroed.
 #[derive(Debug, Default)]
 pub(crate) struct BufferPool {
-    spare: Vec<Vec<u8>>,
-    /// The summed capacity of `spare`.
+    small: Vec<Vec<u8>>,
+    large: Vec<Vec<u8>>,
+    /// The summed capacity of both lists.
     bytes: usize,
 }
 
+/// Buffers up to this capacity are "small".
+const SMALL_CAPACITY: usize = 16 * 1024;
+
 impl BufferPool {
-    /// An empty spare buffer.
+    /// An empty spare buffer (a small one if there is one).
     fn take(&mut self) -> Vec<u8> {
-        let mut buffer = self.take_as_is(0);
+        let mut buffer = self.small.pop().or_else(|| self.large.pop()).unwrap_or_default();
+        self.bytes -= buffer.capacity();
         buffer.clear();
         buffer
     }
 
     /// A spare buffer with the bytes it last held still in it (its length unchanged), for a
     /// caller that will overwrite them: growing it back to that length costs no zeroing.
-    /// The newest spare at least `len` bytes long is preferred (the pool holds small buffers
-    /// of frame headers beside large message buffers), else the newest of any length.
+    /// The newest spare at least `len` bytes long is preferred, else the newest of its size.
     pub(crate) fn take_as_is(&mut self, len: usize) -> Vec<u8> {
-        let Some(newest) = self.spare.len().checked_sub(1) else { return Vec::new() };
-        let at = self.spare.iter().rposition(|buffer| buffer.len() >= len).unwrap_or(newest);
-        let buffer = self.spare.swap_remove(at);
+        let (first, second) =
+            if len > SMALL_CAPACITY { (&mut self.large, &mut self.small) } else { (&mut self.small, &mut self.large) };
+        let at = first.iter().rposition(|buffer| buffer.len() >= len);
+        let buffer = match at {
+            Some(at) => first.swap_remove(at),
+            None => first.pop().or_else(|| second.pop()).unwrap_or_default(),
+        };
         self.bytes -= buffer.capacity();
         buffer
     }
 
     fn give(&mut self, buffer: Vec<u8>) {
         let capacity = buffer.capacity();
-        if capacity <= POOL_MAX_CAPACITY
-            && self.spare.len() < POOL_MAX_BUFFERS
-            && self.bytes + capacity <= POOL_MAX_BYTES
-        {
+        let list = if capacity <= SMALL_CAPACITY { &mut self.small } else { &mut self.large };
+        if capacity <= POOL_MAX_CAPACITY && list.len() < POOL_MAX_BUFFERS && self.bytes + capacity <= POOL_MAX_BYTES {
             self.bytes += capacity;
-            self.spare.push(buffer);
+            list.push(buffer);
         }
     }
 }
@@ -289,7 +300,7 @@ mod tests {
         let mut socket = Trickle { got: Vec::new(), limit: 5, budget: usize::MAX };
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
         assert_eq!(socket.got, b"header;body;next");
-        assert!(pool.spare.iter().any(|b| b.capacity() == 64), "the written body buffer is pooled");
+        assert!(pool.small.iter().any(|b| b.capacity() == 64), "the written body buffer is pooled");
     }
 
     #[test]
@@ -312,10 +323,12 @@ mod tests {
     #[test]
     fn a_spare_long_enough_is_taken_before_a_newer_short_one() {
         let mut pool = BufferPool::default();
-        pool.give(vec![7; 4096]);
+        pool.give(vec![7; 64 * 1024]);
         pool.give(vec![1; 10]);
-        assert_eq!(pool.take_as_is(4096).len(), 4096, "the long spare, with its old length");
-        assert_eq!(pool.take_as_is(4096).len(), 10, "no long one left: the newest");
+        assert_eq!(pool.take().capacity(), 10, "an answer gets the small one, not the message buffer");
+        pool.give(vec![1; 10]);
+        assert_eq!(pool.take_as_is(64 * 1024).len(), 64 * 1024, "the long spare, with its old length");
+        assert_eq!(pool.take_as_is(64 * 1024).len(), 10, "no long one left: a short one");
         assert!(pool.take_as_is(1).is_empty(), "an empty pool gives a new buffer");
         assert_eq!(pool.bytes, 0);
     }
