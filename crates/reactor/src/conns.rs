@@ -506,7 +506,8 @@ impl<H: Handler> Connections<H> {
             self.answering = false;
             // Answers first (the reply to the POST that caused a burst of broadcasts leaves
             // before them), then the rest in the order their output was queued.
-            while let Some(slot) = self.answers.pop() {
+            let answers = std::mem::take(&mut self.answers);
+            for &slot in &answers {
                 let Some(conn) = self.slots[slot].as_mut() else { continue };
                 conn.answer_queued = false;
                 if conn.dirty {
@@ -514,6 +515,8 @@ impl<H: Handler> Connections<H> {
                     self.flush(slot, state);
                 }
             }
+            self.answers = answers; // keep the allocation (flushing queues no answers)
+            self.answers.clear();
             while budget > 0 {
                 let Some(slot) = self.dirty.pop_front() else { break };
                 let Some(conn) = self.slots[slot].as_mut() else { continue };
