@@ -179,6 +179,21 @@ impl<H: Handler> Connections<H> {
         Some(result)
     }
 
+    /// [`Connections::with`] for a call that answers the connection's own earlier request (a
+    /// response held back until something happened elsewhere): its output is flushed with
+    /// this turn's answers, ahead of the slices of pushed output (see [`FLUSH_SLICE`]).
+    pub fn answer_with<R>(
+        &mut self,
+        id: ConnId,
+        state: &mut H::State,
+        f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State) -> R,
+    ) -> Option<R> {
+        let was = std::mem::replace(&mut self.answering, true);
+        let result = self.with(id, state, f);
+        self.answering = was;
+        result
+    }
+
     /// Calls `f` with the handler of the connection in `slot` and a [`Cx`] for it — the one
     /// place a `Cx` is lent to a live connection. Returns `f`'s result and what the handler
     /// asked for, which the caller acts on with [`Connections::after_call`].
@@ -630,10 +645,8 @@ mod tests {
         // The last connection answers a request of its own: it is written at the end of
         // this turn, ahead of the connections queued before it.
         let last = n - 1;
-        conns.answering = true;
         let id = conns.id_of(last);
-        conns.with(id, &mut NoState, |_, cx, _| cx.write(b"answer;"));
-        conns.answering = false;
+        conns.answer_with(id, &mut NoState, |_, cx, _| cx.write(b"answer;"));
         assert!(conns.settle(&mut NoState, &mut scratch));
         assert_eq!(received(&mut clients[last]), b"push;answer;", "the answer took what was queued with it");
         let second: Vec<usize> = (0..n).filter(|&i| !received(&mut clients[i]).is_empty()).collect();

@@ -343,7 +343,8 @@ fn deliver(state: &mut LoopCtx, broadcast: Broadcast, conns: &mut Connections<Co
 /// Answers every `POST` of this loop that waits for the loops to catch up.
 fn answer_waiting(state: &mut LoopCtx, conns: &mut Connections<Conn>) {
     for id in std::mem::take(&mut state.hub.waiting) {
-        conns.with(id, state, |conn, cx, state| conn.publish_caught_up(cx, state));
+        // An answer, not a push: it leaves ahead of the subscribers' slices.
+        conns.answer_with(id, state, |conn, cx, state| conn.publish_caught_up(cx, state));
     }
 }
 
