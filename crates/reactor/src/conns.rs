@@ -285,6 +285,7 @@ impl<H: Handler> Connections<H> {
             self.answering = true;
             self.read(slot, state, scratch);
             self.answering = false;
+            self.flush_answer(slot, state);
         }
     }
 
@@ -544,6 +545,19 @@ impl<H: Handler> Connections<H> {
             if budget == 0 || (self.pending_reads.is_empty() && self.answers.is_empty()) {
                 return self.has_work_left();
             }
+        }
+    }
+
+    /// Writes what a connection answered to the input it was just given, at once: the bytes
+    /// it echoes are still in the cache (a 64 KiB echo read now and written at the end of a
+    /// turn that read a few more would have left it), and nothing else this turn can add to an
+    /// answer. Its entry in `answers` then finds it flushed and is skipped.
+    fn flush_answer(&mut self, slot: usize, state: &mut H::State) {
+        let Some(conn) = self.slots[slot].as_mut() else { return };
+        if conn.answer_queued && conn.dirty {
+            conn.answer_queued = false;
+            conn.dirty = false;
+            self.flush(slot, state);
         }
     }
 
