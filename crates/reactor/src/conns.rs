@@ -85,8 +85,9 @@ pub struct Connections<H> {
     /// to a pipelined batch, several broadcasts from one inbox drain — leaves in one `writev`;
     /// at most [`FLUSH_SLICE`] of them per turn.
     dirty: VecDeque<usize>,
-    /// Connections that answered their own input this turn (a request's response, a pong):
-    /// flushed at the end of this turn, before any slice of `dirty`.
+    /// Connections that answered their own input this turn (a request's response, a pong).
+    /// Those answering a socket event are written right after its reads (`flush_answer`);
+    /// the rest at the end of the turn, before any slice of `dirty`.
     answers: Vec<usize>,
     /// A connection's own socket event is being handled (its output is an answer).
     answering: bool,
