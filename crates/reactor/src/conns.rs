@@ -80,10 +80,10 @@ pub struct Connections<H> {
     now: Instant,
     /// Connections whose reading was un-paused and must be read again by the loop.
     pending_reads: Vec<usize>,
-    /// Connections with output queued, in the order it was queued. They are flushed once, at
-    /// the end of the turn, so everything a connection was sent during one turn — the answers
-    /// to a pipelined batch, several broadcasts from one inbox drain — leaves in one `writev`;
-    /// at most [`FLUSH_SLICE`] of them per turn.
+    /// Connections given output from outside their own events (broadcasts, timers), in the
+    /// order it was given. Each is flushed once when its turn comes — at most [`FLUSH_SLICE`]
+    /// of them per loop turn — so everything it was sent meanwhile (several broadcasts)
+    /// leaves in one `writev`.
     dirty: VecDeque<usize>,
     /// Connections that answered their own input this turn (a request's response, a pong).
     /// Those answering a socket event are written right after its reads (`flush_answer`);
@@ -182,7 +182,7 @@ impl<H: Handler> Connections<H> {
 
     /// [`Connections::with`] for a call that answers the connection's own earlier request (a
     /// response held back until something happened elsewhere): its output is flushed with
-    /// this turn's answers, ahead of the slices of pushed output (see [`FLUSH_SLICE`]).
+    /// this turn's answers, ahead of the slices of pushed output (at most 64 connections per turn).
     pub fn answer_with<R>(
         &mut self,
         id: ConnId,

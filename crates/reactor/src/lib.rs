@@ -37,9 +37,13 @@
 //! ```
 //!
 //! Contract: `on_input` may be called many times per readiness event (once per read); the
-//! handler queues output with [`Cx::write`]/[`Cx::with_output`]/[`Cx::write_shared`]; all of it
-//! is flushed once at the end of the loop turn, so answers to a pipelined batch (or several
-//! broadcasts) leave in one `writev`.
+//! handler queues output with [`Cx::write`]/[`Cx::with_output`]/[`Cx::write_shared`]. What it
+//! answers to its own input is written with one `writev` right after that connection's reads
+//! (the answers to a pipelined batch leave together, while their bytes are still in the
+//! cache). Output given from elsewhere — broadcasts through [`Connections::with`], timers — is
+//! written at the end of the turn, at most `FLUSH_SLICE` (64) connections per turn, so a
+//! fan-out to thousands never keeps the loop from reading; several broadcasts queued before a
+//! connection's turn comes leave in one `writev`.
 //! A connection whose queue passes [`Config::output_cap`] is not read until the queue drains
 //! to half the cap (backpressure); a handler that would rather drop such a slow consumer
 //! checks [`Cx::over_output_cap`] and calls [`Cx::abort`].
