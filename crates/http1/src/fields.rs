@@ -8,7 +8,7 @@
 //! [`Request`]; [`FieldRules::finish`] applies the cross-field rules in a fixed order.
 
 use crate::target::{KnownHost, TargetForm};
-use crate::{Error, Limits, Request, Version};
+use crate::{Error, Limits, Request, Version, parse_decimal};
 
 /// What the framing and connection fields said, gathered one field at a time.
 #[derive(Debug, Default)]
@@ -77,13 +77,8 @@ impl<'h> FieldRules<'h> {
     /// taken as one, differing values are an unrecoverable framing error (RFC 9112 §6.3).
     fn observe_content_length(&mut self, value: &[u8]) -> Result<(), Error> {
         for element in value.split(|&b| b == b',').map(trim) {
-            if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
-                return Err(Error::InvalidContentLength);
-            }
-            let n = element
-                .iter()
-                .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-                .ok_or(Error::InvalidContentLength)?;
+            // Not digits, empty, or above u64::MAX: all the same framing error.
+            let n = parse_decimal(element).map_err(|_| Error::InvalidContentLength)?;
             if self.content_length.is_some_and(|known| known != n) {
                 return Err(Error::ConflictingContentLength);
             }
@@ -210,6 +205,12 @@ mod tests {
         assert_eq!(signed.unwrap_err(), Error::InvalidContentLength);
         let huge = run(V11, &[("Content-Length", b"99999999999999999999")]);
         assert_eq!(huge.unwrap_err(), Error::InvalidContentLength);
+        for bad in [&b""[..], b",", b"5,", b"5, ,5", b"-1", b"0x5", b"5 5", b"\xd9\xa5"] {
+            let got = run(V11, &[("Host", b"a"), ("Content-Length", bad)]);
+            assert_eq!(got.unwrap_err(), Error::InvalidContentLength, "{bad:?}");
+        }
+        let zeros = run(V11, &[("Host", b"a"), ("Content-Length", b"007")]);
+        assert_eq!(zeros.unwrap().content_length, Some(7));
     }
 
     #[test]

@@ -30,6 +30,7 @@
 //! | `head`     | [`Request`], [`Method`], [`Version`]          | RFC 9110 §9, RFC 9112 §2.3 |
 //! | `response` | [`ResponseHead`], chunks, error responses      | RFC 9112 §4, §6, §7, §9.6 |
 //! | `date`     | [`DateCache`], IMF-fixdate                    | RFC 9110 §5.6.7 |
+//! | [`decimal`] | [`push_decimal`], [`parse_decimal`]: the decimal writer and strict parser the other protocol crates share | RFC 9110 §8.6 (`1*DIGIT`) |
 //! | `status`   | [`Status`] codes and reason phrases           | RFC 9110 §15 |
 //! | `error`    | [`Error`], one variant per violation          | each cites its rule |
 //!
@@ -116,6 +117,7 @@
 
 mod chunked;
 mod date;
+pub mod decimal;
 mod decoder;
 mod error;
 mod fields;
@@ -128,6 +130,7 @@ mod target;
 
 pub use chunked::MAX_CHUNK_LINE;
 pub use date::DateCache;
+pub use decimal::{DecimalError, parse_decimal, push_decimal};
 pub use decoder::{Decoded, Event, Limits, RequestDecoder};
 pub use error::Error;
 pub use head::{Method, Request, Version};

@@ -3,6 +3,8 @@
 //! The hub encodes each message once, as an element, when it is published; an answer is then
 //! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping.
 
+use talkback_http1::push_decimal;
+
 use crate::log::MessageId;
 
 /// The response header that tells a poll or long-poll client how many messages it missed:
@@ -16,13 +18,14 @@ pub const CONTENT_TYPE: &str = "application/json";
 /// Appends `{"id":N,"data":"…"}`.
 pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"id\":");
-    out.extend_from_slice(id.to_string().as_bytes());
+    push_decimal(out, id);
     out.extend_from_slice(b",\"data\":");
     encode_json_string(data, out);
     out.push(b'}');
 }
 
-/// Appends `[`, the elements separated by `,`, and `]`.
+/// Appends `[`, the elements separated by `,`, and `]`: exactly
+/// [`json_array_len`]`(elements)` bytes.
 pub fn encode_json_array<'e>(elements: impl IntoIterator<Item = &'e [u8]>, out: &mut Vec<u8>) {
     out.push(b'[');
     for (i, element) in elements.into_iter().enumerate() {
@@ -32,6 +35,15 @@ pub fn encode_json_array<'e>(elements: impl IntoIterator<Item = &'e [u8]>, out: 
         out.extend_from_slice(element);
     }
     out.push(b']');
+}
+
+/// How many bytes [`encode_json_array`] writes for `elements`, without writing them: `[` and
+/// `]`, the elements, and one `,` between each two. A response needs its `Content-Length`
+/// before its body, so the caller can write the head with this, then stream the array
+/// after it — or reserve exactly once.
+pub fn json_array_len<'e>(elements: impl IntoIterator<Item = &'e [u8]>) -> usize {
+    let (count, bytes) = elements.into_iter().fold((0usize, 0usize), |(count, bytes), e| (count + 1, bytes + e.len()));
+    2 + bytes + count.saturating_sub(1)
 }
 
 /// Appends `text` as a JSON string. RFC 8259 §7: "All Unicode characters may be placed within
@@ -103,5 +115,25 @@ mod tests {
         out.clear();
         encode_json_array([], &mut out);
         assert_eq!(out, b"[]");
+    }
+
+    #[test]
+    fn json_array_len_is_the_encoded_length() {
+        let elements: Vec<Vec<u8>> = (0..5u64)
+            .map(|id| {
+                let mut e = Vec::new();
+                encode_json_element(id * 999, &"x".repeat(id as usize), &mut e);
+                e
+            })
+            .collect();
+        for n in 0..=elements.len() {
+            let batch = || elements[..n].iter().map(Vec::as_slice);
+            let mut out = Vec::new();
+            encode_json_array(batch(), &mut out);
+            assert_eq!(json_array_len(batch()), out.len(), "{n} elements");
+        }
+        assert_eq!(json_array_len([]), 2, "[]");
+        assert_eq!(json_array_len([&b"{}"[..]]), 4, "[{{}}]: no comma for one element");
+        assert_eq!(json_array_len([&b""[..], b""]), 3, "[,]: the comma counts even between empties");
     }
 }

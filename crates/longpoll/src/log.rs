@@ -10,7 +10,7 @@ pub type MessageId = u64;
 /// is never lost and a parked request always has something to be released with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLimits {
-    /// Messages kept (default 1024, DESIGN.md "channel history"; at least 1).
+    /// Messages kept (default 1024, README, Limits: channel history; at least 1).
     pub max_messages: usize,
     /// Total weight kept, as given to [`ChannelLog::publish`] (default: no byte budget). With
     /// 1 MiB messages, 1024 of them are 1 GiB per channel; a budget bounds that.

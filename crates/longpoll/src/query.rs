@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use talkback_http1::DecimalError;
+
 /// A query the hub answers with 400 Bad Request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryError {
@@ -32,6 +34,15 @@ impl std::fmt::Display for QueryError {
 }
 
 impl std::error::Error for QueryError {}
+
+impl From<DecimalError> for QueryError {
+    fn from(err: DecimalError) -> QueryError {
+        match err {
+            DecimalError::NotDecimal => QueryError::NotDecimal,
+            DecimalError::Overflow => QueryError::Overflow,
+        }
+    }
+}
 
 /// The parameters the hub's channel URLs understand. Other parameters are ignored, so a
 /// cache-busting `_=1700000000` from an old library does no harm.
@@ -75,13 +86,11 @@ pub fn parse_cursor(query: &[u8]) -> Result<Option<u64>, QueryError> {
     ChannelQuery::parse(query).map(|q| q.after)
 }
 
-/// A strict decimal `u64`: one or more ASCII digits and nothing else. Also right for a
+/// A strict decimal `u64`: one or more ASCII digits and nothing else
+/// ([`talkback_http1::parse_decimal`], with its error as a [`QueryError`]). Also right for a
 /// `Last-Event-ID` header value, since the hub's ids are decimal.
 pub fn parse_decimal(value: &[u8]) -> Result<u64, QueryError> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
-        return Err(QueryError::NotDecimal);
-    }
-    value.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0'))).ok_or(QueryError::Overflow)
+    Ok(talkback_http1::parse_decimal(value)?)
 }
 
 /// How long to hold a long-poll: `timeout` seconds if given, else `default`, never more than
@@ -124,6 +133,8 @@ mod tests {
             assert_eq!(expect.status_hint(), 400);
         }
         assert_eq!(parse_decimal(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), Err(QueryError::Overflow));
+        assert_eq!(parse_decimal(b"1x"), Err(QueryError::NotDecimal));
     }
 
     #[test]

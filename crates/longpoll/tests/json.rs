@@ -2,7 +2,7 @@
 //! decoder written here (the crate needs no decoder; tests must not trust the encoder's
 //! own idea of escaping).
 
-use talkback_longpoll::{encode_json_array, encode_json_element, encode_json_string};
+use talkback_longpoll::{encode_json_array, encode_json_element, encode_json_string, json_array_len};
 
 /// Decodes one JSON string starting at `s[0] == '"'`; returns it and the rest.
 fn decode_string(s: &str) -> (String, &str) {
@@ -73,6 +73,7 @@ fn rfc8259_7_batch_round_trip() {
         .collect();
     let mut body = Vec::new();
     encode_json_array(elements.iter().map(Vec::as_slice), &mut body);
+    assert_eq!(json_array_len(elements.iter().map(Vec::as_slice)), body.len(), "the length a head announces");
     let decoded = decode_batch(std::str::from_utf8(&body).unwrap());
     let expect: Vec<_> = texts.iter().enumerate().map(|(i, t)| (i as u64 + 1, t.to_string())).collect();
     assert_eq!(decoded, expect);

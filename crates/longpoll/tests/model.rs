@@ -1,8 +1,8 @@
 //! The log and the parked table against a simple model, driven by a deterministic PRNG; and the
-//! 10 000-parked release the hub relies on.
+//! 10 000-parked release the hub relies on. The parked table keeps no deadlines: the model
+//! plays the caller too, with its own hold timers, the way the server's reactor does.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
 
 use talkback_longpoll::{ChannelLog, LogLimits, MessageId, Parked};
 
@@ -24,7 +24,6 @@ impl Rng {
 
 #[test]
 fn one_publish_releases_10_000_parked_each_with_its_batch() {
-    let t0 = Instant::now();
     let mut log = ChannelLog::with_limits(LogLimits { max_messages: 64, max_bytes: None });
     for i in 0..100u64 {
         log.publish(i, 1);
@@ -32,7 +31,7 @@ fn one_publish_releases_10_000_parked_each_with_its_batch() {
     let mut parked = Parked::new();
     for key in 0..10_000u64 {
         let cursor = 100 - key % 80; // 21..=100: some beyond the history (first id is 37)
-        parked.park(key, cursor, t0 + Duration::from_secs(key % 30));
+        parked.park(key, cursor);
     }
     let id = log.publish(100, 1);
     assert_eq!(id, 101);
@@ -47,21 +46,22 @@ fn one_publish_releases_10_000_parked_each_with_its_batch() {
     }
     assert_eq!(released, 10_000);
     assert!(parked.is_empty());
-    assert_eq!(parked.next_deadline(), None);
 }
 
 #[test]
 fn remove_is_cheap_with_10_000_parked() {
-    let t0 = Instant::now();
+    let mut log = ChannelLog::new();
     let mut parked = Parked::new();
     for key in 0..10_000u32 {
-        parked.park(key, 0, t0 + Duration::from_millis(u64::from(key)));
+        parked.park(key, 0);
     }
     for key in (0..10_000u32).step_by(2) {
         assert!(parked.remove(key));
     }
-    let expired = parked.expire(t0 + Duration::from_secs(60));
-    assert_eq!(expired, (1..10_000u32).step_by(2).collect::<Vec<_>>());
+    assert_eq!(parked.len(), 5_000);
+    log.publish((), 1);
+    let released: Vec<u32> = parked.release(&log).map(|(key, _)| key).collect();
+    assert_eq!(released, (1..10_000u32).step_by(2).collect::<Vec<_>>());
 }
 
 /// The model of the log: every message ever published, and the retained count.
@@ -90,22 +90,47 @@ fn log_matches_model() {
     }
 }
 
-/// The model of the parked table: key → (cursor, deadline, park order).
-type Model = HashMap<u8, (u64, Instant, u64)>;
+/// The model of the parked table: key → (cursor, park order).
+type Model = HashMap<u8, (u64, u64)>;
 
-fn model_expire(model: &mut Model, now: Instant) -> Vec<u8> {
-    let mut due: Vec<_> = model.iter().filter(|(_, v)| v.1 <= now).map(|(&k, &v)| (v.1, v.2, k)).collect();
-    due.sort();
-    due.iter()
-        .map(|&(_, _, k)| {
-            model.remove(&k);
-            k
-        })
-        .collect()
+/// The caller's hold timers, as the server keeps them: one deadline (in ms) per parked key,
+/// in a map ordered by (deadline, arming order) so that equal deadlines fire in order.
+#[derive(Default)]
+struct Timers {
+    by_key: HashMap<u8, (u64, u64)>,
+    due: BTreeMap<(u64, u64), u8>,
+}
+
+impl Timers {
+    fn arm(&mut self, key: u8, at: u64, order: u64) {
+        self.cancel(key);
+        self.by_key.insert(key, (at, order));
+        self.due.insert((at, order), key);
+    }
+
+    fn cancel(&mut self, key: u8) {
+        if let Some(slot) = self.by_key.remove(&key) {
+            self.due.remove(&slot);
+        }
+    }
+
+    /// Keys whose deadline is at or before `now`, earliest first.
+    fn fire(&mut self, now: u64) -> Vec<u8> {
+        let mut fired = Vec::new();
+        while let Some(entry) = self.due.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let key = entry.remove();
+            self.by_key.remove(&key);
+            fired.push(key);
+        }
+        fired
+    }
 }
 
 fn model_release(model: &mut Model, last_id: u64) -> Vec<(u8, u64)> {
-    let mut out: Vec<_> = model.iter().filter(|(_, v)| v.0 < last_id).map(|(&k, &v)| (v.0, v.2, k)).collect();
+    let mut out: Vec<_> = model.iter().filter(|(_, v)| v.0 < last_id).map(|(&k, &v)| (v.0, v.1, k)).collect();
     out.sort();
     out.iter()
         .map(|&(cursor, _, k)| {
@@ -117,25 +142,28 @@ fn model_release(model: &mut Model, last_id: u64) -> Vec<(u8, u64)> {
 
 #[test]
 fn parked_matches_model() {
-    let t0 = Instant::now();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut log = ChannelLog::with_limits(LogLimits { max_messages: 8, max_bytes: None });
     let mut parked = Parked::new();
     let mut model = Model::new();
-    let (mut now, mut order) = (t0, 0u64);
-    let (mut released, mut expired) = (0, 0);
+    let mut timers = Timers::default();
+    let (mut now, mut order) = (0u64, 0u64);
+    let (mut released, mut timed_out) = (0, 0);
     for step in 0..20_000 {
         let key = rng.below(40) as u8;
         match rng.below(20) {
             0..=9 => {
                 // Mostly waiting cursors (= last id, or ahead), some already behind.
                 let cursor = (log.last_id() + rng.below(3)).saturating_sub(rng.below(4));
-                let deadline = now + Duration::from_millis(rng.below(50));
-                assert_eq!(parked.park(key, cursor, deadline), model.contains_key(&key), "step {step}");
-                model.insert(key, (cursor, deadline, order));
+                assert_eq!(parked.park(key, cursor), model.contains_key(&key), "step {step}");
+                model.insert(key, (cursor, order));
+                timers.arm(key, now + rng.below(50), order);
                 order += 1;
             }
-            10 => assert_eq!(parked.remove(key), model.remove(&key).is_some(), "step {step}"),
+            10 => {
+                assert_eq!(parked.remove(key), model.remove(&key).is_some(), "step {step}");
+                timers.cancel(key);
+            }
             11 => {
                 log.publish((), 1);
                 let got: Vec<_> = parked.release(&log).map(|(k, b)| (k, b.len(), b.missed())).collect();
@@ -147,18 +175,24 @@ fn parked_matches_model() {
                     })
                     .collect();
                 assert_eq!(got, expect, "step {step}");
+                // Every other release leaves its timer armed, as a caller that does not cancel:
+                // the stale timer must then find nothing to remove.
+                for &(k, ..) in got.iter().filter(|_| step % 2 == 0) {
+                    timers.cancel(k);
+                }
                 released += got.len();
             }
             _ => {
-                now += Duration::from_millis(rng.below(20));
-                let got = parked.expire(now);
-                assert_eq!(got, model_expire(&mut model, now), "step {step}");
-                expired += got.len();
+                now += rng.below(20);
+                for k in timers.fire(now) {
+                    assert_eq!(parked.remove(k), model.remove(&k).is_some(), "step {step} key {k}");
+                    timed_out += 1;
+                }
             }
         }
         assert_eq!(parked.len(), model.len(), "step {step}");
-        assert_eq!(parked.next_deadline(), model.values().map(|v| v.1).min(), "step {step}");
         assert_eq!(parked.cursor_of(key), model.get(&key).map(|v| v.0), "step {step}");
+        assert_eq!(parked.contains(key), model.contains_key(&key), "step {step}");
     }
-    assert!(released > 1000 && expired > 1000, "released {released}, expired {expired}");
+    assert!(released > 1000 && timed_out > 1000, "released {released}, timed out {timed_out}");
 }

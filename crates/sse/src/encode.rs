@@ -4,6 +4,11 @@
 //! Every function appends one complete block, ending in a blank line, to a caller's
 //! `Vec<u8>`. A block is self-contained: whatever was written before, the parser's buffers are
 //! empty again after it, so blocks can be interleaved in any order.
+//!
+//! Numbers (`id:` of [`encode_message`], `retry:`, the missed count) are written by
+//! `talkback_http1::push_decimal`, the one decimal writer of the protocol crates.
+
+use talkback_http1::push_decimal;
 
 /// A field value that cannot be written: it would end the line early (CR, LF) or make the
 /// browser ignore the field (NUL in an `id`). Only our own caller can cause this — stream
@@ -80,7 +85,9 @@ impl<'a> Event<'a> {
             field(out, b"id", id.as_bytes());
         }
         if let Some(ms) = self.retry {
-            field(out, b"retry", ms.to_string().as_bytes());
+            out.extend_from_slice(b"retry: ");
+            push_decimal(out, ms);
+            out.push(b'\n');
         }
         encode_data(self.data, out);
         out.push(b'\n');
@@ -167,21 +174,6 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
             }
         }
     })
-}
-
-/// Appends `n` in decimal without allocating.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 #[cfg(test)]

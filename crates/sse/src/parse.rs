@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use talkback_http1::parse_decimal;
+
 /// The UTF-8 byte order mark: "The UTF-8 decode algorithm strips one leading UTF-8 Byte Order
 /// Mark (BOM), if any."
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -272,8 +274,10 @@ impl Parser {
             }
             // "If the field value consists of only ASCII digits, then interpret the field
             // value as an integer in base ten, and set the event stream's reconnection time".
+            // `parse_decimal` is exactly "only ASCII digits" (at least one); a value too large
+            // for `u64` milliseconds (585 million years) is ignored like any other unusable one.
             b"retry" => {
-                if let Some(ms) = parse_digits(value) {
+                if let Ok(ms) = parse_decimal(value) {
                     self.retry = Some(ms);
                 }
             }
@@ -314,15 +318,6 @@ impl Parser {
     }
 }
 
-/// "consists of only ASCII digits": at least one digit and nothing else. A value too large
-/// for `u64` milliseconds (585 million years) is ignored like any other unusable value.
-fn parse_digits(value: &[u8]) -> Option<u64> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    value.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-}
-
 /// Parses a complete stream (the end of `bytes` is the end of the stream) and returns every
 /// dispatched event: a shortcut for tests and one-shot clients.
 pub fn parse_stream(bytes: &[u8]) -> Result<Vec<ParsedEvent>, ParseError> {
@@ -359,9 +354,21 @@ mod tests {
     }
 
     #[test]
-    fn whatwg_retry_digits_overflow_is_ignored() {
-        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_digits(b"18446744073709551616"), None);
-        assert_eq!(parse_digits(b""), None);
+    fn whatwg_retry_only_ascii_digits_and_overflow_is_ignored() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"retry: 18446744073709551615\n", Some(u64::MAX)),
+            (b"retry: 18446744073709551616\n", None),
+            (b"retry:\n", None),
+            (b"retry: \n", None),
+            (b"retry: 1.5\n", None),
+            (b"retry: -1\n", None),
+            (b"retry:  1\n", None), // one space is stripped, the second is not a digit
+            (b"retry: 0100\n", Some(100)),
+        ];
+        for &(line, expect) in cases {
+            let mut parser = Parser::new();
+            parser.handle_bytes(line).unwrap();
+            assert_eq!(parser.retry(), expect, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

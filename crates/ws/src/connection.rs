@@ -12,6 +12,7 @@ pub use direct::DIRECT_PAYLOAD_MIN;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::entropy::mask_key;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 use crate::log::{FrameLog, FrameRecord};
 use crate::utf8::TextAssembler;
@@ -27,7 +28,8 @@ pub enum Role {
     Server,
 }
 
-/// Limits and timers. Every field is a defence or a keepalive policy; see the crate docs.
+/// Limits, timers and the masking source. Every limit is a defence, every timer a keepalive
+/// policy; see the crate docs. Build one as `Config { field: .., ..Config::default() }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Largest frame payload accepted, checked from the header before buffering (→ 1009).
@@ -40,6 +42,12 @@ pub struct Config {
     pub ping_interval: Option<Duration>,
     /// After a keepalive ping, how long the peer has to send anything before we give up.
     pub pong_timeout: Duration,
+    /// Seeds a client's masking keys (§5.3), so that a test gets the same frames byte for byte
+    /// on every run. `None` (the default): each key is drawn from `rand`'s OS-seeded CSPRNG,
+    /// the "strong source of entropy" §5.3 requires. `Some(seed)`: the keys are SplitMix64's
+    /// stream from `seed` — reproducible, hence predictable: for tests and traces only. A
+    /// server never masks, so ignores it.
+    pub mask_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -50,6 +58,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             ping_interval: None,
             pong_timeout: Duration::from_secs(10),
+            mask_seed: None,
         }
     }
 }
@@ -109,7 +118,8 @@ const SPARE_CAPACITY: usize = 4096;
 pub struct Connection {
     /// Decides the masking rules in both directions.
     role: Role,
-    /// Limits and timers.
+    /// Limits and timers. Its `mask_seed`, when set, is also the seeded key generator's state
+    /// (SplitMix64's whole state is one `u64`), advanced once per masked frame: no second field.
     config: Config,
     /// What the next received bytes are.
     read: Read,
@@ -393,10 +403,11 @@ impl Connection {
     }
 
     /// Encodes one FIN frame into the transmit buffer, masked with a fresh key if we are the
-    /// client (§5.3: the key "MUST be derived from a strong source of entropy").
+    /// client (§5.3: the key "MUST be derived from a strong source of entropy"; seeded only
+    /// when a test asked for it with `Config::mask_seed`).
     fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
         let mask = match self.role {
-            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Client => Some(mask_key(&mut self.config.mask_seed)),
             Role::Server => None,
         };
         let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };

@@ -5,7 +5,8 @@
 //! [`Accepted`] (write its response, then switch to frames) or a [`HandshakeError`] (write its
 //! response, then close). Client side: [`ClientHandshake`] writes the request and checks the
 //! response. The proof that the server understood is the accept key (§1.3, §4.2.2 step 5.4):
-//! `base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))` — see [`accept_key`].
+//! `base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))` — see [`accept_key`]. The
+//! client's key is a random [`nonce`], or a seeded one for a reproducible test.
 
 mod client;
 
@@ -16,6 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
 use talkback_http1::{Method, Request, Version};
 
+pub use crate::entropy::nonce;
 pub use client::ClientHandshake;
 
 /// The GUID every WebSocket server appends to the client's key (§1.3).

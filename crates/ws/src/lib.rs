@@ -31,6 +31,7 @@
 //! | `frame` ([`FrameHeader`], [`encode_frame`], [`apply_mask`]) | §5.2 base framing, §5.3 masking |
 //! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs`, direct payload reads in `connection/direct.rs` |
 //! | `close` ([`CloseFrame`], [`is_valid_code`]) | §5.5.1 close payload, §7.4 status codes |
+//! | `entropy` ([`handshake::nonce`], `Config::mask_seed`) | §5.3 masking keys, §4.1 the key's nonce: OS-seeded, or seeded by a test |
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
 //! | `error` ([`Error`], [`SendError`]) | §7.1.7 failing the connection, §7.4.1 which code |
 //! | `log` ([`FrameRecord`]) | — the `--trace` frame log |
@@ -57,6 +58,11 @@
 //!    [`handshake::ClientHandshake::encode_request`] and feeds the response to
 //!    `handle_response`, which leaves any bytes after the 101 head unconsumed.
 //! 2. [`Connection::new`]`(role, config, now)`; feed bytes that followed the handshake first.
+//!    Randomness is the one input besides bytes and `now`: a client masks each frame with a
+//!    fresh key (§5.3) and its handshake carries a random nonce (§4.1). Both come from `rand`'s
+//!    OS-seeded CSPRNG unless a test seeds them: `Config { mask_seed: Some(seed), .. }` for
+//!    the keys, [`handshake::ClientHandshake::with_nonce`] given `handshake::nonce(Some(seed))`
+//!    for the nonce. Then the client's bytes are the same on every run (`entropy.rs`).
 //! 3. On every read: `handle_bytes(bytes, now)`, then drain `poll_event()` (the events
 //!    queued before an error are still valid). On `Err(e)` call `fail(&e)`. Polling the
 //!    peer's `Event::Close` queues our echo, so replies to the messages before it go first.
@@ -97,6 +103,8 @@
 //!   frame header before any payload is buffered, so a peer cannot make us allocate more than
 //!   it is allowed (1009). The hub lowers both to 64 KiB.
 //! - `close_timeout`, 5 s: how long a peer that ignores our close can hold the connection.
+//! - `mask_seed`, `None`: masking keys from the CSPRNG, as §5.3 requires; a seed makes them
+//!   reproducible and therefore predictable, so it is for tests only.
 //! - `ping_interval` (off by default) and `pong_timeout`, 10 s: keepalive for idle
 //!   connections; any byte from the peer counts as a sign of life.
 //! - Lengths must be minimally encoded (§5.2 "MUST"): a non-minimal length fails with 1002.
@@ -107,6 +115,7 @@
 
 mod close;
 mod connection;
+mod entropy;
 mod error;
 mod event;
 mod frame;

@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{HandshakeError, accept_key, has_token};
+use super::{HandshakeError, accept_key, has_token, nonce};
 
 /// The longest response head we read before giving up.
 const MAX_HEAD: usize = 16 * 1024;
@@ -17,7 +17,8 @@ pub struct ClientHandshake {
     path: String,
     /// Subprotocols offered, preferred first.
     protocols: Vec<String>,
-    /// Our `Sec-WebSocket-Key`: 16 random bytes, base64 (§4.1 item 7: a fresh nonce).
+    /// Our `Sec-WebSocket-Key`: 16 random bytes, base64 (§4.1 item 7: a fresh nonce; see
+    /// [`super::nonce`] for a seeded one).
     key: String,
     /// How far the response has been searched for the blank line (never rescan).
     scanned: usize,
@@ -26,7 +27,13 @@ pub struct ClientHandshake {
 impl ClientHandshake {
     /// A handshake for `ws://host/path` offering `protocols`, with a fresh random key.
     pub fn new(host: &str, path: &str, protocols: &[&str]) -> ClientHandshake {
-        let nonce: [u8; 16] = rand::random();
+        ClientHandshake::with_nonce(host, path, protocols, nonce(None))
+    }
+
+    /// A handshake whose `Sec-WebSocket-Key` is `base64(nonce)`: pass [`nonce`]`(Some(seed))`
+    /// for a request that is the same on every run (a test, a recorded trace). A real client
+    /// should use [`ClientHandshake::new`] — §4.1 wants the nonce "randomly selected".
+    pub fn with_nonce(host: &str, path: &str, protocols: &[&str], nonce: [u8; 16]) -> ClientHandshake {
         ClientHandshake {
             host: host.to_owned(),
             path: if path.is_empty() { "/".into() } else { path.to_owned() },

@@ -166,3 +166,23 @@ fn rfc6455_4_1_client_rejects_bad_responses() {
     }
     assert_eq!(client.handle_response(good.as_bytes()), Ok(Some((good.len(), None))));
 }
+
+/// §1.3's sample key is `base64("the sample nonce")`: `with_nonce` puts exactly those bytes on
+/// the wire, so a seeded nonce gives the same request every run, and `new` a fresh one.
+#[test]
+fn rfc6455_4_1_seeded_nonce_gives_the_same_request_every_time() {
+    let sample = ClientHandshake::with_nonce("server.example.com", "/chat", &[], *b"the sample nonce");
+    assert_eq!(sample.key(), KEY);
+    let request = |nonce: [u8; 16]| {
+        let mut out = Vec::new();
+        ClientHandshake::with_nonce("server.example.com", "/chat", &["chat"], nonce).encode_request(&mut out);
+        out
+    };
+    assert_eq!(request(nonce(Some(5))), request(nonce(Some(5))));
+    assert_ne!(request(nonce(Some(5))), request(nonce(Some(6))));
+    let fresh = || ClientHandshake::new("h", "/", &[]).key().to_owned();
+    assert_ne!(fresh(), fresh(), "unseeded: a new nonce per handshake");
+    // The key is 16 bytes in base64: 24 characters ending in "==" (§4.1 item 7).
+    let seeded = ClientHandshake::with_nonce("h", "/", &[], nonce(Some(5)));
+    assert_eq!((seeded.key().len(), &seeded.key()[22..]), (24, "=="));
+}

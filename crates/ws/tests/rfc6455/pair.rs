@@ -108,6 +108,37 @@ fn rfc6455_5_3_each_client_frame_has_a_fresh_mask() {
     assert!(keys.len() > 60, "keys repeat: {}", keys.len());
 }
 
+/// Everything a client with `mask_seed` sends: one frame of each kind, every one masked.
+fn seeded_client_frames(seed: u64) -> Vec<u8> {
+    let config = Config { mask_seed: Some(seed), ..Config::default() };
+    let mut client = Connection::new(Role::Client, config, Instant::now());
+    client.send_text("Hello").unwrap();
+    client.send_binary(&[0xa5; 300]).unwrap();
+    client.send_ping(b"are you there").unwrap();
+    client.close(1000, "bye").unwrap();
+    let mut out = Vec::new();
+    client.poll_transmit(&mut out);
+    out
+}
+
+#[test]
+fn rfc6455_5_3_seeded_clients_mask_identically_and_seeds_differ() {
+    let a = seeded_client_frames(7);
+    assert_eq!(a, seeded_client_frames(7), "same seed, same bytes");
+    assert_ne!(a, seeded_client_frames(8), "another seed, other keys");
+    // Still a fresh key per frame, and still frames a server reads.
+    let mut server = Connection::new(Role::Server, Config::default(), Instant::now());
+    assert_eq!(server.handle_bytes(&a, Instant::now()), Ok(a.len()));
+    let events: Vec<_> = std::iter::from_fn(|| server.poll_event()).collect();
+    assert_eq!(
+        events[..3],
+        [Event::Text("Hello".into()), Event::Binary(vec![0xa5; 300]), Event::Ping(b"are you there".to_vec())]
+    );
+    let key_at = |i: usize| [a[i], a[i + 1], a[i + 2], a[i + 3]];
+    let second = 2 + 4 + 5; // after the text frame: 2-byte header, key, "Hello"
+    assert_ne!(key_at(2), key_at(second + 4), "the binary frame (16-bit length) has its own key");
+}
+
 #[test]
 fn rfc6455_5_4_fragmented_message_with_interleaved_ping() {
     let mut pair = Pair::new(Config::default());
