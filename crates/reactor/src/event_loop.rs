@@ -1,6 +1,10 @@
 //! One event loop: a mio `Poll` over a listener, a waker, (on loop 0) the signal pipe, and
 //! this loop's connections. One loop runs per thread; a connection lives on one loop for its
 //! whole life.
+//!
+//! Busy-polling (`Config::busy_poll`) lives here too: after a turn with work, `run` polls with
+//! a zero timeout for a while, so a reply that arrives meanwhile skips a sleeping thread's
+//! wake-up.
 
 use std::io;
 use std::sync::Arc;
@@ -11,12 +15,16 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::conns::Connections;
-use crate::handler::{Handler, LoopState};
-use crate::server::{Inbox, Shared};
+use crate::handler::{ConnectionSet, Handler, LoopState};
+use crate::shared::{Inbox, Shared};
 
-pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+// What a loop polls besides its connections, whose tokens are their slab slots.
+/// The listening socket.
+const LISTENER: Token = Token(usize::MAX - 1);
+/// The loop's `Waker`: messages in its inbox, or sockets handed to it (`server` makes it).
 pub(crate) const WAKER: Token = Token(usize::MAX - 2);
-pub(crate) const SIGNALS: Token = Token(usize::MAX - 3);
+/// The signal pipe (loop 0 only).
+const SIGNALS: Token = Token(usize::MAX - 3);
 
 /// How long accepting pauses after the process ran out of file descriptors (EMFILE): long
 /// enough not to spin, short enough to notice freed descriptors soon.
@@ -26,6 +34,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// 64 KiB WebSocket message with its header usually arrives in one read).
 const SCRATCH_SIZE: usize = 256 * 1024;
 
+/// One loop: what it polls, its connections and its handlers' shared state.
 pub(crate) struct EventLoop<H: Handler> {
     /// This loop's number (its seat in `shared.loops`).
     pub(crate) index: usize,
@@ -69,33 +78,40 @@ impl<H: Handler> EventLoop<H> {
                 return Err(e);
             }
             let now = Instant::now(); // read once per turn, passed down
-            self.conns.set_now(now);
             if !events.is_empty() {
                 spin_until = now + self.busy_poll;
             }
-            self.state.begin_turn(now);
-            let mut woken = false;
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept(),
-                    WAKER => woken = true,
-                    SIGNALS => self.on_signal(),
-                    token => self.conns.ready(token, event, &mut self.state, &mut scratch),
-                }
-            }
-            // Messages from other threads are handled after this turn's sockets: a publish read
-            // in this turn joins the inbox first, and one drain delivers them all together.
-            if woken {
-                self.take_arrivals();
-                self.drain_inbox();
-            }
-            self.resume_accepting(now);
-            self.conns.run_timers(&mut self.state);
-            work_left = self.conns.settle(&mut self.state, &mut scratch);
-            self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
+            work_left = self.turn(now, &events, &mut scratch);
         }
         self.conns.close_all(&mut self.state);
         Ok(())
+    }
+
+    /// One turn, after `poll` returned `events` at `now`. Returns whether work is left over
+    /// for the next turn.
+    fn turn(&mut self, now: Instant, events: &Events, scratch: &mut [u8]) -> bool {
+        self.conns.set_now(now);
+        self.state.begin_turn(now);
+        let mut woken = false;
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => self.accept(),
+                WAKER => woken = true,
+                SIGNALS => self.on_signal(),
+                token => self.conns.ready(token, event, &mut self.state, scratch),
+            }
+        }
+        // Messages from other threads are handled after this turn's sockets: a publish read
+        // in this turn joins the inbox first, and one drain delivers them all together.
+        if woken {
+            self.take_arrivals();
+            self.drain_inbox();
+        }
+        self.resume_accepting(now);
+        self.conns.run_timers(&mut self.state);
+        let work_left = self.conns.settle(&mut self.state, scratch);
+        self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
+        work_left
     }
 
     fn poll_timeout(&self) -> Option<Duration> {

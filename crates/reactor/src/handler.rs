@@ -1,20 +1,10 @@
-//! The two traits a server implements to run on the loop, and the context handed to them.
+//! The two traits a server implements to run on the loop, and what its loop state may do to
+//! the loop's connections.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use crate::conns::Connections;
-use crate::output::{BufferPool, OutputQueue};
-
-/// Names one connection of one loop: its slab slot plus the generation of the occupant, so a
-/// message or timer for a connection that has gone never reaches the next occupant of the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId {
-    /// The slab slot (also the mio `Token`).
-    pub slot: u32,
-    /// Which occupant of the slot.
-    pub generation: u32,
-}
+use crate::cx::Cx;
+use crate::slab::ConnId;
 
 /// Per-connection behaviour. A connection starts as HTTP and may become a WebSocket, an SSE
 /// stream or a parked long-poll: the handler is usually an enum whose variant changes.
@@ -65,122 +55,38 @@ pub trait LoopState<H: Handler>: Sized + 'static {
     fn accept(&mut self, cx: &mut Cx<'_>) -> H;
 
     /// A message arrived for this loop; `conns` lets it reach its own connections.
-    fn on_message(&mut self, message: Self::Message, conns: &mut Connections<H>);
+    fn on_message(&mut self, message: Self::Message, conns: &mut impl ConnectionSet<H>);
 }
 
-/// What a handler may do to its connection while it is called.
-#[derive(Debug)]
-pub struct Cx<'a> {
-    pub(crate) id: ConnId,
-    pub(crate) now: Instant,
-    pub(crate) out: &'a mut OutputQueue,
-    pub(crate) pool: &'a mut BufferPool,
-    pub(crate) deadline: &'a mut Option<Instant>,
-    pub(crate) requests: &'a mut Requests,
-    pub(crate) output_cap: usize,
-    pub(crate) read_total: u64,
+/// Whether output given to a connection answers its own request (flushed with this turn's
+/// answers, ahead of pushed output) or is pushed to it from elsewhere (a broadcast; written in
+/// `FLUSH_SLICE` slices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// The connection's own request is being answered (a response held back until something
+    /// happened elsewhere, like the hub's `POST` waiting for the loops to catch up). It is
+    /// written at the end of this turn, before any pushed output.
+    Answer,
+    /// Output pushed to the connection from elsewhere (a broadcast). It waits its turn among
+    /// the connections given output before it, at most `FLUSH_SLICE` (64) of them written per
+    /// loop turn, so a fan-out to thousands never keeps the loop from reading.
+    Push,
 }
 
-/// Requests a handler made during a call, acted on by the loop when the call returns.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Requests {
-    /// Write what is queued, then close gracefully.
-    pub(crate) close: bool,
-    /// Drop the connection now, discarding queued output.
-    pub(crate) abort: bool,
-    /// Call `on_input` again with the bytes kept from earlier (after un-parking).
-    pub(crate) replay_input: bool,
-}
-
-impl Cx<'_> {
-    /// This connection's id (stable for its whole life).
-    pub fn id(&self) -> ConnId {
-        self.id
-    }
+/// What a [`LoopState`] may do to the connections of its loop (the real [`crate::Connections`]
+/// and the test loop both implement it).
+pub trait ConnectionSet<H: Handler> {
+    /// Calls `f` with connection `id`'s handler if it is still open, then acts on what it
+    /// asked (write, close, deadline). Returns `None` for a connection that has gone or is
+    /// closing. `kind` says when what it queued is written.
+    fn with<R>(
+        &mut self,
+        id: ConnId,
+        kind: OutputKind,
+        state: &mut H::State,
+        f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State) -> R,
+    ) -> Option<R>;
 
     /// The time read at the start of this loop turn.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// Queues a copy of `bytes` for writing.
-    pub fn write(&mut self, bytes: &[u8]) {
-        self.with_output(|out| out.extend_from_slice(bytes));
-    }
-
-    /// Lets an encoder append straight to the connection's output buffer (no copy).
-    pub fn with_output<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let tail = self.out.owned_tail(self.pool);
-        let before = tail.len();
-        let result = encode(tail);
-        self.out.commit(before, self.pool);
-        result
-    }
-
-    /// Queues a whole buffer the handler owns, without copying it: the queue keeps it until
-    /// written, then the loop's buffer pool does (a large echo goes out from the very buffer
-    /// it was received into). Bytes queued after it are appended behind it, in order.
-    pub fn write_owned(&mut self, bytes: Vec<u8>) {
-        self.out.push_owned(bytes, self.pool);
-    }
-
-    /// A spare buffer from the loop's pool, for a handler that receives into reused memory:
-    /// one at least `len` bytes long if the pool has one. It comes as it was last used: its
-    /// length and old bytes are unspecified (clear it, or overwrite them — growing a buffer
-    /// back to its old length then costs no zeroing).
-    pub fn take_buffer(&mut self, len: usize) -> Vec<u8> {
-        self.pool.take_as_is(len)
-    }
-
-    /// Queues bytes shared with other connections (an encoded broadcast), without copying.
-    pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
-        self.out.push_shared(bytes);
-    }
-
-    /// Every byte read from this connection so far (for per-connection accounting).
-    pub fn bytes_read(&self) -> u64 {
-        self.read_total
-    }
-
-    /// Every byte queued for writing on this connection so far, written or not.
-    pub fn bytes_queued(&self) -> u64 {
-        self.out.queued_total()
-    }
-
-    /// Bytes queued but not yet accepted by the socket.
-    pub fn queued(&self) -> usize {
-        self.out.pending()
-    }
-
-    /// Whether the queue is over the output cap (a slow consumer, or a peer that sends faster
-    /// than it reads). The loop stops reading such a connection until the queue drains.
-    pub fn over_output_cap(&self) -> bool {
-        self.out.pending() > self.output_cap
-    }
-
-    /// Sets (or clears) the one deadline of this connection; [`Handler::on_deadline`] runs then.
-    pub fn set_deadline(&mut self, at: Option<Instant>) {
-        *self.deadline = at;
-    }
-
-    /// The deadline currently set.
-    pub fn deadline(&self) -> Option<Instant> {
-        *self.deadline
-    }
-
-    /// Writes what is queued, then closes (write side first, then the socket).
-    pub fn close(&mut self) {
-        self.requests.close = true;
-    }
-
-    /// Drops the connection at once, discarding queued output (a slow consumer, a reset).
-    pub fn abort(&mut self) {
-        self.requests.abort = true;
-    }
-
-    /// Asks for [`Handler::on_input`] to be called again with the kept bytes (for example after
-    /// a parked request was answered and a pipelined request is waiting).
-    pub fn replay_input(&mut self) {
-        self.requests.replay_input = true;
-    }
+    fn now(&self) -> Instant;
 }

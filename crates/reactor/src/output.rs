@@ -45,6 +45,10 @@ impl Chunk {
 
 /// Spare owned buffers, one pool per loop (no locking: a loop is one thread).
 ///
+/// Fast path (*buffer pool*): a written buffer comes back here instead of to the allocator,
+/// so answering request after request allocates nothing, and a large message buffer is
+/// reused instead of freed and faulted in again.
+///
 /// Two kinds are kept apart: small ones, that answers and frame headers are encoded into, and
 /// large ones, message buffers handed over whole (`Cx::write_owned`) and wanted back for the
 /// next message (`Cx::take_buffer`). Mixed in one list, a header would take a 64 KiB buffer

@@ -1,17 +1,18 @@
-//! Starting loops on threads, talking to them from other threads, and stopping them.
+//! Starting loops on threads, and stopping them.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::{Poll, Waker};
 
 use crate::conns::{ConnLimits, Connections};
+use crate::endpoint::{DEFAULT_MAX_INPUT, DEFAULT_OUTPUT_CAP};
 use crate::event_loop::{EventLoop, WAKER};
 use crate::handler::{Handler, LoopState};
+use crate::shared::{Inbox, LoopHandle, LoopSeat, Shared};
 
 /// The listen backlog: connections the kernel queues before `accept` (capped by
 /// `net.core.somaxconn`). std's `TcpListener::bind` uses 128, which drops SYNs — and stalls
@@ -56,91 +57,11 @@ impl Default for Config {
         Config {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_connections: 100_000,
-            output_cap: 1024 * 1024,
-            max_input: 32 * 1024 * 1024,
+            output_cap: DEFAULT_OUTPUT_CAP,
+            max_input: DEFAULT_MAX_INPUT,
             handle_signals: false,
             busy_poll: Duration::ZERO,
         }
-    }
-}
-
-/// Messages waiting for one loop, plus the waker that tells it to look.
-#[derive(Debug)]
-pub(crate) struct Inbox<M> {
-    queue: Mutex<Vec<M>>,
-    waker: Arc<Waker>,
-}
-
-impl<M> Inbox<M> {
-    pub(crate) fn take(&self) -> Vec<M> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Sends messages to one loop from any thread (its own included).
-#[derive(Debug)]
-pub struct LoopHandle<M> {
-    inbox: Arc<Inbox<M>>,
-}
-
-impl<M> Clone for LoopHandle<M> {
-    fn clone(&self) -> Self {
-        LoopHandle { inbox: Arc::clone(&self.inbox) }
-    }
-}
-
-impl<M> LoopHandle<M> {
-    /// Queues `message` for the loop and wakes it (one wake-up per batch, not per message).
-    pub fn send(&self, message: M) {
-        let was_empty = {
-            let mut queue = self.inbox.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.push(message);
-            queue.len() == 1
-        };
-        if was_empty {
-            let _ = self.inbox.waker.wake();
-        }
-    }
-}
-
-/// What every loop of one server shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) stopping: AtomicBool,
-    /// One entry per loop, indexed by loop number.
-    pub(crate) loops: Box<[LoopSeat]>,
-}
-
-/// What other loops may see of, and hand to, one loop.
-#[derive(Debug)]
-pub(crate) struct LoopSeat {
-    waker: Arc<Waker>,
-    /// Connections the loop holds (its own count, stored once per turn, plus hand-offs on
-    /// their way to it). Read by accepting loops to choose where a new connection goes.
-    pub(crate) load: AtomicUsize,
-    /// Accepted sockets handed to this loop by another one, waiting to be registered.
-    arrivals: Mutex<Vec<mio::net::TcpStream>>,
-}
-
-impl Shared {
-    pub(crate) fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        for seat in &self.loops {
-            let _ = seat.waker.wake();
-        }
-    }
-
-    /// Gives an accepted socket to loop `to` and wakes it.
-    pub(crate) fn hand_off(&self, to: usize, socket: mio::net::TcpStream) {
-        let seat = &self.loops[to];
-        seat.load.fetch_add(1, Ordering::Relaxed);
-        seat.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push(socket);
-        let _ = seat.waker.wake();
-    }
-
-    /// The sockets other loops handed to loop `index` since it last looked.
-    pub(crate) fn take_arrivals(&self, index: usize) -> Vec<mio::net::TcpStream> {
-        std::mem::take(&mut *self.loops[index].arrivals.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -165,68 +86,102 @@ pub struct Server {
     shared: Arc<Shared>,
 }
 
+/// The messages a loop of `H` receives.
+type Message<H> = <<H as Handler>::State as LoopState<H>>::Message;
+
+/// One loop before its thread starts: its `Poll` and the handle of its inbox.
+struct Unstarted<M> {
+    poll: Poll,
+    handle: LoopHandle<M>,
+    seat: LoopSeat,
+}
+
+impl<M> Unstarted<M> {
+    fn new() -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let handle = LoopHandle::new(Arc::new(Inbox::new(Some(Arc::clone(&waker)))));
+        Ok(Unstarted { poll, handle, seat: LoopSeat::new(waker) })
+    }
+}
+
+/// Everything one loop's thread starts from.
+struct LoopStart<H: Handler> {
+    index: usize,
+    poll: Poll,
+    registry: mio::Registry,
+    listener: mio::net::TcpListener,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    limits: ConnLimits,
+    busy_poll: Duration,
+    handles: Vec<LoopHandle<Message<H>>>,
+    shared: Arc<Shared>,
+}
+
+impl<H: Handler> LoopStart<H> {
+    /// Starts the loop's thread: `make_state` runs there, then the loop.
+    fn spawn<F>(self, make_state: Arc<F>) -> io::Result<JoinHandle<io::Result<()>>>
+    where
+        F: Fn(usize, &[LoopHandle<Message<H>>]) -> H::State + Send + Sync + 'static,
+    {
+        std::thread::Builder::new().name(format!("talkback-loop-{}", self.index)).spawn(move || {
+            let event_loop: EventLoop<H> = EventLoop {
+                index: self.index,
+                state: make_state(self.index, &self.handles),
+                conns: Connections::new(self.registry, self.limits, Instant::now()),
+                poll: self.poll,
+                listener: self.listener,
+                inbox: Arc::clone(self.handles[self.index].inbox()),
+                shared: self.shared,
+                signals: self.signals,
+                accept_paused_until: None,
+                busy_poll: self.busy_poll,
+            };
+            event_loop.run()
+        })
+    }
+}
+
 impl Server {
     /// Starts `config.threads` loops on `listener`. `make_state(index, handles)` runs once per
     /// loop, on that loop's thread, and gets handles to every loop (for cross-loop publishing).
     pub fn start<H, F>(listener: std::net::TcpListener, config: Config, make_state: F) -> io::Result<Server>
     where
         H: Handler,
-        F: Fn(usize, &[LoopHandle<<H::State as LoopState<H>>::Message>]) -> H::State + Send + Sync + 'static,
+        F: Fn(usize, &[LoopHandle<Message<H>>]) -> H::State + Send + Sync + 'static,
     {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let threads = config.threads.max(1);
-        let mut polls = Vec::with_capacity(threads);
-        let mut handles = Vec::with_capacity(threads);
-        let mut seats = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            let poll = Poll::new()?;
-            let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-            seats.push(LoopSeat {
-                waker: Arc::clone(&waker),
-                load: AtomicUsize::new(0),
-                arrivals: Mutex::new(Vec::new()),
-            });
-            let inbox = Arc::new(Inbox { queue: Mutex::new(Vec::new()), waker });
-            handles.push(LoopHandle { inbox });
-            polls.push(poll);
-        }
-        let shared = Arc::new(Shared { stopping: AtomicBool::new(false), loops: seats.into() });
+        let loops = (0..threads).map(|_| Unstarted::new()).collect::<io::Result<Vec<_>>>()?;
+        let handles: Vec<_> = loops.iter().map(|l| l.handle.clone()).collect();
+        let (polls, seats): (Vec<_>, Vec<_>) = loops.into_iter().map(|l| (l.poll, l.seat)).unzip();
+        let shared = Arc::new(Shared::new(seats));
         let make_state = Arc::new(make_state);
-        let per_loop_max = config.max_connections.div_ceil(threads).max(1);
+        let limits = ConnLimits {
+            output_cap: config.output_cap,
+            max_input: config.max_input,
+            max_connections: config.max_connections.div_ceil(threads).max(1),
+        };
         let mut joins = Vec::with_capacity(threads);
         for (index, poll) in polls.into_iter().enumerate() {
-            let listener = mio::net::TcpListener::from_std(listener.try_clone()?);
             let signals = if index == 0 && config.handle_signals {
                 Some(signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?)
             } else {
                 None
             };
-            let registry = poll.registry().try_clone()?;
-            let limits = ConnLimits {
-                output_cap: config.output_cap,
-                max_input: config.max_input,
-                max_connections: per_loop_max,
+            let start = LoopStart::<H> {
+                index,
+                registry: poll.registry().try_clone()?,
+                poll,
+                listener: mio::net::TcpListener::from_std(listener.try_clone()?),
+                signals,
+                limits,
+                busy_poll: config.busy_poll,
+                handles: handles.clone(),
+                shared: Arc::clone(&shared),
             };
-            let (handles, make_state, shared) = (handles.clone(), Arc::clone(&make_state), Arc::clone(&shared));
-            let inbox = Arc::clone(&handles[index].inbox);
-            let thread = std::thread::Builder::new().name(format!("talkback-loop-{index}")).spawn(move || {
-                let state = make_state(index, &handles);
-                let event_loop: EventLoop<H> = EventLoop {
-                    index,
-                    poll,
-                    listener,
-                    conns: Connections::new(registry, limits, Instant::now()),
-                    state,
-                    inbox,
-                    shared,
-                    signals,
-                    accept_paused_until: None,
-                    busy_poll: config.busy_poll,
-                };
-                event_loop.run()
-            })?;
-            joins.push(thread);
+            joins.push(start.spawn(Arc::clone(&make_state))?);
         }
         Ok(Server { addr, threads: joins, shared })
     }

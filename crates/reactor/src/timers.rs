@@ -1,21 +1,26 @@
-//! Deadlines for the whole loop: one binary heap keyed by instant.
+//! Deadlines for the whole loop: one binary heap keyed by instant, with lazy deletion.
 //!
 //! Each connection has at most one deadline (its handler folds its own timers — head timeout,
-//! keep-alive, long-poll hold, heartbeat, ping — into the nearest one). Changing a deadline pushes
-//! a new entry and leaves the old one in the heap; a popped entry is acted on only if it still
-//! matches the connection's current deadline and generation ("lazy deletion"), so a reused slot
-//! never receives a stale timer.
+//! keep-alive, long-poll hold, heartbeat, ping — into the nearest one). The heap is never
+//! searched: an entry that no longer matches its connection's deadline or generation is simply
+//! skipped when it pops ("lazy deletion"), so a reused slot never receives a stale timer.
+//!
+//! Fast path (the *lazy timer heap*): moving a deadline later pushes nothing — the entry
+//! already in the heap re-arms itself when it pops — and only moving it earlier pushes a new
+//! one; `conns::lifecycle` does the arming. A keep-alive connection that moves its deadline
+//! after every request therefore never touches the heap.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-/// A heap entry: when, which slot, which occupant of that slot.
+use crate::slab::ConnId;
+
+/// A heap entry: when, and for which connection (slot and occupant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct TimerEntry {
     pub(crate) at: Instant,
-    pub(crate) slot: usize,
-    pub(crate) generation: u32,
+    pub(crate) id: ConnId,
 }
 
 /// All pending deadlines of one loop.
@@ -62,12 +67,12 @@ mod tests {
         let mut timers = Timers::default();
         for (slot, secs) in [(0, 3), (1, 1), (2, 2)] {
             let at = start + Duration::from_secs(secs);
-            timers.push(TimerEntry { at, slot, generation: 0 });
+            timers.push(TimerEntry { at, id: ConnId { slot, generation: 0 } });
         }
         assert_eq!(timers.next(), Some(start + Duration::from_secs(1)));
         assert!(timers.pop_due(start).is_none());
         let due = start + Duration::from_secs(2);
-        let popped: Vec<usize> = std::iter::from_fn(|| timers.pop_due(due)).map(|e| e.slot).collect();
+        let popped: Vec<u32> = std::iter::from_fn(|| timers.pop_due(due)).map(|e| e.id.slot).collect();
         assert_eq!(popped, [1, 2]);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use talkback_reactor::{Config, Connections, Cx, Handler, LoopState, Server, bind};
+use talkback_reactor::{Config, ConnectionSet, Cx, Handler, LoopState, Server, bind};
 
 /// Echoes every byte it receives.
 struct Echo;
@@ -38,7 +38,7 @@ impl LoopState<Echo> for Counting {
         Echo
     }
 
-    fn on_message(&mut self, _message: (), _conns: &mut Connections<Echo>) {}
+    fn on_message(&mut self, _message: (), _conns: &mut impl ConnectionSet<Echo>) {}
 }
 
 fn start(config: Config) -> (Server, Arc<Vec<AtomicUsize>>) {

@@ -1,72 +1,125 @@
-//! One connection's handler: it starts as HTTP and may become a WebSocket, an SSE stream or a
-//! parked long-poll — one enum, one variant per technique, switched in place.
+//! The connection dispatch: one connection's handler, which starts as HTTP and may become a
+//! WebSocket, an SSE stream, a held request or the page's counter stream — one enum, one
+//! variant per kind, switched in place from the values the lower layers return. It is also
+//! the loop's [`LoopState`]: a broadcast from the hub is turned into calls on the
+//! connections the hub names. The observer (trace, accounting) hangs off this layer.
 
-use talkback_reactor::{ConnId, Cx, Handler};
+use std::sync::Arc;
 
-use crate::http::HttpConn;
-use crate::hub::{Encoded, PublishWait};
-use crate::longpoll::ParkedConn;
+use talkback_reactor::{ConnId, ConnectionSet, Cx, Handler, LoopState, OutputKind};
+
+use crate::answer::Pushed;
+use crate::held::{Finished, Held, Resume, Waiting};
+use crate::http::{Became, HttpConn};
+use crate::hub::{Broadcast, Encoded, HubMessage, Messages};
+use crate::observe::Accounting;
 use crate::page::StatsConn;
+use crate::routes::Switch;
 use crate::sse::SseConn;
 use crate::state::LoopCtx;
-use crate::stats::{Marks, Tag, account};
 use crate::websocket::WsConn;
+use crate::{longpoll, publish};
+
+/// One connection: what it currently is, plus the demo page's accounting when its request
+/// was tagged (a stream's or held request's; plain requests are counted as they are answered).
+#[derive(Debug)]
+pub struct Conn {
+    kind: Kind,
+    accounting: Accounting,
+}
 
 /// What a connection currently is.
 ///
 /// The HTTP and WebSocket states are boxed so the enum (and each slot of the reactor's slab)
-/// stays small: an idle SSE stream or parked long-poll pays for its own few fields only.
+/// stays small: an idle SSE stream or held request pays for its own few fields only.
 #[derive(Debug)]
-pub enum Conn {
+enum Kind {
     /// Reading requests, writing responses (keep-alive, pipelining).
     Http(Box<HttpConn>),
     /// Upgraded to a WebSocket (RFC 6455).
     WebSocket(Box<WsConn>),
     /// An open `text/event-stream` response.
     Sse(SseConn),
-    /// A long-poll request held until a message or its deadline.
-    Parked(ParkedConn),
+    /// A long-poll or `POST` whose answer waits.
+    Held(Held),
     /// The demo page's stream of counters.
     Stats(StatsConn),
-    /// A `POST` whose answer waits for the loops to catch up with the publishers.
-    PublishWait(PublishWait),
     /// Closing; whatever arrives is ignored.
     Done,
 }
 
 impl Conn {
-    /// A request became this stream or parked request: it carries the demo page's accounting
-    /// on from the HTTP connection's marks; a stream accounts its opening request now.
-    pub(crate) fn attach_accounting(&mut self, tag: Option<Tag>, marks: Marks, cx: &mut Cx<'_>, state: &LoopCtx) {
-        let Some(tag) = tag else { return };
-        match self {
-            Conn::Parked(parked) => parked.accounting = Some(Box::new((tag, marks))),
-            Conn::Sse(sse) => {
-                sse.accounting = Some(Box::new((tag, marks)));
-                account(&mut sse.accounting, cx, &state.stats, 1, 0);
+    /// Switches to what the HTTP side says the connection became.
+    fn became(&mut self, became: Became, cx: &mut Cx<'_>, state: &LoopCtx) {
+        let (kind, accounting) = match became {
+            Became::Closing => (Kind::Done, None),
+            Became::Switch(switch, accounting) => (
+                match switch {
+                    Switch::WebSocket(ws) => Kind::WebSocket(ws),
+                    Switch::Sse(sse) => Kind::Sse(sse),
+                    Switch::Held(held) => Kind::Held(held),
+                    Switch::Stats(stats) => Kind::Stats(stats),
+                },
+                accounting,
+            ),
+        };
+        self.kind = kind;
+        self.accounting = accounting;
+        if matches!(self.kind, Kind::WebSocket(_) | Kind::Sse(_)) {
+            // A stream accounts its opening request now (a held one once it is answered).
+            state.observer.stream_traffic(&mut self.accounting, cx, 1, 0);
+        }
+        cx.replay_input(); // bytes after the switch belong to the new protocol
+    }
+
+    /// A held request was answered: count it, then close or go back to HTTP.
+    fn finished(&mut self, finished: Finished, cx: &mut Cx<'_>, state: &LoopCtx) {
+        state.observer.held_answered(&mut self.accounting, finished.answered, cx);
+        self.kind = match finished.resume {
+            Resume::Close => Kind::Done,
+            Resume::Http { requests } => Kind::Http(Box::new(HttpConn::resumed(state, cx, requests))),
+        };
+    }
+
+    /// A channel message reached this connection; returns whether it stays subscribed. A
+    /// subscriber whose queue is over the output cap is a slow consumer: it is dropped, so
+    /// nobody else waits for it.
+    fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &LoopCtx) -> bool {
+        let pushed = match &mut self.kind {
+            Kind::Sse(sse) => sse.push(message, cx, state),
+            Kind::WebSocket(ws) => ws.push(message, cx),
+            _ => Pushed::Ended,
+        };
+        match pushed {
+            Pushed::Skipped => true,
+            Pushed::Ended => false,
+            Pushed::Sent { bytes, what } => {
+                state.observer.payload(cx.id(), false, what, bytes);
+                state.observer.stream_traffic(&mut self.accounting, cx, 0, 1);
+                if cx.over_output_cap() {
+                    state.observer.note(cx.id(), || "slow consumer: output queue over the cap, dropped".into());
+                    cx.abort();
+                    return false;
+                }
+                true
             }
-            Conn::WebSocket(ws) => {
-                ws.accounting = Some(Box::new((tag, marks)));
-                account(&mut ws.accounting, cx, &state.stats, 1, 0);
-            }
-            Conn::Http(_) | Conn::Stats(_) | Conn::PublishWait(_) | Conn::Done => {}
         }
     }
 
-    /// The loops caught up with the publishers: a waiting `POST` is answered (anything else —
-    /// a connection that has moved on since it waited — is left alone).
-    pub(crate) fn publish_caught_up(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        if let Conn::PublishWait(wait) = self {
-            *self = wait.answer(cx, state);
+    /// A parked long-poll's message arrived.
+    fn release(&mut self, messages: &Messages, cx: &mut Cx<'_>, state: &LoopCtx) {
+        if let Kind::Held(held @ Held { waiting: Waiting::Message { .. }, .. }) = &self.kind {
+            let finished = longpoll::release(held, messages, cx, state);
+            self.finished(finished, cx, state);
         }
     }
 
-    /// A channel message reached this connection; returns whether it stays subscribed.
-    pub(crate) fn push(&mut self, message: &Encoded, cx: &mut Cx<'_>, state: &mut LoopCtx) -> bool {
-        match self {
-            Conn::Sse(sse) => sse.push(message, cx, state),
-            Conn::WebSocket(ws) => ws.push(message, cx, state),
-            _ => false,
+    /// The loops caught up with the publishers: a held `POST` is answered (a connection that
+    /// has moved on since it was held is left alone).
+    fn caught_up(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Kind::Held(held @ Held { waiting: Waiting::CatchUp { id }, .. }) = &self.kind {
+            let finished = publish::answer_held(held, *id, false, cx, state);
+            self.finished(finished, cx, state);
         }
     }
 }
@@ -75,85 +128,125 @@ impl Handler for Conn {
     type State = LoopCtx;
 
     fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
-        match self {
-            Conn::Http(http) => match http.on_input(input, cx, state) {
-                (consumed, None) => consumed,
-                (consumed, Some(next)) => {
-                    *self = next;
-                    cx.replay_input(); // bytes after the switch belong to the new protocol
-                    consumed
+        match &mut self.kind {
+            Kind::Http(http) => {
+                let (consumed, became) = http.on_input(input, cx, state);
+                if let Some(became) = became {
+                    self.became(became, cx, state);
                 }
-            },
-            Conn::WebSocket(ws) => ws.on_input(input, cx, state),
-            Conn::Sse(sse) => sse.on_input(input, cx, state),
-            Conn::Parked(parked) => parked.on_input(input, cx, state),
-            Conn::PublishWait(wait) => wait.on_input(input, cx, state),
-            Conn::Stats(_) | Conn::Done => input.len(),
+                consumed
+            }
+            Kind::WebSocket(ws) => {
+                let consumed = ws.on_input(input, cx, state);
+                state.observer.stream_traffic(&mut self.accounting, cx, 0, 0);
+                consumed
+            }
+            Kind::Sse(sse) => sse.on_input(input),
+            Kind::Held(held) => held.on_input(input, state.options.http.max_head, cx),
+            Kind::Stats(_) | Kind::Done => input.len(),
         }
     }
 
     fn direct_input(&mut self, state: &mut LoopCtx) -> Option<&mut [u8]> {
-        match self {
-            Conn::WebSocket(ws) => ws.direct_input(state),
+        match &mut self.kind {
+            Kind::WebSocket(ws) => ws.direct_input(state),
             _ => None,
         }
     }
 
     fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        if let Conn::WebSocket(ws) = self {
+        if let Kind::WebSocket(ws) = &mut self.kind {
             ws.on_direct_input(n, cx, state);
+            state.observer.stream_traffic(&mut self.accounting, cx, 0, 0);
         }
     }
 
     fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        let next = match self {
-            Conn::Http(http) => {
-                http.on_deadline(cx, state);
-                None
-            }
-            Conn::WebSocket(ws) => {
-                ws.on_deadline(cx, state);
-                None
-            }
-            Conn::Sse(sse) => {
-                sse.on_deadline(cx, state);
-                None
-            }
-            Conn::Parked(parked) => Some(parked.on_deadline(cx, state)),
-            Conn::PublishWait(wait) => Some(wait.answer(cx, state)),
-            Conn::Stats(stats) => {
-                stats.on_deadline(cx, state);
-                None
-            }
-            Conn::Done => None,
+        let finished = match &mut self.kind {
+            Kind::Http(http) => return http.on_deadline(cx, state),
+            Kind::WebSocket(ws) => return ws.on_deadline(cx, state),
+            Kind::Sse(sse) => return sse.on_deadline(cx, state),
+            Kind::Stats(stats) => return stats.on_deadline(cx, state),
+            Kind::Done => return,
+            Kind::Held(held) => match &held.waiting {
+                Waiting::Message { channel } => {
+                    let channel = Arc::clone(channel);
+                    longpoll::hold_ended(held, &channel, cx, state)
+                }
+                Waiting::CatchUp { id } => publish::answer_held(held, *id, true, cx, state),
+            },
         };
-        if let Some(next) = next {
-            *self = next;
-            cx.replay_input();
-        }
+        self.finished(finished, cx, state);
     }
 
     fn on_peer_closed(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        if let Some(tracer) = &state.tracer {
-            tracer.note(cx.id(), "peer closed its side (FIN)");
-        }
-        match self {
-            // A client that hangs up while parked frees its slot at once.
-            Conn::Parked(_) | Conn::Sse(_) | Conn::Stats(_) | Conn::PublishWait(_) => cx.abort(),
-            Conn::WebSocket(ws) => ws.on_peer_closed(cx, state),
-            Conn::Http(_) | Conn::Done => cx.close(),
+        state.observer.note(cx.id(), || "peer closed its side (FIN)".into());
+        match &self.kind {
+            // A client that hangs up while held frees its slot at once.
+            Kind::Held(_) | Kind::Sse(_) | Kind::Stats(_) => cx.abort(),
+            // TCP ended without a close handshake (RFC 6455 §7.1.5: code 1006 for the
+            // application); an HTTP client that half-closes still gets its answers.
+            Kind::WebSocket(_) | Kind::Http(_) | Kind::Done => cx.close(),
         }
     }
 
     fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
-        if let Some(tracer) = &state.tracer {
-            tracer.note(id, "closed");
+        state.observer.note(id, || "closed".into());
+        match &mut self.kind {
+            Kind::WebSocket(ws) => ws.on_closed(id, state),
+            Kind::Sse(sse) => sse.on_closed(id, state),
+            Kind::Held(Held { waiting: Waiting::Message { channel }, .. }) => longpoll::closed(channel, id, state),
+            Kind::Held(Held { waiting: Waiting::CatchUp { .. }, .. }) => state.hub.forget_waiting(id),
+            Kind::Http(_) | Kind::Stats(_) | Kind::Done => {}
         }
-        match self {
-            Conn::WebSocket(ws) => ws.on_closed(id, state),
-            Conn::Sse(sse) => sse.on_closed(id, state),
-            Conn::Parked(parked) => parked.on_closed(id, state),
-            Conn::Http(_) | Conn::Stats(_) | Conn::PublishWait(_) | Conn::Done => {}
+    }
+}
+
+impl LoopState<Conn> for LoopCtx {
+    type Message = HubMessage;
+
+    fn begin_turn(&mut self, _now: std::time::Instant) {
+        self.refresh_date();
+    }
+
+    fn accept(&mut self, cx: &mut Cx<'_>) -> Conn {
+        self.observer.note(cx.id(), || "accepted".into());
+        Conn { kind: Kind::Http(Box::new(HttpConn::new(self, cx))), accounting: None }
+    }
+
+    fn on_message(&mut self, message: HubMessage, conns: &mut impl ConnectionSet<Conn>) {
+        match message {
+            HubMessage::Broadcast(broadcast) => deliver(self, &broadcast, conns),
+            HubMessage::CaughtUp => {
+                let held = self.hub.take_waiting();
+                answer_caught_up(self, held, conns);
+            }
         }
+    }
+}
+
+/// A broadcast reached this loop: push it to the subscribers the hub names, release the
+/// parked long-polls it names, and answer the held `POST`s it says may go.
+fn deliver(state: &mut LoopCtx, broadcast: &Broadcast, conns: &mut impl ConnectionSet<Conn>) {
+    let delivery = state.hub.deliver(broadcast);
+    if !delivery.subscribers.is_empty() {
+        let mut subscribers = delivery.subscribers;
+        subscribers.retain(|&id| {
+            let push = |conn: &mut Conn, cx: &mut Cx<'_>, state: &mut LoopCtx| conn.push(&broadcast.message, cx, state);
+            conns.with(id, OutputKind::Push, state, push).unwrap_or(false)
+        });
+        state.hub.keep_subscribers(&broadcast.channel, subscribers);
+    }
+    for (id, messages) in delivery.released {
+        conns.with(id, OutputKind::Push, state, |conn, cx, state| conn.release(&messages, cx, state));
+    }
+    answer_caught_up(state, delivery.caught_up, conns);
+}
+
+/// Answers the held `POST`s `ids` — answers, not pushes: they leave ahead of the subscribers'
+/// slices.
+fn answer_caught_up(state: &mut LoopCtx, ids: Vec<ConnId>, conns: &mut impl ConnectionSet<Conn>) {
+    for id in ids {
+        conns.with(id, OutputKind::Answer, state, |conn, cx, state| conn.caught_up(cx, state));
     }
 }

@@ -1,20 +1,21 @@
 //! The HTTP/1.1 side of a connection: decode requests (pipelined, in order), route each one,
-//! answer it, and hand the socket over when a request upgrades to a WebSocket, opens an SSE
-//! stream or parks as a long-poll.
+//! answer it, and say what the connection becomes when a request upgrades to a WebSocket,
+//! opens an SSE stream or is held (a parked long-poll, a held `POST`).
 
 use talkback_http1::{
-    CONTINUE_100, Decoded, Event, Limits, Method, Request, RequestDecoder, ResponseHead, Status, encode_error_response,
+    CONTINUE_100, Decoded, Event, Limits, Request, RequestDecoder, ResponseHead, Status, encode_error_response,
 };
 use talkback_reactor::Cx;
 
-use crate::conn::Conn;
-use crate::routes::{self, Route};
+use crate::answer::respond_with;
+use crate::observe::Accounting;
+use crate::routes::{self, Handled, Route, Switch};
 use crate::state::{LoopCtx, Service};
-use crate::stats::{Counters, Marks, Tag};
+use crate::stats::{Answered, Marks};
 
 /// A connection speaking HTTP/1.1.
 #[derive(Debug)]
-pub struct HttpConn {
+pub(crate) struct HttpConn {
     decoder: RequestDecoder,
     /// The request whose body is being read (answered when the body ends).
     in_flight: Option<InFlight>,
@@ -22,7 +23,7 @@ pub struct HttpConn {
     /// the head/body timeout.
     idle: bool,
     /// Requests answered on this connection.
-    pub(crate) requests: u64,
+    requests: u64,
     /// The byte counts when the last request was answered (for the demo page's accounting).
     marks: Marks,
 }
@@ -37,15 +38,21 @@ struct InFlight {
     body: Vec<u8>,
 }
 
+/// What the connection becomes when it stops reading requests.
+#[derive(Debug)]
+pub(crate) enum Became {
+    /// A stream or a held request, with the demo page's accounting of its request.
+    Switch(Switch, Accounting),
+    /// Closing after what is queued (the request asked, or an error was answered).
+    Closing,
+}
+
 /// What handling one request did to the connection (short-lived; size does not matter).
-#[allow(clippy::large_enum_variant)]
 enum Next {
     /// Keep reading requests.
     Continue,
-    /// The connection closes after what is queued.
-    Close,
     /// The connection is something else now.
-    Switch(Conn),
+    Became(Became),
 }
 
 impl HttpConn {
@@ -77,18 +84,16 @@ impl HttpConn {
 
     /// Decodes and answers every complete request in `input`. Returns the bytes consumed and,
     /// when a request switched protocols, what the connection has become.
-    pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> (usize, Option<Conn>) {
+    pub(crate) fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> (usize, Option<Became>) {
         let mut pos = 0;
         loop {
             let Decoded { consumed, event } = match self.decoder.decode(&input[pos..]) {
                 Ok(decoded) => decoded,
                 Err(error) => {
-                    if let Some(tracer) = &state.tracer {
-                        tracer.note(cx.id(), &format!("!! {error} -> {} and close", error.status().code()));
-                    }
+                    state.observer.note(cx.id(), || format!("!! {error} -> {} and close", error.status().code()));
                     respond_with(cx, state, |out, state| encode_error_response(&error, &state.date, out));
                     cx.close();
-                    return (input.len(), Some(Conn::Done));
+                    return (input.len(), Some(Became::Closing));
                 }
             };
             let bytes = &input[pos..pos + consumed];
@@ -96,9 +101,7 @@ impl HttpConn {
             let next = match event {
                 None => break,
                 Some(Event::Head(request)) => {
-                    if let Some(tracer) = &state.tracer {
-                        tracer.head(cx.id(), true, bytes);
-                    }
+                    state.observer.head_in(cx.id(), bytes);
                     self.on_head(request, cx, state)
                 }
                 Some(Event::Data(data)) => {
@@ -111,11 +114,11 @@ impl HttpConn {
             };
             match next {
                 Next::Continue => {}
-                Next::Close => {
+                Next::Became(Became::Closing) => {
                     cx.close();
-                    return (input.len(), Some(Conn::Done));
+                    return (input.len(), Some(Became::Closing));
                 }
-                Next::Switch(conn) => return (pos, Some(conn)),
+                Next::Became(became) => return (pos, Some(became)),
             }
         }
         self.set_timeout(cx, state);
@@ -137,13 +140,9 @@ impl HttpConn {
     /// The head timeout or the keep-alive timeout passed.
     pub(crate) fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         if self.idle {
-            if let Some(tracer) = &state.tracer {
-                tracer.note(cx.id(), "keep-alive idle timeout: close");
-            }
+            state.observer.note(cx.id(), || "keep-alive idle timeout: close".into());
         } else {
-            if let Some(tracer) = &state.tracer {
-                tracer.note(cx.id(), "request not received in time: 408 and close");
-            }
+            state.observer.note(cx.id(), || "request not received in time: 408 and close".into());
             let status = Status::REQUEST_TIMEOUT;
             respond_with(cx, state, |out, state| {
                 let body = b"request timeout: the head was not received in time\n";
@@ -165,14 +164,12 @@ impl HttpConn {
             && has_body
         {
             // Answer before the body, then close rather than read a body nobody wants.
-            let close_request = request_with_close(request);
+            let mut close_request = request;
+            close_request.keep_alive = false;
             return self.answer(&close_request, &route, &[], cx, state);
         }
         if request.expect_continue && has_body && route.wants_body() {
-            cx.write(CONTINUE_100);
-            if let Some(tracer) = &state.tracer {
-                tracer.head(cx.id(), false, CONTINUE_100);
-            }
+            respond_with(cx, state, |out, _| out.extend_from_slice(CONTINUE_100));
         }
         if !has_body {
             // The decoder's next event is `End`, at once and consuming nothing: answer now
@@ -195,33 +192,24 @@ impl HttpConn {
         next
     }
 
-    /// Answers one complete request.
+    /// Answers one complete request, and counts it for the demo page when it is tagged.
     fn answer(&mut self, request: &Request, route: &Route, body: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> Next {
         self.requests += 1;
-        if let (Some(tracer), false) = (&state.tracer, body.is_empty()) {
-            tracer.payload(cx.id(), true, "request body", body);
-        }
-        let next = routes::handle(route, request, body, self.requests, cx, state);
-        // Only the demo page tags its requests; other services never look.
-        let counts = matches!(state.service, Service::Hub(routes) if routes.page);
-        let tag = if counts { Tag::from_request(request) } else { None };
-        match (next, tag) {
-            (Some(mut conn), tag) => {
-                // The stream or parked request carries on the accounting from here.
-                conn.attach_accounting(tag, self.marks, cx, state);
-                Next::Switch(conn)
+        state.observer.payload(cx.id(), true, "request body", body);
+        let tag = state.observer.tag(request);
+        let answered: Answered = match routes::handle(route, request, body, self.requests, cx, state) {
+            Handled::Switch(switch) => {
+                // The stream or held request carries on the accounting from here.
+                return Next::Became(Became::Switch(switch, state.observer.carry(tag, self.marks)));
             }
-            (None, tag) => {
-                let (bytes_in, bytes_out) =
-                    self.marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
-                if let Some(tag) = tag {
-                    let (status, messages) = state.last_answer.get();
-                    let empty = u64::from(status == 204);
-                    state.stats.add(&tag, Counters { requests: 1, empty, messages, bytes_in, bytes_out });
-                }
-                if request.keep_alive { Next::Continue } else { Next::Close }
+            Handled::Refused(answered) => {
+                state.observer.answered(tag.as_ref(), answered, cx, &mut self.marks);
+                return Next::Became(Became::Closing);
             }
-        }
+            Handled::Answered(answered) => answered,
+        };
+        state.observer.answered(tag.as_ref(), answered, cx, &mut self.marks);
+        if request.keep_alive { Next::Continue } else { Next::Became(Became::Closing) }
     }
 }
 
@@ -232,47 +220,4 @@ fn limits_for(state: &LoopCtx) -> Limits {
         limits.max_body = limits.max_body.min(state.options.max_message as u64);
     }
     limits
-}
-
-/// The same request, marked to close after its answer.
-fn request_with_close(mut request: Request) -> Request {
-    request.keep_alive = false;
-    request
-}
-
-/// Encodes a response into the connection's output, tracing its head when asked.
-pub(crate) fn respond_with(cx: &mut Cx<'_>, state: &LoopCtx, encode: impl FnOnce(&mut Vec<u8>, &LoopCtx)) {
-    let id = cx.id();
-    cx.with_output(|out| {
-        let start = out.len();
-        encode(out, state);
-        if let Some(tracer) = &state.tracer {
-            let written = &out[start..];
-            let head_len = written.windows(4).position(|w| w == b"\r\n\r\n").map_or(written.len(), |i| i + 4);
-            tracer.head(id, false, &written[..head_len]);
-            if written.len() > head_len {
-                tracer.payload(id, false, "response body", &written[head_len..]);
-            }
-        }
-    });
-}
-
-/// A whole response with a `Content-Length` body, `Connection` set from the request, and no
-/// body bytes for HEAD.
-pub(crate) fn respond(
-    cx: &mut Cx<'_>,
-    state: &LoopCtx,
-    request: &Request,
-    status: Status,
-    headers: &[(&str, &[u8])],
-    body: &[u8],
-) {
-    state.last_answer.set((status.code(), 0));
-    respond_with(cx, state, |out, state| {
-        let head = ResponseHead::new(status).connection_for(request).fields(headers);
-        head.content_length(body.len() as u64).encode(&state.date, out);
-        if request.method != Method::Head && !status.forbids_framing() {
-            out.extend_from_slice(body);
-        }
-    });
 }

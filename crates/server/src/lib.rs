@@ -1,34 +1,43 @@
 //! talkback-server: the handlers that plug the protocol crates into the reactor — routes, the
 //! channel hub, and the binaries' shared wiring.
 //!
-//! A connection starts as HTTP ([`http`]) and may become a WebSocket ([`websocket`]), an SSE
-//! stream ([`sse`]) or a parked long-poll ([`longpoll`]): [`conn::Conn`] is one enum with a
-//! variant per technique. The [`hub`] keeps every channel's log (shared by all loops) and each
-//! loop's own subscribers; a publish on any loop is encoded once per transport and sent to
-//! every loop's inbox.
+//! A connection starts as HTTP and may become a WebSocket, an SSE stream or a held request
+//! (a parked long-poll, a `POST` waiting for delivery to catch up): [`conn`] is one enum with a
+//! variant per kind, switched from the values the layers below it return. The [`hub`] is pure
+//! data — every channel's log (shared by all loops) and each loop's registries — and says what
+//! to do; the dispatch does it.
+//!
+//! Modules depend one way, top to bottom (each may use those below it, never those above):
 //!
 //! ```text
-//!  binaries (src/bin)  ──▶ options::Options ──▶ start(listener, Service, Options)
-//!                                                 │
-//!                     talkback-reactor: Server::start(loops) ── LoopCtx per loop (state.rs)
-//!                                                 │
-//!           conn::Conn ─┬─ Http ──(routes.rs)──▶ echo / publish / poll / page
-//!                       ├─ WebSocket ◀── 101 (websocket.rs, talkback-ws)
-//!                       ├─ Sse ◀──────── 200 text/event-stream (sse.rs, talkback-sse)
-//!                       ├─ Parked ◀───── long-poll held (longpoll.rs, talkback-longpoll)
-//!                       └─ PublishWait ◀ POST answered once delivery catches up (hub.rs)
+//!  conn        connection dispatch: the Conn enum (Handler) and the loop state's on_message
+//!   │            (turns the hub's Delivery into pushes and answers); the observer hangs here
+//!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
+//!  routes      which request gets which answer; Handled / Switch
+//!  websocket · sse · longpoll · publish · page       the transports
+//!  held        a request whose answer waits (long-poll, held POST): one type, one rule
+//!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
+//!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
+//!  hub         pure data and rules: channels, logs, registries, publish, catch-up
+//!  observe     the observer: --trace and the demo page's accounting
+//!  options · stats · trace                           flags, counters, the trace writer
 //! ```
 //!
 //! Start reading at `routes.rs` (which request becomes what), then `hub.rs` (one broadcast's
-//! path); the chapters are `docs/architecture.md` and the technique chapters in `docs/`.
+//! path) and `conn.rs` (how it reaches the sockets); the chapters are `docs/architecture.md`
+//! and the technique chapters in `docs/`.
 
+pub mod answer;
 pub mod conn;
-pub mod http;
+pub mod held;
+mod http;
 pub mod hub;
 pub mod longpoll;
+pub mod observe;
 pub mod options;
 pub mod page;
-pub mod routes;
+pub mod publish;
+mod routes;
 pub mod sse;
 pub mod state;
 pub mod stats;
@@ -36,19 +45,23 @@ pub mod trace;
 pub mod websocket;
 pub mod ws_client;
 
+#[cfg(test)]
+mod tests;
+
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use talkback_reactor::{Config, Server};
 
+pub use conn::Conn;
 pub use options::Options;
-pub use state::{HubRoutes, Service};
+pub use state::{HubRoutes, LoopCtx, Service};
 
-use crate::conn::Conn;
-use crate::hub::{Hub, LocalHub};
-use crate::state::LoopCtx;
+use crate::hub::{Hub, LocalHub, Mailbox};
+use crate::observe::Observer;
 use crate::stats::Stats;
+use crate::trace::Tracer;
 
 /// Starts `service` on `listener` with `options` (threads, limits, trace). Returns the
 /// running server; `join` it, or stop it with its shutdown handle.
@@ -65,20 +78,31 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {
-        let local = LocalHub::new(Arc::clone(&hub), index, loops.to_vec());
-        LoopCtx::new(service, Arc::clone(&options), local, Arc::clone(&stats), index)
+        let mailboxes = loops.iter().map(|handle| Box::new(handle.clone()) as Box<dyn Mailbox>).collect();
+        let local = LocalHub::new(Arc::clone(&hub), index, mailboxes);
+        let tracer = options.trace.then(|| Tracer::new(index));
+        let observer = Observer::new(tracer, Arc::clone(&stats), service.counts_page_requests());
+        LoopCtx::new(service, Arc::clone(&options), local, observer)
     })
 }
 
 /// What every binary does: bind, print `listening on http://ADDR` as the first line of
 /// stdout, serve until SIGINT/SIGTERM.
 pub fn run(service: Service, options: Options) -> io::Result<()> {
-    let listener = talkback_reactor::bind(options.addr)?;
+    let listener = bind(options.addr)?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     use std::io::Write as _;
     io::stdout().flush()?;
     start(listener, service, options, true)?.join()
+}
+
+/// Binds the listening socket; a failure names the address and the flag that changes it.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    talkback_reactor::bind(addr).map_err(|error| {
+        let hint = "choose another with --addr HOST:PORT; port 0 picks a free one";
+        io::Error::new(error.kind(), format!("cannot listen on {addr}: {error} ({hint})"))
+    })
 }
 
 /// [`run`] for a binary's `main`: parses the command line over the service's defaults

@@ -46,9 +46,17 @@ pub struct Options {
     /// (`--max-publish-wait`, seconds, default 1; then it is answered anyway).
     pub max_publish_wait: Duration,
     /// How many broadcasts publishers may run ahead of the slowest loop before a `POST` is
-    /// held (`--max-ahead`, default [`crate::hub::MAX_AHEAD`]).
+    /// held (`--max-ahead`, default [`DEFAULT_MAX_AHEAD`]).
     pub max_ahead: usize,
 }
+
+/// How many broadcasts a publisher may run ahead of the slowest loop (the default of
+/// `--max-ahead`). A loop delivers a broadcast by queueing its shared bytes on every
+/// subscriber; the writes follow in slices, and what is published meanwhile joins the same
+/// writes. The bound matters when a loop falls behind — descheduled, or busy with other work:
+/// then a `POST`'s answer is held instead of piling broadcasts up in front of subscribers.
+/// How the setting trades deliveries/s against p99 is measured in docs/benchmarks.md.
+pub const DEFAULT_MAX_AHEAD: usize = 2;
 
 impl Options {
     /// The defaults for a binary whose WebSocket message limit is `max_message`.
@@ -71,7 +79,7 @@ impl Options {
             max_hold: Duration::from_secs(120),
             heartbeat: Duration::from_secs(15),
             max_publish_wait: Duration::from_secs(1),
-            max_ahead: crate::hub::MAX_AHEAD,
+            max_ahead: DEFAULT_MAX_AHEAD,
         }
     }
 
@@ -94,7 +102,7 @@ impl Options {
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
-                println!("{about}\n\n{}", HELP);
+                println!("{about}\n\n{}", help(&options));
                 return Ok(None);
             }
             if flag == "--trace" {
@@ -149,6 +157,14 @@ impl Options {
     }
 }
 
+/// The `--help` text, with the defaults of this binary where they differ between binaries.
+fn help(defaults: &Options) -> String {
+    let ping = defaults.ping_interval.map_or(0, |d| d.as_secs());
+    HELP.replace("{max_message}", &defaults.max_message.to_string())
+        .replace("{ping}", &ping.to_string())
+        .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
+}
+
 const HELP: &str = "\
 Options:
   --addr HOST:PORT           listen address (default 127.0.0.1:8080; port 0 = any free port)
@@ -164,15 +180,16 @@ Options:
   --keepalive-timeout SECS   idle keep-alive connection lifetime (default 60)
   --output-cap BYTES         output queued per connection before backpressure (default 1048576)
   --max-connections N        connections open at once (default 100000; more are refused)
-  --max-message BYTES        largest WebSocket message (close 1009 past it)
+  --max-message BYTES        largest WebSocket message (default {max_message}; close 1009 past it;
+                             the hub's POST body limit too: 413 past it)
   --max-frame BYTES          largest WebSocket frame (default: the message limit)
-  --ping-interval SECS       WebSocket keepalive ping when idle (0 = off; hub: 30, ws-echo: off)
+  --ping-interval SECS       WebSocket keepalive ping when idle (default {ping}; 0 = off)
   --pong-timeout SECS        time to wait for the pong (default 10)
   --history N                messages each channel keeps for late readers (default 1024)
   --max-hold SECS            longest long-poll hold (default 120; then 204)
   --heartbeat SECS           SSE heartbeat comment interval (default 15)
   --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
-                             answer is held (default 2)
+                             answer is held (default {max_ahead})
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --help                     this text";
 
@@ -195,6 +212,17 @@ mod tests {
         let options = parse(&["--busy-poll", "50", "--max-ahead", "8"]).unwrap().unwrap();
         assert_eq!(options.busy_poll, Duration::from_micros(50));
         assert_eq!(options.max_ahead, 8);
+    }
+
+    #[test]
+    fn help_names_this_binarys_own_defaults() {
+        let mut hub = Options::with_defaults(64 << 10);
+        hub.ping_interval = Some(Duration::from_secs(30));
+        let text = help(&hub);
+        assert!(text.contains("largest WebSocket message (default 65536;"), "{text}");
+        assert!(text.contains("when idle (default 30;"));
+        assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16777216;"));
+        assert!(!text.contains('{'), "every placeholder is filled");
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::time::Duration;
 use talkback_http1::{Request, Status};
 use talkback_reactor::Cx;
 
-use crate::conn::Conn;
-use crate::http::{respond, respond_with};
+use crate::answer::{ReplyTo, respond, respond_reason, respond_with};
 use crate::state::LoopCtx;
+use crate::stats::Answered;
 
 /// The page itself.
 const INDEX_HTML: &[u8] = include_bytes!("../static/index.html");
@@ -18,9 +18,9 @@ const INDEX_HTML: &[u8] = include_bytes!("../static/index.html");
 const STATS_INTERVAL: Duration = Duration::from_millis(250);
 
 /// `GET /`: the page.
-pub(crate) fn answer(request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) {
+pub fn answer(to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
     let headers: [(&str, &[u8]); 2] = [("Content-Type", b"text/html; charset=utf-8"), ("Cache-Control", b"no-cache")];
-    respond(cx, state, request, Status::OK, &headers, INDEX_HTML);
+    respond(cx, state, to, Status::OK, &headers, INDEX_HTML)
 }
 
 /// The page's counter stream.
@@ -34,13 +34,12 @@ pub struct StatsConn {
 }
 
 /// `GET /stats?page=ID`: opens the counter stream (400 without a valid page id).
-pub(crate) fn open_stats(request: &Request, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Option<Conn> {
+pub fn open_stats(request: &Request, cx: &mut Cx<'_>, state: &LoopCtx) -> Result<StatsConn, Answered> {
     let page = request.query().unwrap_or("").split('&').find_map(|pair| pair.strip_prefix("page="));
     let Some(page) = page.filter(|p| (1..=32).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
     else {
         let reason = b"stats needs ?page=ID (1-32 letters or digits)\n";
-        respond(cx, state, request, Status::BAD_REQUEST, &[("Content-Type", b"text/plain; charset=utf-8")], reason);
-        return None;
+        return Err(respond_reason(cx, state, ReplyTo::of(request), Status::BAD_REQUEST, reason));
     };
     respond_with(cx, state, |out, state| {
         let _ = talkback_sse::encode_stream_head_with_date(state.date.value(), out);
@@ -48,32 +47,30 @@ pub(crate) fn open_stats(request: &Request, cx: &mut Cx<'_>, state: &mut LoopCtx
     let mut stats = StatsConn { page: page.into(), seen: u64::MAX, quiet: 0 };
     stats.send_if_changed(cx, state);
     cx.set_deadline(Some(cx.now() + STATS_INTERVAL));
-    Some(Conn::Stats(stats))
+    Ok(stats)
 }
 
 impl StatsConn {
     fn send_if_changed(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
-        match state.stats.json_if_changed(&self.page, &mut self.seen) {
+        match state.observer.stats().json_if_changed(&self.page, &mut self.seen) {
             Some(json) => {
                 self.quiet = 0;
-                cx.with_output(|out| {
-                    out.extend_from_slice(b"event: stats\ndata: ");
-                    out.extend_from_slice(json.as_bytes());
-                    out.extend_from_slice(b"\n\n");
-                });
+                if let Ok(event) = talkback_sse::Event::new(&json).with_event("stats") {
+                    cx.with_output(|out| event.encode(out));
+                }
             }
             None => {
                 self.quiet += 1;
                 if self.quiet * STATS_INTERVAL.as_millis() as u32 >= 15_000 {
                     self.quiet = 0;
-                    cx.write(b": heartbeat\n\n");
+                    cx.with_output(|out| talkback_sse::encode_comment("heartbeat", out));
                 }
             }
         }
     }
 
     /// Every interval: send the counters if they moved.
-    pub(crate) fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+    pub fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
         if cx.over_output_cap() {
             cx.abort();
             return;

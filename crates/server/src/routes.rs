@@ -1,4 +1,5 @@
-//! Which answer a request gets: the URL contract of DESIGN.md in one place.
+//! Which answer a request gets: the URL contract of the README ("The hub's URLs") in one
+//! place, and what the connection becomes after it ([`Handled`]).
 //!
 //! | service | request | route |
 //! |---|---|---|
@@ -17,10 +18,16 @@ use talkback_http1::{Method, Request, Status};
 use talkback_longpoll::ChannelQuery;
 use talkback_reactor::Cx;
 
-use crate::conn::Conn;
-use crate::http::respond;
+use crate::answer::{ReplyTo, respond};
+use crate::held::Held;
+use crate::longpoll::Polled;
+use crate::page::StatsConn;
+use crate::publish::Published;
+use crate::sse::SseConn;
 use crate::state::{HubRoutes, LoopCtx, Service};
-use crate::{hub, longpoll, page, sse, websocket};
+use crate::stats::Answered;
+use crate::websocket::WsConn;
+use crate::{hub, longpoll, page, publish, sse, websocket};
 
 /// The answer chosen for a request, decided from its head alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,8 +133,31 @@ fn hub_route(routes: HubRoutes, request: &Request) -> Route {
     }
 }
 
-/// Answers a complete request. Returns what the connection becomes when it stops being a
-/// plain request/response connection.
+/// What handling a request did to the connection.
+#[derive(Debug)]
+pub(crate) enum Handled {
+    /// Answered; the connection reads the next request (or closes, if the request asked).
+    Answered(Answered),
+    /// Answered, and the connection closes after it (a refused upgrade).
+    Refused(Answered),
+    /// The connection is something else now (its opening is written).
+    Switch(Switch),
+}
+
+/// What a connection becomes when it stops being plain request/response.
+#[derive(Debug)]
+pub(crate) enum Switch {
+    /// Upgraded to a WebSocket.
+    WebSocket(Box<WsConn>),
+    /// An open event stream.
+    Sse(SseConn),
+    /// A request whose answer waits (a parked long-poll, a held `POST`).
+    Held(Held),
+    /// The demo page's counter stream.
+    Stats(StatsConn),
+}
+
+/// Answers a complete request.
 pub(crate) fn handle(
     route: &Route,
     request: &Request,
@@ -135,30 +165,39 @@ pub(crate) fn handle(
     requests: u64,
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
-) -> Option<Conn> {
-    match route {
+) -> Handled {
+    let to = ReplyTo::of(request);
+    let answered = match route {
         Route::EchoText => {
-            respond(cx, state, request, Status::OK, &[("Content-Type", b"text/plain")], b"Hello from talkback\n");
-            None
+            respond(cx, state, to, Status::OK, &[("Content-Type", b"text/plain")], b"Hello from talkback\n")
         }
         Route::EchoBody => {
             let content_type = request.header("content-type").unwrap_or(b"application/octet-stream");
-            respond(cx, state, request, Status::OK, &[("Content-Type", content_type)], body);
-            None
+            respond(cx, state, to, Status::OK, &[("Content-Type", content_type)], body)
         }
-        Route::WebSocket(channel) => websocket::upgrade(request, channel.as_deref(), cx, state),
-        Route::Publish(channel) => hub::answer_publish(channel, request, body, requests, cx, state),
-        Route::Poll(channel, query) => {
-            longpoll::answer_poll(channel, query, request, cx, state);
-            None
+        Route::WebSocket(channel) => {
+            return match websocket::upgrade(request, channel.as_deref(), cx, state) {
+                Ok(ws) => Handled::Switch(Switch::WebSocket(ws)),
+                Err(refused) => Handled::Refused(refused),
+            };
         }
-        Route::LongPoll(channel, query) => longpoll::answer_longpoll(channel, query, request, requests, cx, state),
-        Route::Sse(channel, query) => Some(sse::open(channel, query, request, cx, state)),
-        Route::Page => {
-            page::answer(request, cx, state);
-            None
+        Route::Publish(channel) => match publish::publish(channel, body, to, requests, cx, state) {
+            Published::Answered(answered) => answered,
+            Published::Held(held) => return Handled::Switch(Switch::Held(held)),
+        },
+        Route::Poll(channel, query) => longpoll::answer_poll(channel, query, to, cx, state),
+        Route::LongPoll(channel, query) => match longpoll::answer_longpoll(channel, query, to, requests, cx, state) {
+            Polled::Answered(answered) => answered,
+            Polled::Held(held) => return Handled::Switch(Switch::Held(held)),
+        },
+        Route::Sse(channel, query) => {
+            return Handled::Switch(Switch::Sse(sse::open(channel, query, request, cx, state)));
         }
-        Route::Stats => page::open_stats(request, cx, state),
+        Route::Page => page::answer(to, cx, state),
+        Route::Stats => match page::open_stats(request, cx, state) {
+            Ok(stats) => return Handled::Switch(Switch::Stats(stats)),
+            Err(answered) => answered,
+        },
         Route::Error { status, allow, reason } => {
             let mut text = String::with_capacity(reason.len() + 1);
             text.push_str(reason);
@@ -167,8 +206,8 @@ pub(crate) fn handle(
             if let Some(allow) = allow {
                 headers.push(("Allow", allow.as_bytes()));
             }
-            respond(cx, state, request, *status, &headers, text.as_bytes());
-            None
+            respond(cx, state, to, *status, &headers, text.as_bytes())
         }
-    }
+    };
+    Handled::Answered(answered)
 }

@@ -1,19 +1,16 @@
-//! The per-loop state: which service this server runs, the options, the `Date` cache, the
-//! tracer, and (for the hub) this loop's subscribers.
+//! The per-loop state, as plain data: which service this server runs, the options, the `Date`
+//! cache, the observer (trace and accounting), this loop's view of the hub, and the spare
+//! message buffers its WebSockets share.
 
-use std::cell::Cell;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use talkback_http1::DateCache;
-use talkback_reactor::{Connections, Cx, LoopState};
+use talkback_reactor::{ConnId, LoopHandle};
 
-use crate::conn::Conn;
-use crate::http::HttpConn;
-use crate::hub::{HubMessage, LocalHub};
+use crate::hub::{HubMessage, LocalHub, Mailbox};
+use crate::observe::Observer;
 use crate::options::Options;
-use crate::stats::Stats;
-use crate::trace::Tracer;
 
 /// What a server answers: each binary picks one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,73 +47,53 @@ impl HubRoutes {
     pub const LONGPOLL: HubRoutes = HubRoutes { poll: true, longpoll: true, sse: false, ws: false, page: false };
 }
 
+impl Service {
+    /// Whether this server serves the demo page, whose requests are tagged and counted.
+    pub fn counts_page_requests(self) -> bool {
+        matches!(self, Service::Hub(routes) if routes.page)
+    }
+}
+
+/// The hub reaches a loop through its reactor handle.
+impl Mailbox for LoopHandle<HubMessage> {
+    fn send(&self, message: HubMessage) {
+        LoopHandle::send(self, message);
+    }
+}
+
 /// State shared by the connections of one loop.
 #[derive(Debug)]
 pub struct LoopCtx {
-    pub(crate) service: Service,
-    pub(crate) options: Arc<Options>,
-    pub(crate) date: DateCache,
+    /// What this server answers.
+    pub service: Service,
+    /// The command line.
+    pub options: Arc<Options>,
+    /// The `Date` header value, refreshed once a second.
+    pub date: DateCache,
     date_secs: u64,
-    pub(crate) tracer: Option<Tracer>,
-    pub(crate) hub: LocalHub,
-    /// Per-client accounting for the demo page (shared by all loops).
-    pub(crate) stats: Arc<Stats>,
-    /// What the last answer was, for the accounting: its status and how many messages it
-    /// carried. Written by the responders, read right after by the HTTP connection.
-    pub(crate) last_answer: Cell<(u16, u64)>,
+    /// `--trace` and the demo page's accounting.
+    pub observer: Observer,
+    /// This loop's view of the hub.
+    pub hub: LocalHub<ConnId>,
     /// Message buffers lent to whichever WebSocket reads next (see `websocket.rs`).
-    pub(crate) ws_spares: Vec<Vec<u8>>,
+    pub ws_spares: Vec<Vec<u8>>,
 }
 
 impl LoopCtx {
-    pub(crate) fn new(
-        service: Service,
-        options: Arc<Options>,
-        hub: LocalHub,
-        stats: Arc<Stats>,
-        loop_index: usize,
-    ) -> LoopCtx {
-        let tracer = options.trace.then(|| Tracer::new(loop_index));
-        let last_answer = Cell::new((0, 0));
-        let mut ctx = LoopCtx {
-            service,
-            options,
-            date: DateCache::new(),
-            date_secs: 0,
-            tracer,
-            hub,
-            stats,
-            last_answer,
-            ws_spares: Vec::new(),
-        };
+    /// The state of one loop.
+    pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
+        let mut ctx =
+            LoopCtx { service, options, date: DateCache::new(), date_secs: 0, observer, hub, ws_spares: Vec::new() };
         ctx.refresh_date();
         ctx
     }
 
-    fn refresh_date(&mut self) {
+    /// Called once per loop turn: the `Date` value changes once a second.
+    pub fn refresh_date(&mut self) {
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         if secs != self.date_secs {
             self.date_secs = secs;
             self.date.update(secs);
         }
-    }
-}
-
-impl LoopState<Conn> for LoopCtx {
-    type Message = HubMessage;
-
-    fn begin_turn(&mut self, _now: Instant) {
-        self.refresh_date();
-    }
-
-    fn accept(&mut self, cx: &mut Cx<'_>) -> Conn {
-        if let Some(tracer) = &self.tracer {
-            tracer.note(cx.id(), "accepted");
-        }
-        Conn::Http(Box::new(HttpConn::new(self, cx)))
-    }
-
-    fn on_message(&mut self, message: HubMessage, conns: &mut Connections<Conn>) {
-        crate::hub::on_message(self, message, conns);
     }
 }

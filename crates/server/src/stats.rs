@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use talkback_http1::Request;
-use talkback_reactor::Cx;
 
 /// The pages remembered at once; past it the least recently updated is forgotten.
 const MAX_PAGES: usize = 256;
@@ -104,18 +103,22 @@ impl Marks {
     }
 }
 
-/// Adds what a tagged stream cost since its marks: `requests` and `messages` plus the bytes
-/// the reactor counted. Does nothing for untagged connections.
-pub(crate) fn account(accounting: &mut Accounting, cx: &Cx<'_>, stats: &Stats, requests: u64, messages: u64) {
-    let Some(tagged) = accounting else { return };
-    let (tag, marks) = &mut **tagged;
-    let (bytes_in, bytes_out) = marks.advance(Marks { read: cx.bytes_read(), queued: cx.bytes_queued() });
-    stats.add(tag, Counters { requests, empty: 0, messages, bytes_in, bytes_out });
+/// What one answer was, as the accounting counts it: its status and how many messages it
+/// carried. Every responder returns one (no side channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    /// The status code sent.
+    pub status: u16,
+    /// Channel messages in the body.
+    pub messages: u64,
 }
 
-/// A stream's or parked request's accounting: its tag and byte marks, boxed so untagged
-/// connections (all but the demo page's) pay one pointer for it.
-pub type Accounting = Option<Box<(Tag, Marks)>>;
+impl Answered {
+    /// Counters for one request answered like this, with the bytes it cost.
+    pub fn counters(self, (bytes_in, bytes_out): (u64, u64)) -> Counters {
+        Counters { requests: 1, empty: u64::from(self.status == 204), messages: self.messages, bytes_in, bytes_out }
+    }
+}
 
 /// Every page's counters, shared by all loops.
 #[derive(Debug, Default)]

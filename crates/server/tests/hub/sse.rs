@@ -73,27 +73,6 @@ fn sse_cursor_older_than_history_sends_missed_first() {
 }
 
 #[test]
-fn sse_heartbeat_comment_arrives_every_interval() {
-    let server = spawn_hub(|o| o.heartbeat = Duration::from_secs(1));
-    let mut sse = Sse::open(server.addr(), "/ch/beat/sse", "");
-    let started = Instant::now();
-    sse.client.set_timeout(Duration::from_secs(3));
-    sse.client.read_until(b": heartbeat\n\n");
-    sse.client.read_until(b": heartbeat\n\n");
-    let took = started.elapsed();
-    assert!(took >= Duration::from_millis(1800) && took < Duration::from_secs(4), "two heartbeats in {took:?}");
-}
-
-#[test]
-fn sse_stream_outlives_the_keepalive_timeout() {
-    let server = spawn_hub(|o| o.keepalive_timeout = Duration::from_secs(1));
-    let mut sse = Sse::open(server.addr(), "/ch/long/sse", "");
-    std::thread::sleep(Duration::from_millis(1500));
-    publish(&mut server.client(), "long", "still here");
-    assert_eq!(sse.messages(1), [(1, "still here".to_string())]);
-}
-
-#[test]
 fn sse_message_with_line_breaks_becomes_several_data_lines() {
     let server = spawn_hub(|_| {});
     let mut sse = Sse::open(server.addr(), "/ch/lines/sse", "");

@@ -1,0 +1,167 @@
+//! [`Cx`]: what a handler may do to its connection while it is called, and the parts of the
+//! connection and of the loop it borrows to do it.
+//!
+//! A `Cx` is made in one place, [`Cx::new`], for every call of every handler — by the real
+//! loop and by the test loop alike — and lives only for that call. What it cannot do at once
+//! (close, abort, replay the kept input) it records as [`Requests`], which the loop acts on
+//! when the call returns.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::output::{BufferPool, OutputQueue};
+use crate::slab::ConnId;
+
+/// The parts of one connection a [`Cx`] lends to its handler.
+#[derive(Debug, Default)]
+pub(crate) struct ConnParts {
+    pub(crate) out: OutputQueue,
+    /// The one deadline of the connection (`Cx::set_deadline`).
+    pub(crate) deadline: Option<Instant>,
+    /// Every byte read so far (`Cx::bytes_read`).
+    pub(crate) read_total: u64,
+}
+
+/// What every [`Cx`] of one loop shares.
+#[derive(Debug)]
+pub(crate) struct LoopEnv {
+    /// The time read at the start of this turn (`Cx::now`).
+    pub(crate) now: Instant,
+    /// Spare output buffers, so answering a request allocates nothing in the steady state.
+    pub(crate) pool: BufferPool,
+    /// Output queued per connection before the loop stops reading it (`Config::output_cap`).
+    pub(crate) output_cap: usize,
+}
+
+impl LoopEnv {
+    pub(crate) fn new(now: Instant, output_cap: usize) -> Self {
+        LoopEnv { now, pool: BufferPool::default(), output_cap }
+    }
+}
+
+/// Requests a handler made during a call, acted on by the loop when the call returns.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Requests {
+    /// Write what is queued, then close gracefully.
+    pub(crate) close: bool,
+    /// Drop the connection now, discarding queued output.
+    pub(crate) abort: bool,
+    /// Call `on_input` again with the bytes kept from earlier (after un-parking).
+    pub(crate) replay_input: bool,
+}
+
+/// What a handler may do to its connection while it is called.
+#[derive(Debug)]
+pub struct Cx<'a> {
+    id: ConnId,
+    conn: &'a mut ConnParts,
+    env: &'a mut LoopEnv,
+    requests: Requests,
+}
+
+impl<'a> Cx<'a> {
+    /// The one constructor: a `Cx` for one call of connection `id`'s handler.
+    pub(crate) fn new(id: ConnId, conn: &'a mut ConnParts, env: &'a mut LoopEnv) -> Self {
+        Cx { id, conn, env, requests: Requests::default() }
+    }
+
+    /// Ends the call: what the handler asked the loop to do.
+    pub(crate) fn finish(self) -> Requests {
+        self.requests
+    }
+}
+
+impl Cx<'_> {
+    /// This connection's id (stable for its whole life).
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The time read at the start of this loop turn.
+    pub fn now(&self) -> Instant {
+        self.env.now
+    }
+
+    /// Queues a copy of `bytes` for writing.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.with_output(|out| out.extend_from_slice(bytes));
+    }
+
+    /// Lets an encoder append straight to the connection's output buffer (no copy).
+    pub fn with_output<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let tail = self.conn.out.owned_tail(&mut self.env.pool);
+        let before = tail.len();
+        let result = encode(tail);
+        self.conn.out.commit(before, &mut self.env.pool);
+        result
+    }
+
+    /// Queues a whole buffer the handler owns, without copying it: the queue keeps it until
+    /// written, then the loop's buffer pool does (a large echo goes out from the very buffer
+    /// it was received into). Bytes queued after it are appended behind it, in order.
+    pub fn write_owned(&mut self, bytes: Vec<u8>) {
+        self.conn.out.push_owned(bytes, &mut self.env.pool);
+    }
+
+    /// A spare buffer from the loop's pool, for a handler that receives into reused memory:
+    /// one at least `len` bytes long if the pool has one. It comes as it was last used: its
+    /// length and old bytes are unspecified (clear it, or overwrite them — growing a buffer
+    /// back to its old length then costs no zeroing).
+    pub fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        self.env.pool.take_as_is(len)
+    }
+
+    /// Queues bytes shared with other connections (an encoded broadcast), without copying.
+    pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
+        self.conn.out.push_shared(bytes);
+    }
+
+    /// Every byte read from this connection so far (for per-connection accounting).
+    pub fn bytes_read(&self) -> u64 {
+        self.conn.read_total
+    }
+
+    /// Every byte queued for writing on this connection so far, written or not.
+    pub fn bytes_queued(&self) -> u64 {
+        self.conn.out.queued_total()
+    }
+
+    /// Bytes queued but not yet accepted by the socket.
+    pub fn queued(&self) -> usize {
+        self.conn.out.pending()
+    }
+
+    /// Whether the queue is over the output cap (a slow consumer, or a peer that sends faster
+    /// than it reads). The loop stops reading such a connection until the queue drains.
+    pub fn over_output_cap(&self) -> bool {
+        self.conn.out.pending() > self.env.output_cap
+    }
+
+    /// Sets (or clears) the one deadline of this connection;
+    /// [`Handler::on_deadline`](crate::Handler::on_deadline) runs then.
+    pub fn set_deadline(&mut self, at: Option<Instant>) {
+        self.conn.deadline = at;
+    }
+
+    /// The deadline currently set.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.conn.deadline
+    }
+
+    /// Writes what is queued, then closes (write side first, then the socket).
+    pub fn close(&mut self) {
+        self.requests.close = true;
+    }
+
+    /// Drops the connection at once, discarding queued output (a slow consumer, a reset).
+    pub fn abort(&mut self) {
+        self.requests.abort = true;
+    }
+
+    /// Asks for [`Handler::on_input`](crate::Handler::on_input) to be called again with the
+    /// kept bytes (for example after a parked request was answered and a pipelined request is
+    /// waiting).
+    pub fn replay_input(&mut self) {
+        self.requests.replay_input = true;
+    }
+}

@@ -1,0 +1,115 @@
+//! What the threads of one server share: each loop's inbox (and the [`LoopHandle`] that
+//! fills it), each loop's seat (its load, the sockets handed to it), and the stop flag.
+//!
+//! `server` makes these and `event_loop` reads them; neither needs the other for it.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mio::Waker;
+
+/// Messages waiting for one loop, plus the waker that tells it to look (none in the test
+/// loop, which is asked to look).
+#[derive(Debug)]
+pub(crate) struct Inbox<M> {
+    queue: Mutex<Vec<M>>,
+    waker: Option<Arc<Waker>>,
+}
+
+impl<M> Inbox<M> {
+    pub(crate) fn new(waker: Option<Arc<Waker>>) -> Self {
+        Inbox { queue: Mutex::new(Vec::new()), waker }
+    }
+
+    /// Every message queued since the last call.
+    pub(crate) fn take(&self) -> Vec<M> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Sends messages to one loop from any thread (its own included).
+#[derive(Debug)]
+pub struct LoopHandle<M> {
+    inbox: Arc<Inbox<M>>,
+}
+
+impl<M> Clone for LoopHandle<M> {
+    fn clone(&self) -> Self {
+        LoopHandle { inbox: Arc::clone(&self.inbox) }
+    }
+}
+
+impl<M> LoopHandle<M> {
+    pub(crate) fn new(inbox: Arc<Inbox<M>>) -> Self {
+        LoopHandle { inbox }
+    }
+
+    /// The inbox this handle fills.
+    pub(crate) fn inbox(&self) -> &Arc<Inbox<M>> {
+        &self.inbox
+    }
+
+    /// Queues `message` for the loop and wakes it (one wake-up per batch, not per message).
+    pub fn send(&self, message: M) {
+        let was_empty = {
+            let mut queue = self.inbox.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.push(message);
+            queue.len() == 1
+        };
+        if was_empty && let Some(waker) = &self.inbox.waker {
+            let _ = waker.wake();
+        }
+    }
+}
+
+/// What every loop of one server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) stopping: AtomicBool,
+    /// One entry per loop, indexed by loop number.
+    pub(crate) loops: Box<[LoopSeat]>,
+}
+
+/// What other loops may see of, and hand to, one loop.
+#[derive(Debug)]
+pub(crate) struct LoopSeat {
+    waker: Arc<Waker>,
+    /// Connections the loop holds (its own count, stored once per turn, plus hand-offs on
+    /// their way to it). Read by accepting loops to choose where a new connection goes.
+    pub(crate) load: AtomicUsize,
+    /// Accepted sockets handed to this loop by another one, waiting to be registered.
+    arrivals: Mutex<Vec<mio::net::TcpStream>>,
+}
+
+impl LoopSeat {
+    pub(crate) fn new(waker: Arc<Waker>) -> Self {
+        LoopSeat { waker, load: AtomicUsize::new(0), arrivals: Mutex::new(Vec::new()) }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(loops: Vec<LoopSeat>) -> Self {
+        Shared { stopping: AtomicBool::new(false), loops: loops.into() }
+    }
+
+    /// Asks every loop to close its connections and return.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for seat in &self.loops {
+            let _ = seat.waker.wake();
+        }
+    }
+
+    /// Gives an accepted socket to loop `to` and wakes it.
+    pub(crate) fn hand_off(&self, to: usize, socket: mio::net::TcpStream) {
+        let seat = &self.loops[to];
+        seat.load.fetch_add(1, Ordering::Relaxed);
+        seat.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push(socket);
+        let _ = seat.waker.wake();
+    }
+
+    /// The sockets other loops handed to loop `index` since it last looked.
+    pub(crate) fn take_arrivals(&self, index: usize) -> Vec<mio::net::TcpStream> {
+        std::mem::take(&mut *self.loops[index].arrivals.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}

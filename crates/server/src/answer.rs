@@ -1,0 +1,90 @@
+//! The answering layer: every HTTP response the server writes goes through [`respond_with`],
+//! which traces it, and every responder returns what it answered ([`Answered`]) for the
+//! accounting — no side channel.
+
+use talkback_http1::{Method, Request, ResponseHead, Status, Version};
+use talkback_reactor::Cx;
+
+use crate::state::LoopCtx;
+use crate::stats::Answered;
+
+/// What an answer needs to know of its request: how the connection goes on after it, and
+/// whether a body may be sent. Small and `Copy`, so a held request keeps it instead of the
+/// whole request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// The request's HTTP version (an HTTP/1.0 keep-alive needs `Connection: keep-alive`).
+    pub version: Version,
+    /// Whether the connection stays open after the answer (RFC 9112 §9.3).
+    pub keep_alive: bool,
+    /// A `HEAD` request: the head only (RFC 9110 §9.3.2).
+    pub head_only: bool,
+}
+
+impl ReplyTo {
+    /// The reply settings of `request`.
+    pub fn of(request: &Request) -> ReplyTo {
+        ReplyTo { version: request.version, keep_alive: request.keep_alive, head_only: request.method == Method::Head }
+    }
+
+    /// The same, but the connection closes after the answer.
+    pub fn closing(self) -> ReplyTo {
+        ReplyTo { keep_alive: false, ..self }
+    }
+
+    /// A response head for `status` with the `Connection` fields this request needs.
+    pub fn head<'a>(&self, status: Status) -> ResponseHead<'a> {
+        let http10 = self.version == Version::Http10;
+        ResponseHead::new(status).close(!self.keep_alive).keep_alive(http10 && self.keep_alive)
+    }
+}
+
+/// Encodes a response into the connection's output and traces what was written.
+pub fn respond_with(cx: &mut Cx<'_>, state: &LoopCtx, encode: impl FnOnce(&mut Vec<u8>, &LoopCtx)) {
+    let id = cx.id();
+    cx.with_output(|out| {
+        let start = out.len();
+        encode(out, state);
+        state.observer.written(id, &out[start..]);
+    });
+}
+
+/// A whole response with a `Content-Length` body and `Connection` set for the request (no
+/// body bytes for `HEAD`, nor for a status that forbids them).
+pub fn respond(
+    cx: &mut Cx<'_>,
+    state: &LoopCtx,
+    to: ReplyTo,
+    status: Status,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+) -> Answered {
+    respond_with(cx, state, |out, state| {
+        to.head(status).fields(headers).content_length(body.len() as u64).encode(&state.date, out);
+        if !to.head_only && !status.forbids_framing() {
+            out.extend_from_slice(body);
+        }
+    });
+    Answered { status: status.code(), messages: 0 }
+}
+
+/// A refusal: its status and a one-line reason as `text/plain`.
+pub fn respond_reason(cx: &mut Cx<'_>, state: &LoopCtx, to: ReplyTo, status: Status, text: &[u8]) -> Answered {
+    respond(cx, state, to, status, &[("Content-Type", b"text/plain; charset=utf-8")], text)
+}
+
+/// What pushing a channel message did to a subscriber.
+#[derive(Debug, Clone, Copy)]
+pub enum Pushed<'m> {
+    /// These shared bytes were queued (`what` names them for the trace).
+    Sent {
+        /// The message's encoding for this transport.
+        bytes: &'m [u8],
+        /// What they are, e.g. "SSE event".
+        what: &'static str,
+    },
+    /// Already sent (in the replay at subscribe time).
+    Skipped,
+    /// The subscriber can take no more (a WebSocket that is closing): unsubscribe it.
+    Ended,
+}

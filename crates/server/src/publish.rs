@@ -1,0 +1,70 @@
+//! `POST /ch/{c}`: publish a message, answer with its id — at once, or once the loops have
+//! caught up with the publishers (backpressure, so a burst of publishes cannot queue seconds
+//! of fan-out behind it).
+//!
+//! ```text
+//!  publisher        loop A (its POST)                    loop B (delivering)
+//!    │ POST ──────▶ publish id N; backlog 3 > max-ahead 2
+//!    │              hold the answer (hub: waiting += me) ──▶ ...delivers N-1: backlog 2
+//!    │                                                       hub: loop A waits ──▶ CaughtUp to A
+//!    │ ◀────── 200 "N" ◀── CaughtUp (or --max-publish-wait): answer every held POST
+//! ```
+
+use talkback_http1::Status;
+use talkback_http1::decimal::push_decimal;
+use talkback_longpoll::MessageId;
+use talkback_reactor::Cx;
+
+use crate::answer::{ReplyTo, respond, respond_reason};
+use crate::held::{Finished, Held, Waiting};
+use crate::state::LoopCtx;
+use crate::stats::Answered;
+
+/// A `POST` answered now, or held until the loops catch up.
+#[derive(Debug)]
+pub enum Published {
+    /// Answered (200 with the id, or a refusal).
+    Answered(Answered),
+    /// Published; the answer waits.
+    Held(Held),
+}
+
+/// `POST /ch/{c}`: 200 with the new id, or 400 when the body is not UTF-8.
+pub fn publish(
+    channel: &str,
+    body: &[u8],
+    to: ReplyTo,
+    requests: u64,
+    cx: &mut Cx<'_>,
+    state: &mut LoopCtx,
+) -> Published {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Published::Answered(respond_reason(cx, state, to, Status::BAD_REQUEST, b"message is not UTF-8 text\n"));
+    };
+    let id = state.hub.publish(channel, text);
+    state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
+    if state.hub.hold_answer(cx.id()) {
+        let backlog = state.hub.shared().backlog();
+        state.observer.note(cx.id(), || format!("answer held: {backlog} broadcasts not yet delivered by every loop"));
+        cx.set_deadline(Some(cx.now() + state.options.max_publish_wait));
+        let held = Held { waiting: Waiting::CatchUp { id }, to, requests, since: cx.now() };
+        return Published::Held(held);
+    }
+    Published::Answered(answer_id(id, to, cx, state))
+}
+
+/// The loops caught up, or `--max-publish-wait` passed (`timed_out`): answer the held `POST`.
+pub fn answer_held(held: &Held, id: MessageId, timed_out: bool, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Finished {
+    if timed_out {
+        state.hub.forget_waiting(cx.id());
+    }
+    cx.set_deadline(None);
+    let answered = answer_id(id, held.to, cx, state);
+    held.finish(answered, cx)
+}
+
+fn answer_id(id: MessageId, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
+    let mut body = Vec::with_capacity(20);
+    push_decimal(&mut body, id);
+    respond(cx, state, to, Status::OK, &[("Content-Type", b"text/plain")], &body)
+}

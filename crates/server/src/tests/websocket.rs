@@ -1,0 +1,83 @@
+//! WebSockets on the virtual clock (RFC 6455).
+
+use std::time::Duration;
+
+use talkback_reactor::testing::ConnStatus;
+use talkback_ws::{OpCode, encode_frame};
+
+use super::{hub, open, publish, test_loop, text};
+use crate::Service;
+
+const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+fn upgrade(target: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: t\r\n{UPGRADE}\r\n").into_bytes()
+}
+
+/// A client frame: masked, as RFC 6455 §5.3 requires.
+fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    encode_frame(opcode, payload, Some([0x37, 0xfa, 0x21, 0x3d]), &mut frame);
+    frame
+}
+
+/// RFC 6455 §5.5.2: the server pings an idle socket every `--ping-interval`; a pong keeps it.
+#[test]
+fn rfc6455_5_5_2_an_idle_socket_is_pinged_and_a_pong_keeps_it_open() {
+    let mut lp = hub(|o| o.pong_timeout = Duration::from_secs(10));
+    let (ws, head) = open(&mut lp, &upgrade("/ch/idle/ws"));
+    assert!(text(&head).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    lp.advance(Duration::from_secs(30));
+    assert_eq!(lp.take_output(ws), [0x89, 0x00], "an empty ping");
+    lp.send(ws, &client_frame(OpCode::Pong, b""));
+    lp.advance(Duration::from_secs(10));
+    assert!(lp.take_output(ws).is_empty(), "answered: no close at the pong deadline");
+    assert_eq!(lp.status(ws), ConnStatus::Open);
+    lp.advance(Duration::from_secs(20));
+    assert_eq!(lp.take_output(ws), [0x89, 0x00], "30 s after the pong, the next ping");
+}
+
+/// A peer that never answers the ping is closed with 1011 after `--pong-timeout`.
+#[test]
+fn a_ping_without_pong_closes_with_1011_after_the_pong_timeout() {
+    let mut lp = hub(|o| o.pong_timeout = Duration::from_secs(10));
+    let (ws, _) = open(&mut lp, &upgrade("/ch/dead/ws"));
+    lp.advance(Duration::from_secs(30));
+    assert_eq!(lp.take_output(ws), [0x89, 0x00]);
+    lp.advance(Duration::from_millis(9_999));
+    assert!(lp.take_output(ws).is_empty());
+    lp.advance(Duration::from_millis(1));
+    let close = lp.take_output(ws);
+    assert_eq!(&close[..4], [0x88, 14, 0x03, 0xf3], "close 1011");
+    assert_eq!(&close[4..], b"pong timeout");
+    assert_eq!(lp.status(ws), ConnStatus::Closing);
+}
+
+/// ws-echo pings nobody (no `--ping-interval`): an idle echo socket stays silent.
+#[test]
+fn ws_echo_sends_no_keepalive_by_default() {
+    let mut lp = test_loop(Service::WsEcho, 16 << 20, |_| {});
+    let (ws, _) = open(&mut lp, &upgrade("/"));
+    lp.advance(Duration::from_secs(3600));
+    assert!(lp.take_output(ws).is_empty());
+    lp.send(ws, &client_frame(OpCode::Text, b"Hello"));
+    assert_eq!(lp.take_output(ws), b"\x81\x05Hello", "RFC 6455 §5.7: the unmasked text frame");
+}
+
+/// The hub: a text frame publishes (every subscriber gets it, the sender too); a binary one
+/// gets close 1003 (README, "The hub's URLs").
+#[test]
+fn a_hub_socket_publishes_text_and_refuses_binary_with_1003() {
+    let mut lp = hub(|_| {});
+    let (sender, _) = open(&mut lp, &upgrade("/ch/room/ws"));
+    let (other, _) = open(&mut lp, &upgrade("/ch/room/ws"));
+    lp.send(sender, &client_frame(OpCode::Text, b"hi"));
+    lp.deliver_inbox();
+    assert_eq!(lp.take_output(other), b"\x81\x02hi");
+    assert_eq!(lp.take_output(sender), b"\x81\x02hi");
+    assert_eq!(publish(&mut lp, "room", "via POST"), 2);
+    lp.send(other, &client_frame(OpCode::Binary, b"\x00"));
+    let out = lp.take_output(other);
+    assert!(out.starts_with(b"\x81\x08via POST"), "{out:?}");
+    assert_eq!(&out[10..14], [0x88, 36, 0x03, 0xeb], "then close 1003");
+}
