@@ -16,6 +16,7 @@ demo *ARGS:
 check:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    python3 scripts/module_cycles.py
     cargo test --workspace
 
 # The Autobahn TestSuite (via kosoku) in both roles: ws-echo as server, ws-client as client.
