@@ -9,11 +9,12 @@
 //!
 //! Everything is measured from the client sockets (`wire`), checked message by message
 //! (`tally`), and explained in docs/comparison.md. Module map: `run` (the phases), `client`
-//! and `stream` (the four techniques), `http` (a tiny client), `memory` (server RSS per idle
-//! client, in a child process), `report` and `svg` (the outputs).
+//! and `stream` (the four techniques) over `ctx` (what they share), `http` (a tiny client),
+//! `memory` (server RSS per idle client, in a child process), `report` and `svg` (the outputs).
 
 mod args;
 mod client;
+mod ctx;
 mod http;
 mod memory;
 mod report;

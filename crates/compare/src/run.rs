@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use talkback_server::{HubRoutes, Options, Service};
 
 use crate::args::Args;
-use crate::client::{self, Ctx, Technique, sleep_until};
+use crate::client::{self, Technique, sleep_until};
+use crate::ctx::Ctx;
 use crate::http::HttpConn;
 use crate::tally::{Clock, Tally, stamp};
 use crate::wire::{Counters, Snapshot};
