@@ -2,8 +2,9 @@
 //! Events, WebSocket — measured side by side against one message stream from one hub.
 //!
 //! ```text
-//! cargo run --release -p talkback-compare                # full run (~1 min), writes docs/figures/
+//! cargo run --release -p talkback-compare                # full run, writes reports/compare/
 //! cargo run --release -p talkback-compare -- --quick     # < 30 s, for automated runs
+//! cargo run --release -p talkback-compare -- --out docs/figures   # the tracked figure (`just figures`)
 //! cargo run --release -p talkback-compare -- --out /tmp/x --messages 1000 --rate 100
 //! ```
 //!
