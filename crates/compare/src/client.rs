@@ -21,8 +21,9 @@ use crate::http::{Head, HttpConn};
 use crate::tally::{Tally, parse_batch};
 use crate::wire::Counters;
 
-/// The long-poll timeout a client asks for (the hub's default hold, DESIGN.md). The hub caps
-/// it at `max_hold`, which the run sets to 30 s divided by the time scale.
+/// The long-poll timeout a client asks for: the hub's default hold (README, "The hub's URLs"
+/// and "Limits"). The hub caps it at `max_hold`, which the run sets to 30 s divided by the
+/// time scale.
 pub(crate) const LONGPOLL_TIMEOUT_SECS: u64 = 30;
 
 /// One row of the table.
