@@ -49,6 +49,11 @@ traces:
 e2e:
     bash scripts/e2e.sh
 
-# Run the four techniques against one message stream and print/plot what each costs.
+# Run the four techniques against one message stream and print/plot what each costs
+# (writes reports/compare/, which git ignores).
 compare *ARGS:
     cargo run --release --bin compare -- {{ARGS}}
+
+# Regenerate the tracked comparison figure, docs/figures/comparison.{svg,md} (a full run).
+figures *ARGS:
+    cargo run --release --bin compare -- --out docs/figures {{ARGS}}

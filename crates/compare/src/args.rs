@@ -22,7 +22,8 @@ usage: compare [--quick] [flags]
   --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
   --trace                  the hub's annotated wire dump on stderr (every request, event, frame)
   --threads N              server event loops (default: number of cores)
-  --out DIR                where comparison.svg and comparison.md go (default docs/figures)
+  --out DIR                where comparison.svg and comparison.md go (default reports/compare,
+                           git-ignored; `just figures` writes the tracked docs/figures)
   --help                   this text
 
 Internal: `compare --serve [--threads N]` runs only the hub; the memory probe starts it as a child.";
@@ -52,7 +53,8 @@ pub(crate) struct Args {
     pub(crate) trace: bool,
     /// `--quick` was given (recorded in the command line printed with the table).
     pub(crate) quick: bool,
-    /// The command line as typed, for the "how this was made" line.
+    /// The command line as typed, for the "how this was made" line; without `--out DIR`, which
+    /// shapes no number (so the tracked figure reads the same wherever a run wrote it).
     pub(crate) command: String,
 }
 
@@ -77,7 +79,7 @@ impl Args {
             poll_intervals: vec![Duration::from_millis(250), Duration::from_millis(1000)],
             clients: 500,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            out: PathBuf::from("docs/figures"),
+            out: PathBuf::from("reports/compare"),
             browser_headers: false,
             trace: false,
             quick: false,
@@ -104,7 +106,7 @@ impl Args {
 /// Parses `args` (without the program name).
 pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
     let mut parsed = Args::defaults();
-    parsed.command = std::iter::once("compare".to_owned()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+    parsed.command = command_line(&args);
     // --quick first, so explicit flags after it (or before it) still win.
     if args.iter().any(|a| a == "--quick") {
         parsed.make_quick();
@@ -131,6 +133,20 @@ pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
         return Ok(Mode::Serve { threads: parsed.threads });
     }
     Ok(Mode::Compare(parsed))
+}
+
+/// `compare` and its flags as typed, except `--out DIR`.
+fn command_line(args: &[String]) -> String {
+    let mut words = vec!["compare"];
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--out" {
+            it.next();
+        } else {
+            words.push(arg);
+        }
+    }
+    words.join(" ")
 }
 
 fn set(args: &mut Args, flag: &str, value: &str) -> Result<(), String> {
@@ -175,6 +191,15 @@ mod tests {
         assert_eq!(a.messages, 7);
         assert_eq!(a.time_scale, 15);
         assert_eq!(a.command, "compare --messages 7 --quick");
+    }
+
+    #[test]
+    fn output_goes_to_reports_unless_told_and_out_is_not_in_the_command() {
+        let Ok(Mode::Compare(a)) = args(&[]) else { panic!("not a compare run") };
+        assert_eq!(a.out, PathBuf::from("reports/compare"));
+        let Ok(Mode::Compare(a)) = args(&["--quick", "--out", "docs/figures"]) else { panic!("not a compare run") };
+        assert_eq!(a.out, PathBuf::from("docs/figures"));
+        assert_eq!(a.command, "compare --quick");
     }
 
     #[test]

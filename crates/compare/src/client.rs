@@ -1,5 +1,5 @@
 //! The four client techniques as a browser would run them, one thread each, all subscribed to
-//! the same channel. This file holds what they share ([`Ctx`], [`Technique`], [`deliver`])
+//! the same channel. This file holds the table's rows ([`Technique`]), the dispatch ([`run`])
 //! and the two request/response techniques:
 //!
 //! - **short polling**: `GET /poll?after=N` every interval on a keep-alive connection, as
@@ -7,45 +7,24 @@
 //! - **long polling**: `GET /longpoll?after=N&timeout=30`, and again the moment an answer
 //!   arrives; the hub holds each request until there is news (or the hold ends: 204).
 //!
-//! The streaming techniques (SSE, WebSocket) are in `stream.rs`. Each client counts its
-//! bytes through [`crate::wire::Counted`] and checks deliveries through a [`Tally`].
+//! The streaming techniques (SSE, WebSocket) are in `stream.rs`; what every client shares (the
+//! run's [`Ctx`], [`deliver`]) is in `ctx.rs`, below both. Each client counts its bytes through
+//! [`crate::wire::Counted`] and checks deliveries through a [`Tally`].
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use crate::ctx::{Ctx, deliver};
 use crate::http::{Head, HttpConn};
-use crate::tally::{Clock, Tally, parse_batch};
+use crate::tally::{Tally, parse_batch};
 use crate::wire::Counters;
 
-/// The long-poll timeout a client asks for (the hub's default hold, DESIGN.md). The hub caps
-/// it at `max_hold`, which the run sets to 30 s divided by the time scale.
+/// The long-poll timeout a client asks for: the hub's default hold (README, "The hub's URLs"
+/// and "Limits"). The hub caps it at `max_hold`, which the run sets to 30 s divided by the
+/// time scale.
 pub(crate) const LONGPOLL_TIMEOUT_SECS: u64 = 30;
-
-/// What every client of one run shares.
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    /// The hub.
-    pub(crate) addr: SocketAddr,
-    /// The channel everyone subscribes to.
-    pub(crate) channel: String,
-    /// Header lines added to every client request (`--browser-headers`), else "".
-    pub(crate) headers: &'static str,
-    /// The run's clock (latencies).
-    pub(crate) clock: Clock,
-    /// Messages the publisher will send.
-    pub(crate) expected: u64,
-    /// Set when the idle phase starts: pollers then use their interval / `time_scale`.
-    pub(crate) idle: AtomicBool,
-    /// The idle phase's compression factor.
-    pub(crate) time_scale: u32,
-    /// Set at the end of the run: every client returns.
-    pub(crate) stop: AtomicBool,
-    /// Clients that have received every expected message.
-    pub(crate) completed: AtomicUsize,
-}
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,16 +69,6 @@ pub(crate) fn run(
     };
     let error = result.err().filter(|_| !ctx.stop.load(Relaxed)).map(|e| e.to_string());
     (tally, error)
-}
-
-/// Records one received message and, when it completes the stream, the counters at that
-/// moment (the active phase's cost ends with the last delivery, for every technique alike).
-pub(crate) fn deliver(ctx: &Ctx, counters: &Counters, tally: &mut Tally, id: u64, text: &str) {
-    tally.record(id, text, ctx.clock.micros());
-    if tally.complete() && tally.done_at.is_none() {
-        tally.done_at = Some(counters.snapshot());
-        ctx.completed.fetch_add(1, Relaxed);
-    }
 }
 
 /// Handles a poll or long-poll answer: 200 with a batch, or 204 (an empty response).

@@ -2,18 +2,20 @@
 //! Events, WebSocket — measured side by side against one message stream from one hub.
 //!
 //! ```text
-//! cargo run --release -p talkback-compare                # full run (~1 min), writes docs/figures/
+//! cargo run --release -p talkback-compare                # full run, writes reports/compare/
 //! cargo run --release -p talkback-compare -- --quick     # < 30 s, for automated runs
+//! cargo run --release -p talkback-compare -- --out docs/figures   # the tracked figure (`just figures`)
 //! cargo run --release -p talkback-compare -- --out /tmp/x --messages 1000 --rate 100
 //! ```
 //!
 //! Everything is measured from the client sockets (`wire`), checked message by message
 //! (`tally`), and explained in docs/comparison.md. Module map: `run` (the phases), `client`
-//! and `stream` (the four techniques), `http` (a tiny client), `memory` (server RSS per idle
-//! client, in a child process), `report` and `svg` (the outputs).
+//! and `stream` (the four techniques) over `ctx` (what they share), `http` (a tiny client),
+//! `memory` (server RSS per idle client, in a child process), `report` and `svg` (the outputs).
 
 mod args;
 mod client;
+mod ctx;
 mod http;
 mod memory;
 mod report;

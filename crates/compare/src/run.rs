@@ -25,12 +25,14 @@ use std::time::{Duration, Instant};
 use talkback_server::{HubRoutes, Options, Service};
 
 use crate::args::Args;
-use crate::client::{self, Ctx, Technique, sleep_until};
+use crate::client::{self, Technique, sleep_until};
+use crate::ctx::Ctx;
 use crate::http::HttpConn;
 use crate::tally::{Clock, Tally, stamp};
 use crate::wire::{Counters, Snapshot};
 
-/// The hub's defaults that the idle phase compresses (DESIGN.md).
+/// The SSE heartbeat interval, a hub default that the idle phase compresses (README, "The hub's
+/// URLs": a `: heartbeat` comment every 15 s).
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// The long-poll hold a client asks for (and the hub's default).
 pub(crate) const HOLD: Duration = Duration::from_secs(client::LONGPOLL_TIMEOUT_SECS);

@@ -17,7 +17,7 @@ use talkback_sse::Parser;
 use talkback_ws::handshake::ClientHandshake;
 use talkback_ws::{Config, Connection, Event, Role};
 
-use crate::client::{Ctx, deliver};
+use crate::ctx::{Ctx, deliver};
 use crate::http::HttpConn;
 use crate::tally::{Tally, parse_stamp};
 use crate::wire::Counters;

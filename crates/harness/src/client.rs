@@ -4,7 +4,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::response::{Response, parse_response};
+use crate::response::{Response, find, parse_response};
 
 /// How long any single expectation waits before the test fails.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -168,12 +168,4 @@ impl Client {
     pub fn take_buffered(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buffered)
     }
-}
-
-/// Position of `needle` in `haystack`.
-pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -1,7 +1,5 @@
 //! A strict reader of whole HTTP/1.1 responses, for assertions.
 
-use crate::client::find;
-
 /// One response, head and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -105,6 +103,14 @@ fn parse_chunked(mut body: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
         }
         body = &body[size + 2..];
     }
+}
+
+/// Position of `needle` in `haystack` (the reader finds CRLFs with it; `Client::read_until` too).
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
