@@ -496,7 +496,7 @@ fn rfc9112_malformed_requests_get_their_status_then_close() {
     assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// RFC 9110 §15.5.14 and DESIGN.md (413 *before* reading the body): a client that announces a
+/// RFC 9110 §15.5.14 and README, "Limits" (413 *before* reading the body): a client that announces a
 /// too-large body but has not sent a byte of it gets the 413 at once; it does not have to send
 /// the body first.
 #[test]
@@ -564,7 +564,7 @@ fn garbage_from_one_client_does_not_disturb_another() {
     assert_hello(&good.request(GET));
 }
 
-/// DESIGN.md (slow-loris defence) and RFC 9110 §15.5.9 (408 Request Timeout: "the server did not
+/// README, "Limits" (slow-loris defence) and RFC 9110 §15.5.9 (408 Request Timeout: "the server did not
 /// receive a complete request message within the time that it was prepared to wait"): half a
 /// head, then silence, earns a 408 with `Connection: close` after `head_timeout`.
 #[test]
@@ -604,7 +604,7 @@ fn slow_request_within_the_head_timeout_is_answered() {
     assert_hello(&client.read_response());
 }
 
-/// DESIGN.md limits ("connections: new ones refused without disturbing the others"): with
+/// README, "Limits" ("connections: new ones refused without disturbing the others"): with
 /// `max_connections = 4`, a 5th connection is closed without a byte while the four go on being
 /// served; when one of them leaves, a new one is served again.
 #[test]

@@ -1,5 +1,5 @@
 //! The channel hub end to end, through the real reactor on `127.0.0.1:0`: every route of the
-//! URL contract (DESIGN.md, "The hub"), every error answer, and each technique — short poll,
+//! URL contract (README, "The hub's URLs"), every error answer, and each technique — short poll,
 //! long-poll, Server-Sent Events, WebSocket — alone and all at once on one channel.
 //!
 //! Clients are the harness's raw [`Client`], [`talkback_sse::Parser`] for event streams and a

@@ -52,7 +52,7 @@ fn settle(counter: &AtomicUsize, quiet: Duration, limit: Duration) -> usize {
     last
 }
 
-/// DESIGN.md ("output queue per connection: stop reading it"): a client that pipelines large
+/// README, "Limits" ("output queue per connection: stop reading it"): a client that pipelines large
 /// POSTs and never reads makes the server queue responses up to `output_cap`, then stop reading
 /// that connection. Its writes stall (the kernel buffers fill, the server holds no more), the
 /// loop keeps serving another client promptly, and once the client reads, every response

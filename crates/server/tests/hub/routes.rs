@@ -1,4 +1,4 @@
-//! Every route of the URL contract and every error answer (DESIGN.md, "The hub").
+//! Every route of the URL contract and every error answer (README, "The hub's URLs").
 
 use super::*;
 

@@ -80,7 +80,7 @@ fn one_channel_reaches_poll_longpoll_sse_and_websocket_in_order() {
     assert_eq!(batch_of(&publisher.request(&get("/ch/all/poll?after=0"))), expected, "short poll");
 }
 
-/// Backpressure on publishers (hub.rs `PublishWait`): 50 pipelined `POST`s arrive in one read,
+/// Backpressure on publishers (publish.rs: a held `POST`): 50 pipelined `POST`s arrive in one read,
 /// so the loop publishes faster than any loop can deliver and the later answers are held back
 /// until the loops catch up. Every one is still answered, in order, with ids 1..=50, and every
 /// message reaches a subscriber. The fallback wait is an hour, so each held answer must be
