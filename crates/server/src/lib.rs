@@ -94,10 +94,12 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
 pub fn run(service: Service, options: Options) -> io::Result<()> {
     let listener = bind(options.addr)?;
     let addr = listener.local_addr()?;
+    // Started first: once the line is out, the signals are handled (a script may send one).
+    let server = start(listener, service, options, true)?;
     println!("listening on http://{addr}");
     use std::io::Write as _;
     io::stdout().flush()?;
-    start(listener, service, options, true)?.join()
+    server.join()
 }
 
 /// Binds the listening socket; a failure names the address and the flag that changes it.
