@@ -65,7 +65,7 @@ impl<M> LoopHandle<M> {
 
 /// What the loops have been asked to do. It only ever moves forward: `Run → Drain → Stop`
 /// (or `Run → Stop`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ask {
     /// Serve.
     Run = 0,
