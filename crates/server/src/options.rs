@@ -48,6 +48,9 @@ pub struct Options {
     /// How many broadcasts publishers may run ahead of the slowest loop before a `POST` is
     /// held (`--max-ahead`, default [`DEFAULT_MAX_AHEAD`]).
     pub max_ahead: usize,
+    /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
+    /// still open are closed (`--drain-timeout`, seconds, default 5).
+    pub drain_timeout: Duration,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -57,6 +60,11 @@ pub struct Options {
 /// then a `POST`'s answer is held instead of piling broadcasts up in front of subscribers.
 /// How the setting trades deliveries/s against p99 is measured in docs/benchmarks.md.
 pub const DEFAULT_MAX_AHEAD: usize = 2;
+
+/// How soon a client the server drained away is told to come back: a parked long-poll's 503
+/// carries `Retry-After: 1`, an SSE stream's last block `retry: 1000`. Soon, because by then
+/// another instance (or this one, restarted) is expected to answer.
+pub const DRAIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 impl Options {
     /// The defaults for a binary whose WebSocket message limit is `max_message`.
@@ -80,6 +88,7 @@ impl Options {
             heartbeat: Duration::from_secs(15),
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
+            drain_timeout: Duration::from_secs(5),
         }
     }
 
@@ -139,6 +148,7 @@ impl Options {
             "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
+            "--drain-timeout" => self.drain_timeout = seconds()?,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -191,6 +201,8 @@ Options:
   --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
                              answer is held (default {max_ahead})
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
+  --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
+                             is closed (default 5; a second signal exits at once)
   --help                     this text";
 
 #[cfg(test)]
@@ -209,9 +221,11 @@ mod tests {
         assert_eq!(options.threads, 3);
         assert!(options.trace);
         assert_eq!(options.http.max_body, 10);
-        let options = parse(&["--busy-poll", "50", "--max-ahead", "8"]).unwrap().unwrap();
+        let options = parse(&["--busy-poll", "50", "--max-ahead", "8", "--drain-timeout", "30"]).unwrap().unwrap();
         assert_eq!(options.busy_poll, Duration::from_micros(50));
         assert_eq!(options.max_ahead, 8);
+        assert_eq!(options.drain_timeout, Duration::from_secs(30));
+        assert_eq!(parse(&[]).unwrap().unwrap().drain_timeout, Duration::from_secs(5), "the default");
     }
 
     #[test]
@@ -222,6 +236,7 @@ mod tests {
         assert!(text.contains("largest WebSocket message (default 65536;"), "{text}");
         assert!(text.contains("when idle (default 30;"));
         assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16777216;"));
+        assert!(text.contains("--drain-timeout SECS"), "{text}");
         assert!(!text.contains('{'), "every placeholder is filled");
     }
 

@@ -10,12 +10,12 @@ use crate::Service;
 
 const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
-fn upgrade(target: &str) -> Vec<u8> {
+pub(super) fn upgrade(target: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: t\r\n{UPGRADE}\r\n").into_bytes()
 }
 
 /// A client frame: masked, as RFC 6455 §5.3 requires.
-fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+pub(super) fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     let mut frame = Vec::new();
     encode_frame(opcode, payload, Some([0x37, 0xfa, 0x21, 0x3d]), &mut frame);
     frame
