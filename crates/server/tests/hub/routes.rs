@@ -24,14 +24,19 @@ fn routes_refuse_unknown_paths_wrong_methods_and_bad_queries() {
         ("name over 64 characters", get(&format!("{long_name}/poll")), 404, None),
         ("unknown technique", get("/ch/x/stream"), 404, None),
         ("too deep", get("/ch/x/poll/more"), 404, None),
-        ("GET the channel", get("/ch/x"), 405, Some("POST")),
-        ("PUT the channel", b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".to_vec(), 405, Some("POST")),
-        ("DELETE the channel", b"DELETE /ch/x HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("POST")),
-        ("POST poll", post("/ch/x/poll", b""), 405, Some("GET, HEAD")),
-        ("POST longpoll", post("/ch/x/longpoll", b""), 405, Some("GET")),
-        ("POST sse", post("/ch/x/sse", b""), 405, Some("GET")),
-        ("POST ws", post("/ch/x/ws", b""), 405, Some("GET")),
-        ("HEAD longpoll", b"HEAD /ch/x/longpoll HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("GET")),
+        ("GET the channel", get("/ch/x"), 405, Some("POST, OPTIONS")),
+        (
+            "PUT the channel",
+            b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            405,
+            Some("POST, OPTIONS"),
+        ),
+        ("DELETE the channel", b"DELETE /ch/x HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("POST, OPTIONS")),
+        ("POST poll", post("/ch/x/poll", b""), 405, Some("GET, HEAD, OPTIONS")),
+        ("POST longpoll", post("/ch/x/longpoll", b""), 405, Some("GET, OPTIONS")),
+        ("POST sse", post("/ch/x/sse", b""), 405, Some("GET, OPTIONS")),
+        ("POST ws", post("/ch/x/ws", b""), 405, Some("GET, OPTIONS")),
+        ("HEAD longpoll", b"HEAD /ch/x/longpoll HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("GET, OPTIONS")),
         ("after not a number", get("/ch/x/poll?after=abc"), 400, None),
         ("after negative", get("/ch/x/poll?after=-1"), 400, None),
         ("after twice", get("/ch/x/poll?after=1&after=2"), 400, None),
@@ -53,7 +58,7 @@ fn a_refused_request_with_a_body_is_answered_then_closed() {
     let mut client = server.client();
     client.send(b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
     let response = client.read_response();
-    assert_eq!((response.status, response.header("allow")), (405, Some("POST")));
+    assert_eq!((response.status, response.header("allow")), (405, Some("POST, OPTIONS")));
     client.expect_close();
 }
 
