@@ -62,10 +62,11 @@ pub fn all() -> Vec<Seed> {
 }
 
 /// RFC 9112's request forms and chunked body, alone, pipelined, and the chunked one with a
-/// trailer section (RFC 9112 §7.1.2).
+/// trailer section (RFC 9112 §7.1.2), permitted or prohibited (RFC 9110 §6.5.1).
 fn http1() -> Vec<(&'static str, Vec<u8>)> {
     let forms = [RFC9112_ORIGIN_FORM, RFC9112_ABSOLUTE_FORM, RFC9112_AUTHORITY_FORM, RFC9112_ASTERISK_FORM];
     let with_trailer = RFC9112_CHUNKED_POST.strip_suffix(b"\r\n").expect("ends with CRLF");
+    let prohibited = [with_trailer, b"Content-Length: 9\r\n\r\n"].concat();
     let with_trailer = [with_trailer, b"X-Checksum: 1\r\n\r\n"].concat();
     vec![
         ("rfc9112_3_2_1_origin_form", RFC9112_ORIGIN_FORM.to_vec()),
@@ -74,6 +75,7 @@ fn http1() -> Vec<(&'static str, Vec<u8>)> {
         ("rfc9112_3_2_4_asterisk_form", RFC9112_ASTERISK_FORM.to_vec()),
         ("rfc9112_7_1_chunked_post", RFC9112_CHUNKED_POST.to_vec()),
         ("rfc9112_7_1_2_chunked_post_with_trailer", with_trailer),
+        ("rfc9110_6_5_1_chunked_post_with_prohibited_trailer", prohibited),
         ("rfc9112_9_3_2_pipelined", [&forms[..], &[RFC9112_CHUNKED_POST]].concat().concat()),
     ]
 }

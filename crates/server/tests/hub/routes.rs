@@ -106,6 +106,19 @@ fn publish_accepts_a_chunked_body_and_refuses_one_over_the_limit() {
     assert_eq!(server.client().request(&get("/ch/chunk/poll?after=1")).status, 204, "nothing published");
 }
 
+/// RFC 9110 §6.5.1: a `Content-Length` (or any field that must not be a trailer) in the
+/// trailer section of a chunked publish refuses it: 400, closed, and nothing published.
+#[test]
+fn rfc9110_6_5_1_a_publish_with_a_prohibited_trailer_is_refused_and_not_published() {
+    let server = spawn_hub(|_| {});
+    let mut client = server.client();
+    client.send(b"POST /ch/trailer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nContent-Length: 2\r\n\r\n");
+    let response = client.read_response();
+    assert_eq!((response.status, response.closes()), (400, true), "{response:?}");
+    client.expect_close();
+    assert_eq!(server.client().request(&get("/ch/trailer/poll")).status, 204, "nothing published");
+}
+
 #[test]
 fn publish_with_expect_100_continue_gets_100_then_200() {
     let server = spawn_hub(|_| {});
