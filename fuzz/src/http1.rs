@@ -9,9 +9,10 @@
 //! - "need more" consumes nothing, `Data` is never empty and never more than was consumed,
 //!   no two events in a row consume nothing (no livelock);
 //! - a `Content-Length` body delivers exactly that many bytes before `End`; a chunked one
-//!   never more than `max_body`; after an error, `decode` returns the same error again.
+//!   never more than `max_body`; after an error, `decode` returns the same error again;
+//! - every head accepted, written back as `name: value` lines, decodes to the same request.
 
-use talkback_http1::{Decoded, Error, Event, Limits, Request, RequestDecoder};
+use talkback_http1::{Decoded, Error, Event, Limits, Request, RequestDecoder, Version};
 
 use crate::{pieces, split_points};
 
@@ -42,6 +43,35 @@ pub fn check(data: &[u8]) {
             let bytes: Vec<&[u8]> = data.chunks(1).collect();
             assert_eq!(run(&limits, &bytes, false), whole, "one byte at a time");
         }
+        for seen in &whole.0 {
+            if let Seen::Head(request) = seen {
+                head_round_trips(request);
+            }
+        }
+    }
+}
+
+/// A request head written back (request-line, then every field as `name: value`) decodes to
+/// the same request: nothing the decoder accepts is changed on the way in.
+fn head_round_trips(request: &Request) {
+    let version = match request.version {
+        Version::Http10 => "HTTP/1.0",
+        Version::Http11 => "HTTP/1.1",
+    };
+    let mut head = format!("{} {} {version}\r\n", request.method.as_str(), request.target).into_bytes();
+    for (name, value) in request.headers() {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    let roomy = Limits { max_request_line: 1 << 20, max_head: 1 << 20, max_headers: 1 << 10, ..Limits::default() };
+    match RequestDecoder::new(roomy).decode(&head) {
+        Ok(Decoded { event: Some(Event::Head(again)), .. }) => {
+            assert_eq!(&again, request, "written back: {:?}", String::from_utf8_lossy(&head));
+        }
+        other => panic!("written back {:?}: {other:?}", String::from_utf8_lossy(&head)),
     }
 }
 

@@ -81,7 +81,8 @@ fn http1() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// RFC 6455 §5.7's frames behind a setup byte (see `ws.rs`): bit 0 client, bit 1 small
-/// limits, bit 3 the frame log. A server receives masked frames, a client unmasked ones.
+/// limits, bit 3 the frame log, bit 4 our close first. A server receives masked frames, a
+/// client unmasked ones.
 fn ws() -> Vec<(&'static str, Vec<u8>)> {
     let server = |frames: &[&[u8]]| [&[0u8][..], &frames.concat()].concat();
     let client = |setup: u8, frames: &[&[u8]]| [&[setup][..], &frames.concat()].concat();
@@ -94,6 +95,7 @@ fn ws() -> Vec<(&'static str, Vec<u8>)> {
         ("rfc6455_5_7_server_masked_fragments", server(&[&masked_fragments[0], &masked_fragments[1]])),
         ("rfc6455_5_7_server_all_then_close", server(&[RFC6455_MASKED_HELLO, RFC6455_MASKED_PONG, &close])),
         ("rfc6455_10_4_server_small_limits", [&[2u8][..], RFC6455_MASKED_HELLO].concat()),
+        ("rfc6455_7_1_2_server_closed_first", [&[16u8][..], RFC6455_MASKED_HELLO, &close].concat()),
         ("rfc6455_5_7_client_unmasked_hello", client(1, &[RFC6455_UNMASKED_HELLO])),
         ("rfc6455_5_7_client_fragments", client(1, &[RFC6455_FRAGMENT_1, RFC6455_FRAGMENT_2])),
         ("rfc6455_5_7_client_unmasked_ping", client(1, &[RFC6455_UNMASKED_PING])),

@@ -3,7 +3,8 @@
 //!
 //! The first input byte chooses the setup: bit 0 the role (client or server), bit 1 small
 //! limits (frames of 64 bytes, messages of 128, so 1009 is reachable), bit 2 keepalive pings,
-//! bit 3 the `--trace` frame log. The rest is the byte stream from the peer.
+//! bit 3 the `--trace` frame log, bit 4 our close sent first (the `Closing` phase). The rest
+//! is the byte stream from the peer.
 //!
 //! Asserted, besides "no panic":
 //! - the stream fed whole, in two and three pieces, and through `direct_payload` (the reads
@@ -34,6 +35,9 @@ pub struct Setup {
     pub config: Config,
     /// Whether the frame log is on.
     pub log: bool,
+    /// Whether we start the close handshake before the peer's bytes arrive (§7.1.2: the
+    /// `Closing` phase, where data is ignored until the peer's close).
+    pub close_first: bool,
 }
 
 impl Setup {
@@ -48,7 +52,7 @@ impl Setup {
         if b & 4 != 0 {
             config.ping_interval = Some(Duration::from_secs(30));
         }
-        Setup { role, config, log: b & 8 != 0 }
+        Setup { role, config, log: b & 8 != 0, close_first: b & 16 != 0 }
     }
 }
 
@@ -87,6 +91,9 @@ pub fn check(data: &[u8]) {
 pub fn run(setup: &Setup, pieces: &[&[u8]], direct: bool, now: Instant) -> (Outcome, Connection) {
     let mut conn = Connection::new(setup.role, setup.config.clone(), now);
     conn.set_frame_log(setup.log);
+    if setup.close_first {
+        conn.close(1000, "bye").expect("an open connection can close");
+    }
     let mut outcome = Outcome { events: Vec::new(), error: None, transmit: Vec::new() };
     for piece in pieces {
         let result = if direct { feed_direct(&mut conn, piece, now) } else { feed(&mut conn, piece, now) };
