@@ -14,6 +14,9 @@
 //!   (§15.2.2, §15.5.22), `Date` on 2xx–4xx (§6.6.1);
 //! - every open connection has a timer (head, keep-alive, hold, heartbeat, ping) unless it is
 //!   a WebSocket of a server without keepalive: nothing can hold a connection for ever;
+//! - after a 101, the server's frames are valid RFC 6455 for a client;
+//! - a channel's event stream delivers each message once, in order, none lost (ids one apart
+//!   unless an `event: missed` says otherwise);
 //! - a connection once gone stays gone and writes nothing more.
 
 use std::sync::{Arc, OnceLock};
@@ -256,10 +259,12 @@ fn test_loop(setup: &Setup) -> TestLoop<Conn> {
 }
 
 /// Checks the responses at the front of a connection's output: any `100 Continue`, then the
-/// first final response's head (what follows depends on the request, a `HEAD` or a switch).
+/// first final response's head (what follows depends on the request, a `HEAD` or a switch);
+/// when that opened an event stream, the stream too.
 pub fn check_responses(out: &[u8]) -> Result<(), String> {
-    let mut rest = out;
-    while !rest.is_empty() {
+    let mut at = 0;
+    while at < out.len() {
+        let rest = &out[at..];
         let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") else {
             // A head cut off by the output kept (or still being written): its start must fit.
             let start = &rest[..rest.len().min(9)];
@@ -268,17 +273,57 @@ pub fn check_responses(out: &[u8]) -> Result<(), String> {
                 false => Err("output that is not an HTTP/1.1 response".into()),
             };
         };
-        let status = check_head(&rest[..end + 2])?;
+        let (status, event_stream) = check_head(&rest[..end + 2])?;
+        at += end + 4;
+        if status == 200 && event_stream {
+            return check_event_stream(&out[at..]);
+        }
+        if status == 101 {
+            return check_frames(&out[at..]);
+        }
         if status >= 200 || status == 101 {
             return Ok(());
         }
-        rest = &rest[end + 4..];
     }
     Ok(())
 }
 
-/// One response head (with the CRLF of its last line); returns its status.
-fn check_head(head: &[u8]) -> Result<u16, String> {
+/// After a 101, the server's frames: valid RFC 6455 for a client (unmasked, minimal lengths,
+/// valid close codes and UTF-8), whatever the server pushed, echoed or answered.
+fn check_frames(frames: &[u8]) -> Result<(), String> {
+    let now = std::time::Instant::now();
+    let mut client = talkback_ws::Connection::new(talkback_ws::Role::Client, talkback_ws::Config::default(), now);
+    client.handle_bytes(frames, now).map(|_| ()).map_err(|e| format!("the server's frames are refused: {e}"))
+}
+
+/// A channel's event stream (the architecture's promise for every subscriber): its messages
+/// arrive in order, none twice, none lost — each id one more than the last, unless an
+/// `event: missed` said some are gone.
+fn check_event_stream(stream: &[u8]) -> Result<(), String> {
+    let mut parser = talkback_sse::Parser::new();
+    parser.handle_bytes(stream).map_err(|e| format!("the event stream does not parse: {e}"))?;
+    let (mut last, mut gap_told) = (None, false);
+    while let Some(event) = parser.poll_event() {
+        match event.event_type.as_str() {
+            "missed" => gap_told = true,
+            "message" => {
+                let id: u64 = event.last_event_id.parse().map_err(|_| format!("a message without an id: {event:?}"))?;
+                match last {
+                    Some(prev) if id <= prev => return Err(format!("id {id} after {prev}: twice or out of order")),
+                    Some(prev) if id != prev + 1 && !gap_told => return Err(format!("id {id} after {prev}: lost")),
+                    _ => {}
+                }
+                (last, gap_told) = (Some(id), false);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One response head (with the CRLF of its last line); returns its status and whether it opens
+/// an event stream.
+fn check_head(head: &[u8]) -> Result<(u16, bool), String> {
     let text = std::str::from_utf8(head).map_err(|_| "a head that is not UTF-8")?;
     let mut lines = text.split_terminator("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -288,6 +333,7 @@ fn check_head(head: &[u8]) -> Result<u16, String> {
         return Err(format!("status line {status_line:?}"));
     }
     let mut names = Vec::new();
+    let mut event_stream = false;
     for line in lines {
         let (name, value) = line.split_once(':').ok_or(format!("field line {line:?}"))?;
         let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
@@ -297,6 +343,7 @@ fn check_head(head: &[u8]) -> Result<u16, String> {
         if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(format!("field value {value:?}"));
         }
+        event_stream |= name.eq_ignore_ascii_case("content-type") && value.trim() == "text/event-stream";
         names.push(name.to_ascii_lowercase());
     }
     let count = |name: &str| names.iter().filter(|n| *n == name).count();
@@ -319,7 +366,7 @@ fn check_head(head: &[u8]) -> Result<u16, String> {
     if (200..500).contains(&status) && count("date") != 1 {
         return Err(format!("a {status} without Date (RFC 9110 §6.6.1)"));
     }
-    Ok(status)
+    Ok((status, event_stream))
 }
 
 /// The canned bytes of `SendCanned`: the harness's RFC 9112 request forms and RFC 6455 frames

@@ -64,3 +64,34 @@ fn handler_seeds_decode_to_their_ops() {
         assert_eq!(Setup::arbitrary(&mut u).ok(), Some(setup));
     }
 }
+
+/// The handler target's response checks refuse what they claim to refuse.
+#[test]
+fn handler_response_checks_catch_each_rule() {
+    let date = "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+    let sse = format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n{date}\r\n");
+    let ok = [
+        format!("HTTP/1.1 200 OK\r\n{date}Content-Length: 0\r\n\r\n"),
+        format!("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n{date}\r\n"),
+        format!("{sse}id: 1\ndata: a\n\nid: 2\ndata: b\n\n"),
+        format!("{sse}event: missed\ndata: 3\n\nid: 4\ndata: a\n\n"),
+        "HTTP/1.".to_string(),
+    ];
+    for out in ok {
+        assert_eq!(handler::check_responses(out.as_bytes()), Ok(()), "{out:?}");
+    }
+    let refused = [
+        format!("HTTP/1.1 405 Method Not Allowed\r\n{date}\r\n"),
+        format!("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n{date}\r\n"),
+        "HTTP/1.1 200 OK\r\n\r\n".to_string(),
+        format!("HTTP/1.1 200 OK\r\n{date}Content-Length: 1\r\nContent-Length: 1\r\n\r\nx"),
+        format!("HTTP/1.1 426 Upgrade Required\r\n{date}\r\n"),
+        format!("{sse}id: 1\ndata: a\n\nid: 1\ndata: a\n\n"),
+        format!("{sse}id: 1\ndata: a\n\nid: 3\ndata: c\n\n"),
+        "HTTP/1.0 200 OK\r\n\r\n".to_string(),
+        "hello".to_string(),
+    ];
+    for out in refused {
+        assert!(handler::check_responses(out.as_bytes()).is_err(), "{out:?}");
+    }
+}
