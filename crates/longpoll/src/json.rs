@@ -1,7 +1,9 @@
 //! The body of a poll or long-poll answer: `[{"id":1,"data":"…"},…]` (RFC 8259).
 //!
 //! The hub encodes each message once, as an element, when it is published; an answer is then
-//! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping.
+//! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping. Most texts need
+//! no escaping at all: their element is [`encode_json_element_head`], the text as it is, and
+//! [`JSON_ELEMENT_TAIL`], so the hub keeps only the text and writes the frame around it.
 
 use talkback_http1::push_decimal;
 
@@ -15,6 +17,9 @@ pub const MISSED_HEADER: &str = "Talkback-Missed";
 /// The `Content-Type` of a batch.
 pub const CONTENT_TYPE: &str = "application/json";
 
+/// What closes an element after its string's last byte: `"}`.
+pub const JSON_ELEMENT_TAIL: &[u8] = b"\"}";
+
 /// Appends `{"id":N,"data":"…"}`.
 pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"id\":");
@@ -22,6 +27,28 @@ pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"data\":");
     encode_json_string(data, out);
     out.push(b'}');
+}
+
+/// Appends `{"id":N,"data":"`: an element up to the first byte of its string. For a text that
+/// [`json_verbatim`] accepts, this, the text and [`JSON_ELEMENT_TAIL`] are exactly what
+/// [`encode_json_element`] writes.
+pub fn encode_json_element_head(id: MessageId, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    push_decimal(out, id);
+    out.extend_from_slice(b",\"data\":\"");
+}
+
+/// The length of the element of message `id` whose text, `text_len` bytes, needs no escaping:
+/// [`encode_json_element_head`], the text, [`JSON_ELEMENT_TAIL`].
+pub fn json_element_len(id: MessageId, text_len: usize) -> usize {
+    let digits = id.checked_ilog10().map_or(1, |d| d as usize + 1);
+    b"{\"id\":,\"data\":\"".len() + digits + text_len + JSON_ELEMENT_TAIL.len()
+}
+
+/// Whether [`encode_json_string`] copies `text` unchanged between its quotes: no quotation
+/// mark, reverse solidus or control character (RFC 8259 §7).
+pub fn json_verbatim(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// Appends `[`, the elements separated by `,`, and `]`: exactly
@@ -115,6 +142,27 @@ mod tests {
         out.clear();
         encode_json_array([], &mut out);
         assert_eq!(out, b"[]");
+    }
+
+    #[test]
+    fn a_verbatim_text_is_head_text_tail_and_the_length_says_so() {
+        let cases =
+            [("", true), ("plain é😀 </script>", true), ("say \"hi\"", false), ("a\\b", false), ("a\nb", false)];
+        for (text, verbatim) in cases {
+            assert_eq!(json_verbatim(text), verbatim, "{text:?}");
+            for id in [0, 9, 10, 99_999, u64::MAX] {
+                let mut whole = Vec::new();
+                encode_json_element(id, text, &mut whole);
+                if verbatim {
+                    let mut framed = Vec::new();
+                    encode_json_element_head(id, &mut framed);
+                    framed.extend_from_slice(text.as_bytes());
+                    framed.extend_from_slice(JSON_ELEMENT_TAIL);
+                    assert_eq!(framed, whole, "{text:?} id {id}");
+                    assert_eq!(json_element_len(id, text.len()), whole.len(), "{text:?} id {id}");
+                }
+            }
+        }
     }
 
     #[test]
