@@ -58,7 +58,7 @@ pub use conn::Conn;
 pub use options::Options;
 pub use state::{HubRoutes, LoopCtx, Service};
 
-use crate::hub::{Hub, LocalHub, Mailbox};
+use crate::hub::{Hub, HubLimits, LocalHub, Mailbox};
 use crate::observe::Observer;
 use crate::stats::Stats;
 use crate::trace::Tracer;
@@ -66,6 +66,30 @@ use crate::trace::Tracer;
 /// Starts `service` on `listener` with `options` (threads, limits, trace). Returns the
 /// running server; `join` it, or stop it with its shutdown handle.
 pub fn start(listener: TcpListener, service: Service, options: Options, handle_signals: bool) -> io::Result<Server> {
+    let hub = hub_for(&options);
+    start_with_hub(listener, service, options, hub, handle_signals)
+}
+
+/// The hub `options` ask for (history, budget, channel cap, backpressure), for its loops.
+pub fn hub_for(options: &Options) -> Arc<Hub> {
+    let limits = HubLimits {
+        history: options.history,
+        max_retained_bytes: options.max_retained_bytes,
+        max_channels: options.max_channels,
+        max_ahead: options.max_ahead,
+    };
+    Arc::new(Hub::new(limits, options.threads.max(1)))
+}
+
+/// [`start`] over a hub the caller made with [`hub_for`] and keeps a handle to (a test reads
+/// its retained bytes and channel count).
+pub fn start_with_hub(
+    listener: TcpListener,
+    service: Service,
+    options: Options,
+    hub: Arc<Hub>,
+    handle_signals: bool,
+) -> io::Result<Server> {
     let config = Config {
         threads: options.threads,
         max_connections: options.max_connections,
@@ -74,7 +98,6 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         busy_poll: options.busy_poll,
         ..Config::default()
     };
-    let hub = Arc::new(Hub::new(options.history, options.threads.max(1), options.max_ahead));
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {
