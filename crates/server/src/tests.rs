@@ -3,6 +3,7 @@
 //! rules (SSE heartbeats, long-poll holds, WebSocket ping/pong, held `POST`s, HTTP timeouts)
 //! are checked here; the end-to-end tests in `tests/` check the same server through sockets.
 
+mod budget;
 mod held;
 mod http;
 mod longpoll;

@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use talkback_http1::push_decimal;
+use talkback_http1::{find_cr_or_lf, push_decimal};
 
 /// A field value that cannot be written: it would end the line early (CR, LF) or make the
 /// browser ignore the field (NUL in an `id`). Only our own caller can cause this — stream
@@ -108,10 +108,9 @@ pub fn encode_message(id: u64, data: &str, out: &mut Vec<u8>) -> Option<Range<us
     push_decimal(out, id);
     out.push(b'\n');
     let start = out.len() + b"data: ".len();
-    encode_data(data, out);
+    let lines = encode_data(data, out);
     out.push(b'\n');
-    let one_line = !data.contains(['\r', '\n']);
-    one_line.then_some(start..start + data.len())
+    (lines == 1).then_some(start..start + data.len())
 }
 
 /// A comment block, `: text\n\n` (or `:\n\n` for empty text), ignored by the browser: "If
@@ -162,11 +161,14 @@ pub fn encode_missed_through(count: u64, last_id: u64, out: &mut Vec<u8>) {
 }
 
 /// `data: {line}\n` for each line of `data`; an empty string is one empty `data:` line, so
-/// the event is still dispatched (with empty data).
-fn encode_data(data: &str, out: &mut Vec<u8>) {
+/// the event is still dispatched (with empty data). Returns how many lines.
+fn encode_data(data: &str, out: &mut Vec<u8>) -> usize {
+    let mut count = 0;
     for line in lines(data) {
         field(out, b"data", line.as_bytes());
+        count += 1;
     }
+    count
 }
 
 /// `name: value\n`. The space after the colon is always written, so a value that itself
@@ -184,7 +186,9 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let s = rest?;
-        match s.find(['\r', '\n']) {
+        // A byte search, eight at a time: CR and LF are ASCII, so they never occur inside a
+        // longer UTF-8 sequence.
+        match find_cr_or_lf(s.as_bytes()) {
             None => {
                 rest = None;
                 Some(s)

@@ -245,9 +245,13 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     }
 
     /// Messages after `cursor` on channel `name` (a short poll). A channel that does not
-    /// exist has none, and is not made.
+    /// exist has none, and is not made; if it was freed, a cursor below its last id is told
+    /// what it missed (from the id floors, see `shared.rs`).
     pub fn messages_after(&self, name: &str, cursor: MessageId) -> Messages {
-        self.shared.with_existing(name, |_, state| Messages::after(&state.log, cursor)).unwrap_or_default()
+        self.shared.with_existing(name, |_, state| Messages::after(&state.log, cursor)).unwrap_or_else(|| Messages {
+            missed: self.shared.floor(name).saturating_sub(cursor),
+            messages: Vec::new(),
+        })
     }
 
     /// Registers `key` as a subscriber of channel `name` — the subscribe rule (see the module

@@ -48,25 +48,36 @@ impl TooManyChannels {
     pub const REASON: &'static [u8] = b"too many channels (--max-channels); try again later\n";
 }
 
-/// Slots of the id floors (8 bytes each, touched only where a channel was freed).
-const FLOOR_SLOTS: usize = 1 << 14;
+/// Slots of the id floors (16 bytes each, a page touched only where a channel was freed).
+const FLOOR_SLOTS: usize = 1 << 15;
 
 /// The channel map and what survives a freed channel.
 #[derive(Debug)]
 struct Channels {
     by_name: HashMap<Arc<str>, Arc<Channel>>,
-    /// Per slot (a hash of the name), the highest last id of a channel freed there: a channel
-    /// made again starts after it, so a name's ids never repeat (and a cursor from before is
-    /// told what it missed). Fixed size: a new name that shares a slot with a freed one starts
-    /// above 1 instead — ids still count up by one from there.
-    floors: Box<[MessageId]>,
+    /// The last ids of freed channels, one per slot (a hash of the name), as (the name's full
+    /// hash, its last id): a channel made again starts after its own, so its ids do not
+    /// repeat, and a cursor from before is told what it missed. A slot keeps the most recently
+    /// freed name; a new name (its hash is not there) starts at 1.
+    floors: Box<[(u64, MessageId)]>,
 }
 
 impl Channels {
-    fn slot(name: &str) -> usize {
-        // A fixed hash (not the map's random one), so which names share a slot does not change
-        // from run to run.
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(name) as usize % FLOOR_SLOTS
+    /// `name`'s hash: a fixed one (not the map's random one), so which names share a slot does
+    /// not change from run to run.
+    fn hash(name: &str) -> u64 {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+    }
+
+    fn slot(&mut self, name: &str) -> (u64, &mut (u64, MessageId)) {
+        let hash = Channels::hash(name);
+        (hash, &mut self.floors[hash as usize % FLOOR_SLOTS])
+    }
+
+    /// The last id of the channel called `name` when it was freed (0: never, or forgotten).
+    fn floor(&mut self, name: &str) -> MessageId {
+        let (hash, &mut (kept, last_id)) = self.slot(name);
+        if kept == hash { last_id } else { 0 }
     }
 }
 
@@ -89,7 +100,7 @@ impl Hub {
     /// An empty hub for `loops` loops.
     pub fn new(limits: HubLimits, loops: usize) -> Hub {
         Hub {
-            channels: Mutex::new(Channels { by_name: HashMap::new(), floors: vec![0; FLOOR_SLOTS].into() }),
+            channels: Mutex::new(Channels { by_name: HashMap::new(), floors: vec![(0, 0); FLOOR_SLOTS].into() }),
             limits,
             budget: Budget::new(limits.max_retained_bytes),
             backlog: AtomicUsize::new(0),
@@ -162,8 +173,8 @@ impl Hub {
         }
     }
 
-    /// The channel called `name`; made (starting after its slot's id floor) if `create` and
-    /// there is room.
+    /// The channel called `name`; made (starting after its id floor) if `create` and there is
+    /// room.
     fn find(&self, name: &str, create: bool) -> Option<Arc<Channel>> {
         let mut map = self.map();
         if let Some(channel) = map.by_name.get(name) {
@@ -173,7 +184,7 @@ impl Hub {
             return None;
         }
         let limits = LogLimits { max_messages: self.limits.history, ..LogLimits::default() };
-        let log = ChannelLog::starting_after(map.floors[Channels::slot(name)], limits);
+        let log = ChannelLog::starting_after(map.floor(name), limits);
         let key: Arc<str> = Arc::from(name);
         let channel = Arc::new(Channel::new(Arc::clone(&key), log));
         map.by_name.insert(key, Arc::clone(&channel));
@@ -181,7 +192,7 @@ impl Hub {
     }
 
     /// Frees `channel` if it is still the map's channel of its name and still unused: nobody
-    /// listens, nothing is retained. Its last id is kept in its slot's floor.
+    /// listens, nothing is retained. Its last id is kept in its slot of the id floors.
     fn free_if_unused(&self, channel: &Arc<Channel>) {
         let mut map = self.map();
         if !map.by_name.get(&channel.name).is_some_and(|c| Arc::ptr_eq(c, channel)) {
@@ -193,9 +204,16 @@ impl Hub {
         }
         state.freed = true;
         channel.note_first_id(&state);
-        let floor = &mut map.floors[Channels::slot(&channel.name)];
-        *floor = (*floor).max(state.log.last_id());
+        if state.log.last_id() > 0 {
+            let (hash, slot) = map.slot(&channel.name);
+            *slot = (hash, state.log.last_id());
+        }
         map.by_name.remove(&channel.name);
+    }
+
+    /// The last id of the channel called `name` when it was freed (0: never, or forgotten).
+    pub(super) fn floor(&self, name: &str) -> MessageId {
+        self.map().floor(name)
     }
 
     /// Adds `message` to `channel`'s log and to the budget (under the channel's lock). The
@@ -233,6 +251,12 @@ impl Hub {
                 self.free_if_unused(&channel);
             }
         }
+    }
+
+    /// The slot of the id floors `name` is kept in, for tests.
+    #[cfg(test)]
+    pub(super) fn floor_slot(name: &str) -> usize {
+        Channels::hash(name) as usize % FLOOR_SLOTS
     }
 
     /// Entries in the budget's publish order, for tests.

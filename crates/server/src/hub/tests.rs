@@ -366,8 +366,35 @@ fn a_channel_made_again_after_it_was_freed_goes_on_after_its_last_id() {
     hub.publish("x", &text("x2")).unwrap(); // evicts all of r: r is freed
     assert!(hub.messages_after("r", 0).messages.is_empty());
     assert_eq!(hub.shared().channel_count(), 1);
+    let gone = hub.messages_after("r", 1);
+    assert_eq!((gone.missed, ids(&gone)), (2, vec![]), "a poll of the freed channel is told, and makes none");
+    assert_eq!(hub.shared().channel_count(), 1);
     assert_eq!(hub.publish("r", &text("again")), Ok(4), "not 1");
     let poll = hub.messages_after("r", 1);
     assert_eq!((poll.missed, ids(&poll)), (2, vec![4]), "a reader at id 1 missed 2 and 3");
     assert_eq!(hub.publish("fresh", "f"), Ok(1), "a channel never freed starts at 1");
+}
+
+/// The id floors are a fixed table: a slot keeps the most recently freed name's last id. A new
+/// name never takes a freed one's ids (it starts at 1); a freed name whose slot another freed
+/// name took since starts at 1 again (as after a restart).
+#[test]
+fn a_slot_of_the_id_floors_keeps_the_last_name_freed_there_and_new_names_start_at_1() {
+    let slot = Hub::floor_slot("a");
+    let mut colliding = (0..).map(|i| format!("n{i}")).filter(|n| Hub::floor_slot(n) == slot);
+    let (b, c) = (colliding.next().unwrap(), colliding.next().unwrap());
+    let (hub, _inbox) = budgeted(1, 100);
+    let evict = || hub.publish("filler", &text("f")).unwrap();
+    for _ in 0..3 {
+        hub.publish("a", &text("a")).unwrap();
+    }
+    evict();
+    assert_eq!(hub.messages_after("a", 0).missed, 3, "a was freed; its last id is kept");
+    assert_eq!(hub.publish(&c, &text("c")), Ok(1), "a new name in the same slot starts at 1");
+    for _ in 0..4 {
+        hub.publish(&b, &text("b")).unwrap();
+    }
+    evict(); // c was freed when b came; b (last id 4) is freed now, and keeps the slot
+    assert_eq!(hub.publish(&b, &text("b")), Ok(5));
+    assert_eq!(hub.publish("a", &text("a")), Ok(1), "a's last id was forgotten: it starts over");
 }
