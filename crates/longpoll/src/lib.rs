@@ -124,7 +124,9 @@
 //!   client's cursor from before the restart is ahead of [`ChannelLog::last_id`] — it stays
 //!   parked until the ids catch up. The server may treat such a cursor as `last_id`.
 //! * [`LogLimits`]: 1024 messages per channel (README, Limits: channel history) and an
-//!   optional byte budget; the newest message is always kept.
+//!   optional byte budget; the newest message is always kept. A budget across many logs (the
+//!   server's `--max-retained-bytes`) is the caller's: it evicts with
+//!   [`ChannelLog::evict_through`], which may empty a log.
 //! * [`Parked`] has no size limit of its own: it holds one entry per parked connection, which
 //!   the server's connection limit bounds. Every operation is O(log n).
 //!

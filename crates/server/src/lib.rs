@@ -18,12 +18,12 @@
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
 //!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
-//!  hub         pure data and rules: channels, logs, registries, publish, catch-up
+//!  hub         pure data and rules: channels, logs, registries, publish, catch-up, the budget
 //!  observe     the observer: --trace and the demo page's accounting
 //!  options · stats · trace                           flags, counters, the trace writer
 //! ```
 //!
-//! Start reading at `routes.rs` (which request becomes what), then `hub.rs` (one broadcast's
+//! Start reading at `routes.rs` (which request becomes what), then `hub/mod.rs` (one broadcast's
 //! path) and `conn.rs` (how it reaches the sockets); the chapters are `docs/architecture.md`
 //! and the technique chapters in `docs/`.
 
