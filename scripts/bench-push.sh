@@ -15,11 +15,11 @@
 # the runs (so a p99 is not just the one of whichever run had the median rate); lost,
 # duplicated and errors are the worst run's. Env: BENCH_RUNS (1), BENCH_SUBSCRIBERS (1000),
 # BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"),
-# BENCH_SCENARIOS ("sse longpoll held"), BENCH_TALKBACK_ARGS ("--threads 1"),
+# BENCH_SCENARIOS ("sse longpoll held"), BENCH_TALKBACK_ARGS ("": its defaults),
 # BENCH_NGINX_WORKERS (2), BENCH_SKIP_BUILD.
-# Each server runs in its best configuration on this 2-core machine, where the load generator
-# needs a core (measured, see docs/benchmarks.md): talkback with one loop, Nchan with two
-# workers (one halves its rate).
+# Each server runs at its default settings (talkback: one loop per core; Nchan: the nginx
+# configuration in scripts/bench/nchan.conf, two workers, one per core). Other settings are
+# extra rows: run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
 set -euo pipefail
 source "$(dirname "$0")/bench/lib.sh"
 
@@ -36,7 +36,7 @@ bench_raise_nofile
 bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
-TALKBACK_ARGS=${BENCH_TALKBACK_ARGS:---threads 1}
+TALKBACK_ARGS=${BENCH_TALKBACK_ARGS-}   # default settings unless told otherwise
 bench_log "talkback: demo $TALKBACK_ARGS; nchan: nginx with ${BENCH_NGINX_WORKERS:-2} workers (scripts/bench/nchan.conf)"
 
 # start_server NAME: a fresh server; sets BENCH_ADDR, STYLE and MEM_PIDS.

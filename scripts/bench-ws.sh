@@ -12,10 +12,10 @@
 #   bandwidth   8 connections x 4 in flight x 64 KiB binary       -> MB/s
 #   idle        10 000 open connections, handshake done, held     -> server RSS per connection
 # Every echo is checked (sequence, length, content); any error fails the run.
-# Each server runs in its best configuration on this 2-core machine, where the load generator
-# needs one core (measured, see docs/benchmarks.md): talkback with one loop that busy-polls for
-# 50 µs after work, tokio-tungstenite with two worker threads (its best; one is slower).
-# Env: BENCH_TALKBACK_ARGS ("--threads 1 --busy-poll 50"), BENCH_TUNGSTENITE_ARGS ("--threads 2"),
+# Each server runs at its default settings (talkback: one loop per core, no busy-polling;
+# tokio-tungstenite: tokio's default of one worker per core). Other settings are extra rows:
+# run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
+# Env: BENCH_TALKBACK_ARGS ("": its defaults; e.g. "--threads 1" for an extra row), BENCH_TUNGSTENITE_ARGS ("--threads 2"),
 #      BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
 #      BENCH_SERVERS ("talkback tungstenite"), BENCH_SCENARIOS (all five), BENCH_SKIP_BUILD.
 set -euo pipefail
@@ -33,7 +33,7 @@ bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
 # start_server NAME: a fresh server process; sets BENCH_ADDR and BENCH_PID.
-TALKBACK_ARGS=${BENCH_TALKBACK_ARGS:---threads 1 --busy-poll 50}
+TALKBACK_ARGS=${BENCH_TALKBACK_ARGS-}   # default settings unless told otherwise
 TUNGSTENITE_ARGS=${BENCH_TUNGSTENITE_ARGS:---threads 2}
 bench_log "talkback: ws-echo $TALKBACK_ARGS; tungstenite: tungstenite-echo $TUNGSTENITE_ARGS"
 

@@ -46,7 +46,7 @@ pub(crate) fn serve(threads: usize) -> io::Result<()> {
     let shutdown = server.shutdown_handle();
     std::thread::spawn(move || {
         let _ = io::stdin().read_to_end(&mut Vec::new());
-        shutdown.shutdown();
+        shutdown.stop_now();
     });
     server.join()
 }

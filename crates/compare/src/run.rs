@@ -100,7 +100,7 @@ pub(crate) fn run(args: &Args) -> io::Result<RunResult> {
     });
     let result = phases(args, &ctx);
     ctx.stop.store(true, Relaxed);
-    server.shutdown_handle().shutdown();
+    server.shutdown_handle().stop_now();
     server.join()?;
     result
 }

@@ -4,7 +4,9 @@
 //!
 //! Busy-polling (`Config::busy_poll`) lives here too: after a turn with work, `run` polls with
 //! a zero timeout for a while, so a reply that arrives meanwhile skips a sleeping thread's
-//! wake-up.
+//! wake-up. So does draining: asked to drain (`Shared::drain`), a loop tells every connection
+//! (`Handler::on_drain`), closes its listener, and runs on until it holds no connection or its
+//! drain deadline passes.
 
 use std::io;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::conns::Connections;
 use crate::handler::{ConnectionSet, Handler, LoopState};
-use crate::shared::{Inbox, Shared};
+use crate::shared::{Ask, Inbox, Shared};
 
 // What a loop polls besides its connections, whose tokens are their slab slots.
 /// The listening socket.
@@ -39,7 +41,8 @@ pub(crate) struct EventLoop<H: Handler> {
     /// This loop's number (its seat in `shared.loops`).
     pub(crate) index: usize,
     pub(crate) poll: Poll,
-    pub(crate) listener: TcpListener,
+    /// The listening socket (a clone of every loop's); dropped when the loop starts draining.
+    pub(crate) listener: Option<TcpListener>,
     pub(crate) conns: Connections<H>,
     pub(crate) state: H::State,
     pub(crate) inbox: Arc<Inbox<<H::State as LoopState<H>>::Message>>,
@@ -49,12 +52,18 @@ pub(crate) struct EventLoop<H: Handler> {
     pub(crate) accept_paused_until: Option<Instant>,
     /// How long to keep polling without sleeping after a turn with work (`Config::busy_poll`).
     pub(crate) busy_poll: Duration,
+    /// How long a drain may take (`Config::drain_timeout`).
+    pub(crate) drain_timeout: Duration,
+    /// Set when this loop starts draining: when it stops waiting for its connections.
+    pub(crate) drain_deadline: Option<Instant>,
 }
 
 impl<H: Handler> EventLoop<H> {
-    /// Runs until shutdown is requested.
+    /// Runs until asked to stop, or until a drain is over.
     pub(crate) fn run(mut self) -> io::Result<()> {
-        self.poll.registry().register(&mut self.listener, LISTENER, Interest::READABLE)?;
+        if let Some(listener) = self.listener.as_mut() {
+            self.poll.registry().register(listener, LISTENER, Interest::READABLE)?;
+        }
         if let Some(signals) = self.signals.as_mut() {
             self.poll.registry().register(signals, SIGNALS, Interest::READABLE)?;
         }
@@ -65,7 +74,7 @@ impl<H: Handler> EventLoop<H> {
         // The last turn left output unwritten (see `FLUSH_SLICE`): look for events, but do
         // not sleep.
         let mut work_left = false;
-        while !self.shared.stopping.load(Ordering::Acquire) {
+        while !self.done() {
             let timeout = if work_left || (!self.busy_poll.is_zero() && Instant::now() < spin_until) {
                 Some(Duration::ZERO)
             } else {
@@ -85,6 +94,15 @@ impl<H: Handler> EventLoop<H> {
         }
         self.conns.close_all(&mut self.state);
         Ok(())
+    }
+
+    /// Whether to return: asked to stop, or draining with nothing left to wait for.
+    fn done(&self) -> bool {
+        match (self.shared.ask(), self.drain_deadline) {
+            (Ask::Stop, _) => true,
+            (_, Some(deadline)) => self.conns.is_empty() || self.conns.now() >= deadline,
+            (Ask::Run | Ask::Drain, None) => false,
+        }
     }
 
     /// One turn, after `poll` returned `events` at `now`. Returns whether work is left over
@@ -107,6 +125,10 @@ impl<H: Handler> EventLoop<H> {
             self.take_arrivals();
             self.drain_inbox();
         }
+        // After the inbox: a held request that a queued broadcast answers gets that answer.
+        if self.drain_deadline.is_none() && self.shared.ask() == Ask::Drain {
+            self.begin_drain(now);
+        }
         self.resume_accepting(now);
         self.conns.run_timers(&mut self.state);
         let work_left = self.conns.settle(&mut self.state, scratch);
@@ -115,18 +137,20 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        let next = [self.conns.next_deadline(), self.accept_paused_until].into_iter().flatten().min()?;
+        let deadlines = [self.conns.next_deadline(), self.accept_paused_until, self.drain_deadline];
+        let next = deadlines.into_iter().flatten().min()?;
         Some(next.saturating_duration_since(Instant::now()))
     }
 
     /// Accepts until the listener would block. Errors that concern one connection
     /// (ECONNABORTED, EPROTO...) are skipped; running out of descriptors pauses accepting.
     fn accept(&mut self) {
+        let Some(listener) = &self.listener else { return };
         if self.accept_paused_until.is_some() {
             return;
         }
         loop {
-            match self.listener.accept() {
+            match listener.accept() {
                 Ok((socket, _peer)) => {
                     let _ = socket.set_nodelay(true);
                     match self.least_loaded_other() {
@@ -152,6 +176,9 @@ impl<H: Handler> EventLoop<H> {
     /// A new connection goes to the loop holding the fewest — this one unless another holds
     /// fewer (and has room) — so the load stays even, whichever loop happened to accept.
     fn least_loaded_other(&self) -> Option<usize> {
+        if self.shared.ask() != Ask::Run {
+            return None; // the other may be done draining already, and take no more arrivals
+        }
         let mine = self.conns.len();
         let (index, load) = (self.shared.loops.iter().enumerate())
             .filter(|&(i, _)| i != self.index)
@@ -160,14 +187,32 @@ impl<H: Handler> EventLoop<H> {
         (load < mine && load < self.conns.max_connections()).then_some(index)
     }
 
-    /// Registers the sockets other loops handed to this one.
+    /// Registers the sockets other loops handed to this one. One that arrives while this loop
+    /// drains (handed over before the other loop knew) is asked to finish like the rest.
     fn take_arrivals(&mut self) {
         for socket in self.shared.take_arrivals(self.index) {
             if self.conns.is_full() {
                 continue; // dropped: refused, as at accept
             }
-            let _ = self.conns.insert(socket, &mut self.state);
+            if let Ok(slot) = self.conns.insert(socket, &mut self.state)
+                && self.drain_deadline.is_some()
+            {
+                self.conns.drain(slot, &mut self.state);
+            }
         }
+    }
+
+    /// Starts draining: every open connection is asked to finish (`Handler::on_drain`; what
+    /// it says is written at the end of this turn), then the listener is closed. Once every
+    /// loop has closed its own the socket is gone, and a new connect is refused — so a refused
+    /// connect also means every loop has told its connections.
+    fn begin_drain(&mut self, now: Instant) {
+        self.drain_deadline = Some(now + self.drain_timeout);
+        self.conns.drain_all(&mut self.state);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.accept_paused_until = None;
     }
 
     fn resume_accepting(&mut self, now: Instant) {
@@ -185,8 +230,9 @@ impl<H: Handler> EventLoop<H> {
 
     fn on_signal(&mut self) {
         let Some(signals) = self.signals.as_mut() else { return };
+        // The first signal drains; a second never gets here (see `server::drain_signals`).
         if signals.pending().next().is_some() {
-            self.shared.stop();
+            self.shared.drain();
         }
     }
 }

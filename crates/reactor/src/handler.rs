@@ -38,6 +38,16 @@ pub trait Handler: Sized + 'static {
         cx.close();
     }
 
+    /// The server is draining (a first SIGINT or SIGTERM, or [`crate::ShutdownHandle::shutdown`]):
+    /// no new connection is accepted, and each open one is asked, once, to finish what it is
+    /// doing and close — answer the request in flight, say goodbye in its protocol. The loop
+    /// runs on until its last connection is gone or [`crate::Config::drain_timeout`] passes
+    /// (then it closes the rest). The default closes once the output already queued has been
+    /// written.
+    fn on_drain(&mut self, cx: &mut Cx<'_>, _state: &mut Self::State) {
+        cx.close();
+    }
+
     /// The connection is gone (closed by either side or dropped); clean up subscriptions.
     fn on_closed(&mut self, _id: ConnId, _state: &mut Self::State) {}
 }

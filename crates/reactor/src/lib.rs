@@ -22,8 +22,8 @@
 //!
 //! | module | what it owns | may use |
 //! |---|---|---|
-//! | `server` | threads, [`Config`], [`Server`], [`ShutdownHandle`], [`bind`] | `event_loop`, `conns`, `shared`, `handler`, `endpoint` |
-//! | `event_loop` | one `mio::Poll` and one turn: accept (EMFILE back-off, hand-off to the least-loaded loop), wake-ups, signals, busy-polling | `conns`, `shared`, `handler` |
+//! | `server` | threads, [`Config`], [`Server`], [`ShutdownHandle`] (drain, or stop now), [`bind`], the signal handlers | `event_loop`, `conns`, `shared`, `handler`, `endpoint` |
+//! | `event_loop` | one `mio::Poll` and one turn: accept (EMFILE back-off, hand-off to the least-loaded loop), wake-ups, signals, draining, busy-polling | `conns`, `shared`, `handler` |
 //! | `conns` | [`Connections`]: the slab of sockets, the call path (`call`, `after_call`) | `endpoint`, `cx`, `handler`, `output`, `slab`, `timers` |
 //! | `conns::read` | readiness and reading: short-read skip, direct reads, the input backstop | its parent |
 //! | `conns::flush` | output scheduling: answers at once, pushed output in `FLUSH_SLICE` slices, WRITABLE interest, backpressure | its parent |
@@ -32,7 +32,7 @@
 //! | `endpoint` | one connection without its socket: handler, kept input; the kept-bytes and replay rules; its `Phase` | `cx`, `handler`, `output`, `slab` |
 //! | `handler` | the [`Handler`] and [`LoopState`] traits, [`ConnectionSet`], [`OutputKind`] | `cx`, `slab` |
 //! | `cx` | [`Cx`] (made in one place, for every call) and what it borrows | `output`, `slab` |
-//! | `shared` | what threads share: inboxes, [`LoopHandle`], each loop's seat, the stop flag | — |
+//! | `shared` | what threads share: inboxes, [`LoopHandle`], each loop's seat, what the loops are asked (run, drain, stop) | — |
 //! | `output` | the output queue (owned, handed-over and shared chunks), vectored writes, buffer pool | — |
 //! | `timers` | the deadline heap with lazy deletion | `slab` |
 //! | `slab` | slots, generations and [`ConnId`] | — |
@@ -59,6 +59,11 @@
 //! [`Config::output_cap`] is not read until the queue drains to half the cap (backpressure); a
 //! handler that would rather drop such a slow consumer checks [`Cx::over_output_cap`] and
 //! calls [`Cx::abort`]. `on_closed` runs once for every connection, however it ends.
+//!
+//! Draining (the first SIGINT/SIGTERM, or [`ShutdownHandle::shutdown`]): every loop calls
+//! [`Handler::on_drain`] once on each open connection, closes its listener, and returns when
+//! its connections are gone or [`Config::drain_timeout`] has passed; a second signal exits the
+//! process at once, [`ShutdownHandle::stop_now`] stops the loops at once.
 //!
 //! Memory: an idle connection holds its socket, its handler, an empty output queue and no read
 //! buffer (the loop lends a 256 KiB scratch buffer to every read).

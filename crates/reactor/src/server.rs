@@ -1,12 +1,15 @@
-//! Starting loops on threads, and stopping them.
+//! Starting loops on threads, and stopping them: at once, or by draining (stop accepting,
+//! let every connection finish, then return).
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::{Poll, Waker};
+use signal_hook_mio::v1_0::Signals;
 
 use crate::conns::{ConnLimits, Connections};
 use crate::endpoint::{DEFAULT_MAX_INPUT, DEFAULT_OUTPUT_CAP};
@@ -42,8 +45,12 @@ pub struct Config {
     /// Unconsumed input a connection may hold; past it the connection is dropped. Protocol
     /// handlers bound their own input well below this; it is the loop's backstop. Default 32 MiB.
     pub max_input: usize,
-    /// Stop cleanly on SIGINT/SIGTERM (binaries: yes; in-process tests: no).
+    /// Drain on the first SIGINT/SIGTERM, exit at once on a second (binaries: yes; in-process
+    /// tests: no).
     pub handle_signals: bool,
+    /// How long a drain may take: connections still open when it has passed are closed, and
+    /// the loops return. Default 5 s.
+    pub drain_timeout: Duration,
     /// After a turn that had work, keep polling without sleeping for this long before blocking
     /// in `epoll_wait` (adaptive busy-polling). A reply or request that arrives within the
     /// window is picked up at once, without the few microseconds it costs to wake a sleeping
@@ -60,6 +67,7 @@ impl Default for Config {
             output_cap: DEFAULT_OUTPUT_CAP,
             max_input: DEFAULT_MAX_INPUT,
             handle_signals: false,
+            drain_timeout: Duration::from_secs(5),
             busy_poll: Duration::ZERO,
         }
     }
@@ -72,8 +80,16 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
-    /// Asks every loop to close its connections and return.
+    /// Drains the server, as the first SIGINT/SIGTERM does: every loop stops accepting (once
+    /// all have, new connections are refused), asks each open connection to finish
+    /// ([`Handler::on_drain`]) and returns when it has none left, or when
+    /// [`Config::drain_timeout`] has passed (closing the rest). [`Server::join`] then returns.
     pub fn shutdown(&self) {
+        self.shared.drain();
+    }
+
+    /// Stops at once, draining or not: every loop closes its connections and returns.
+    pub fn stop_now(&self) {
         self.shared.stop();
     }
 }
@@ -111,9 +127,10 @@ struct LoopStart<H: Handler> {
     poll: Poll,
     registry: mio::Registry,
     listener: mio::net::TcpListener,
-    signals: Option<signal_hook_mio::v1_0::Signals>,
+    signals: Option<Signals>,
     limits: ConnLimits,
     busy_poll: Duration,
+    drain_timeout: Duration,
     handles: Vec<LoopHandle<Message<H>>>,
     shared: Arc<Shared>,
 }
@@ -130,12 +147,14 @@ impl<H: Handler> LoopStart<H> {
                 state: make_state(self.index, &self.handles),
                 conns: Connections::new(self.registry, self.limits, Instant::now()),
                 poll: self.poll,
-                listener: self.listener,
+                listener: Some(self.listener),
                 inbox: Arc::clone(self.handles[self.index].inbox()),
                 shared: self.shared,
                 signals: self.signals,
                 accept_paused_until: None,
                 busy_poll: self.busy_poll,
+                drain_timeout: self.drain_timeout,
+                drain_deadline: None,
             };
             event_loop.run()
         })
@@ -165,11 +184,7 @@ impl Server {
         };
         let mut joins = Vec::with_capacity(threads);
         for (index, poll) in polls.into_iter().enumerate() {
-            let signals = if index == 0 && config.handle_signals {
-                Some(signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?)
-            } else {
-                None
-            };
+            let signals = if index == 0 && config.handle_signals { Some(drain_signals()?) } else { None };
             let start = LoopStart::<H> {
                 index,
                 registry: poll.registry().try_clone()?,
@@ -178,6 +193,7 @@ impl Server {
                 signals,
                 limits,
                 busy_poll: config.busy_poll,
+                drain_timeout: config.drain_timeout,
                 handles: handles.clone(),
                 shared: Arc::clone(&shared),
             };
@@ -191,12 +207,13 @@ impl Server {
         self.addr
     }
 
-    /// A handle that stops the server from another thread.
+    /// A handle that drains or stops the server from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle { shared: Arc::clone(&self.shared) }
     }
 
-    /// Waits for every loop to return (after SIGINT/SIGTERM or a shutdown request).
+    /// Waits for every loop to return (after a drain — SIGINT/SIGTERM or
+    /// [`ShutdownHandle::shutdown`] — or [`ShutdownHandle::stop_now`]).
     pub fn join(self) -> io::Result<()> {
         for thread in self.threads {
             match thread.join() {
@@ -206,4 +223,22 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The signal pipe loop 0 polls, where the first SIGINT or SIGTERM starts a drain.
+///
+/// A second one ends the process at once — from the signal handler itself (signal-hook's
+/// "double Ctrl-C" idiom: a conditional exit, armed by the first signal), so it works
+/// whatever the loops are doing, even after loop 0 has finished its own share of the drain.
+/// The exit status is 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell
+/// reports a process the signal killed.
+fn drain_signals() -> io::Result<Signals> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let armed = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registered before the arming, so the first signal finds it unarmed.
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&armed))?;
+        signal_hook::flag::register(signal, Arc::clone(&armed))?;
+    }
+    Signals::new([SIGINT, SIGTERM])
 }

@@ -1,9 +1,10 @@
 //! What the threads of one server share: each loop's inbox (and the [`LoopHandle`] that
-//! fills it), each loop's seat (its load, the sockets handed to it), and the stop flag.
+//! fills it), each loop's seat (its load, the sockets handed to it), and what the server was
+//! asked to do ([`Ask`]: run, drain, stop).
 //!
 //! `server` makes these and `event_loop` reads them; neither needs the other for it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mio::Waker;
@@ -62,10 +63,24 @@ impl<M> LoopHandle<M> {
     }
 }
 
+/// What the loops have been asked to do. It only ever moves forward: `Run → Drain → Stop`
+/// (or `Run → Stop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ask {
+    /// Serve.
+    Run = 0,
+    /// Stop accepting, let every connection finish (`Handler::on_drain`), return when none is
+    /// left or the drain deadline passes.
+    Drain = 1,
+    /// Close every connection and return now.
+    Stop = 2,
+}
+
 /// What every loop of one server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) stopping: AtomicBool,
+    /// An [`Ask`], as its number.
+    ask: AtomicU8,
     /// One entry per loop, indexed by loop number.
     pub(crate) loops: Box<[LoopSeat]>,
 }
@@ -89,12 +104,31 @@ impl LoopSeat {
 
 impl Shared {
     pub(crate) fn new(loops: Vec<LoopSeat>) -> Self {
-        Shared { stopping: AtomicBool::new(false), loops: loops.into() }
+        Shared { ask: AtomicU8::new(Ask::Run as u8), loops: loops.into() }
     }
 
-    /// Asks every loop to close its connections and return.
+    /// What the loops are asked to do.
+    pub(crate) fn ask(&self) -> Ask {
+        match self.ask.load(Ordering::Acquire) {
+            0 => Ask::Run,
+            1 => Ask::Drain,
+            _ => Ask::Stop,
+        }
+    }
+
+    /// Asks every loop to drain (unless it is already draining or stopping).
+    pub(crate) fn drain(&self) {
+        self.raise(Ask::Drain);
+    }
+
+    /// Asks every loop to close its connections and return at once.
     pub(crate) fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
+        self.raise(Ask::Stop);
+    }
+
+    /// Moves the ask forward to `to` (never back) and wakes every loop to look.
+    fn raise(&self, to: Ask) {
+        self.ask.fetch_max(to as u8, Ordering::AcqRel);
         for seat in &self.loops {
             let _ = seat.waker.wake();
         }

@@ -58,6 +58,8 @@ struct TestConnections<H> {
     max_input: usize,
     /// Connections dropped with their output discarded, for [`TestLoop::status`].
     aborted: HashSet<ConnId>,
+    /// [`TestLoop::drain`] was called.
+    draining: bool,
 }
 
 /// One connection of a [`TestLoop`].
@@ -82,6 +84,7 @@ impl<H: Handler> TestLoop<H> {
             env: LoopEnv::new(now, DEFAULT_OUTPUT_CAP),
             max_input: DEFAULT_MAX_INPUT,
             aborted: HashSet::new(),
+            draining: false,
         };
         TestLoop { state, conns, inbox }
     }
@@ -109,13 +112,42 @@ impl<H: Handler> TestLoop<H> {
     }
 
     /// A new connection, as an accepted socket: [`LoopState::accept`] makes its handler.
+    /// After [`TestLoop::drain`] it is then asked to finish too, as the real loop asks a
+    /// connection handed to it by a loop that had not begun draining.
     pub fn connect(&mut self) -> ConnId {
         let conns = &mut self.conns;
         let id = conns.slab.reserve();
         let (endpoint, requests) = Endpoint::accept(id, &mut conns.env, &mut self.state);
         conns.slab.fill(id, TestConn { endpoint, phase: Phase::Open, peer_closed: false });
         conns.after_call(id, requests, &mut self.state);
+        if conns.draining {
+            conns.call(id, &mut self.state, |h, cx, st| h.on_drain(cx, st));
+        }
         id
+    }
+
+    /// The loop starts draining: [`Handler::on_drain`] runs once on every open connection, in
+    /// slot order. (The real loop also stops accepting, and returns once its connections are
+    /// gone or its drain deadline passed; here the test decides what comes next.) A second
+    /// call does nothing.
+    pub fn drain(&mut self) {
+        if std::mem::replace(&mut self.conns.draining, true) {
+            return;
+        }
+        let open: Vec<ConnId> = self.conns.slab.iter().map(|(id, _)| id).collect();
+        for id in open {
+            self.conns.call(id, &mut self.state, |h, cx, st| h.on_drain(cx, st));
+        }
+    }
+
+    /// How many connections are held, open or closing (the real loop's drain ends at zero).
+    pub fn len(&self) -> usize {
+        self.conns.slab.len()
+    }
+
+    /// Whether no connection is held: a real loop that is draining would return now.
+    pub fn is_empty(&self) -> bool {
+        self.conns.slab.len() == 0
     }
 
     /// `bytes` arrive in one read. An open connection's handler gets them as on the real

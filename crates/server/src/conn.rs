@@ -49,8 +49,9 @@ enum Kind {
 }
 
 impl Conn {
-    /// Switches to what the HTTP side says the connection became.
-    fn became(&mut self, became: Became, cx: &mut Cx<'_>, state: &LoopCtx) {
+    /// Switches to what the HTTP side says the connection became (`draining`: it was asked to
+    /// drain while its request was in flight).
+    fn became(&mut self, became: Became, draining: bool, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         let (kind, accounting) = match became {
             Became::Closing => (Kind::Done, None),
             Became::Switch(switch, accounting) => (
@@ -70,6 +71,41 @@ impl Conn {
             state.observer.stream_traffic(&mut self.accounting, cx, 1, 0);
         }
         cx.replay_input(); // bytes after the switch belong to the new protocol
+        if draining {
+            // A request answered during the drain opened a stream or was held: it ends now.
+            self.drain(cx, state);
+        }
+    }
+
+    /// The server is draining: each kind finishes in its own protocol. An idle HTTP connection
+    /// closes; one mid-request answers it with `Connection: close`; a WebSocket sends close
+    /// 1001 and waits for the handshake; an SSE stream ends after a `retry:` hint; a parked
+    /// long-poll gets 503 with `Retry-After`; a held `POST` gets its id; the stats stream closes.
+    fn drain(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let finished = match &mut self.kind {
+            Kind::Http(http) => {
+                if http.drain(cx, state) {
+                    self.kind = Kind::Done;
+                }
+                return;
+            }
+            Kind::WebSocket(ws) => return ws.drain(cx, state),
+            Kind::Sse(sse) => return sse.drain(cx, state),
+            Kind::Stats(_) => {
+                cx.close();
+                self.kind = Kind::Done;
+                return;
+            }
+            Kind::Done => return,
+            Kind::Held(held) => match &held.waiting {
+                Waiting::Message { channel } => {
+                    let channel = Arc::clone(channel);
+                    longpoll::drained(held, &channel, cx, state)
+                }
+                Waiting::CatchUp { id } => publish::answer_drained(held, *id, cx, state),
+            },
+        };
+        self.finished(finished, cx, state);
     }
 
     /// A held request was answered: count it, then close or go back to HTTP.
@@ -132,7 +168,8 @@ impl Handler for Conn {
             Kind::Http(http) => {
                 let (consumed, became) = http.on_input(input, cx, state);
                 if let Some(became) = became {
-                    self.became(became, cx, state);
+                    let draining = http.is_draining();
+                    self.became(became, draining, cx, state);
                 }
                 consumed
             }
@@ -188,6 +225,10 @@ impl Handler for Conn {
             // application); an HTTP client that half-closes still gets its answers.
             Kind::WebSocket(_) | Kind::Http(_) | Kind::Done => cx.close(),
         }
+    }
+
+    fn on_drain(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        self.drain(cx, state);
     }
 
     fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {

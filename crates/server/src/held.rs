@@ -7,7 +7,8 @@
 //!  request ──▶ Held { waiting: Message | CatchUp } ──(release / catch-up / deadline)──▶ answer
 //!                 │ bytes arriving meanwhile: kept (a pipelined request), at most one head's worth
 //!                 ▼
-//!             Resume::Http (replay the kept bytes)  or  Resume::Close (the request said close)
+//!             Resume::Http (replay the kept bytes)  or  Resume::Close (the request said close,
+//!                                                           or the server is draining)
 //! ```
 
 use std::sync::Arc;
@@ -83,10 +84,17 @@ impl Held {
     /// The answer was written: close, or go back to HTTP and replay what arrived meanwhile.
     pub fn finish(&self, answered: Answered, cx: &mut Cx<'_>) -> Finished {
         if !self.to.keep_alive {
-            cx.close();
-            return Finished { answered, resume: Resume::Close };
+            return self.finish_closing(answered, cx);
         }
         cx.replay_input();
         Finished { answered, resume: Resume::Http { requests: self.requests } }
+    }
+
+    /// The answer was written (with `Connection: close`, [`ReplyTo::closing`]): close, whatever
+    /// the request asked — the server is draining. A request pipelined behind it is left
+    /// unanswered, which `Connection: close` tells the client to send again elsewhere.
+    pub fn finish_closing(&self, answered: Answered, cx: &mut Cx<'_>) -> Finished {
+        cx.close();
+        Finished { answered, resume: Resume::Close }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct HttpConn {
     requests: u64,
     /// The byte counts when the last request was answered (for the demo page's accounting).
     marks: Marks,
+    /// The server is draining: the request in flight is answered with `Connection: close`.
+    draining: bool,
 }
 
 /// A request between its head and the end of its body.
@@ -79,6 +81,7 @@ impl HttpConn {
             idle: false,
             requests: 0,
             marks: Marks::default(),
+            draining: false,
         }
     }
 
@@ -157,7 +160,33 @@ impl HttpConn {
         cx.close();
     }
 
-    fn on_head(&mut self, request: Request, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Next {
+    /// The server is draining: a connection between requests closes now (RFC 9112 §9.6 lets
+    /// a server close an idle connection; the client opens a new one elsewhere). One in the
+    /// middle of a request answers it, with `Connection: close`, and closes after. Returns
+    /// whether it closed.
+    pub(crate) fn drain(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) -> bool {
+        if self.in_flight.is_none() && self.decoder.is_idle() {
+            state.observer.note(cx.id(), || "draining: idle keep-alive connection, close".into());
+            cx.close();
+            return true;
+        }
+        state.observer.note(cx.id(), || "draining: the request in flight is answered, then close".into());
+        self.draining = true;
+        if let Some(flight) = self.in_flight.as_mut() {
+            flight.request.keep_alive = false; // its head is in; its body is still coming
+        }
+        false
+    }
+
+    /// Whether [`HttpConn::drain`] left it answering a request in flight.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    fn on_head(&mut self, mut request: Request, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Next {
+        if self.draining {
+            request.keep_alive = false; // answered with `Connection: close`, then closed
+        }
         let route = routes::route(state.service, &request);
         let has_body = request.content_length != Some(0);
         if let Route::Error { .. } = route

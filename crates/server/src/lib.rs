@@ -95,6 +95,7 @@ pub fn start_with_hub(
         max_connections: options.max_connections,
         output_cap: options.output_cap,
         handle_signals,
+        drain_timeout: options.drain_timeout,
         busy_poll: options.busy_poll,
         ..Config::default()
     };
@@ -110,14 +111,18 @@ pub fn start_with_hub(
 }
 
 /// What every binary does: bind, print `listening on http://ADDR` as the first line of
-/// stdout, serve until SIGINT/SIGTERM.
+/// stdout, serve until SIGINT/SIGTERM, then drain (at most `--drain-timeout`) and return
+/// `Ok` — the binary exits 0. A second signal during the drain exits at once (status 130
+/// or 143).
 pub fn run(service: Service, options: Options) -> io::Result<()> {
     let listener = bind(options.addr)?;
     let addr = listener.local_addr()?;
+    // Started first: once the line is out, the signals are handled (a script may send one).
+    let server = start(listener, service, options, true)?;
     println!("listening on http://{addr}");
     use std::io::Write as _;
     io::stdout().flush()?;
-    start(listener, service, options, true)?.join()
+    server.join()
 }
 
 /// Binds the listening socket; a failure names the address and the flag that changes it.

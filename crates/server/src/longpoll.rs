@@ -8,6 +8,7 @@
 //!    │                    ... publish id 8 ─▶ Broadcast → hub.deliver releases every cursor < 8
 //!    │ ◀──────── 200 [{"id":8,"data":"…"}] ─ back to HTTP: the next request may follow
 //!    │      (or, at the deadline) ◀── 204 ─ "nothing new; ask again"
+//!    │   (or, the server draining) ◀── 503 ─ Retry-After: 1, Connection: close
 //! ```
 //!
 //! The hold deadline has one owner: the connection's reactor timer (the hub's registry keeps
@@ -25,6 +26,7 @@ use talkback_reactor::{ConnId, Cx};
 use crate::answer::{ReplyTo, SHARE_FROM, respond, respond_try_later, respond_with, write_framed};
 use crate::held::{Finished, Held, Waiting};
 use crate::hub::{Encoded, Json, LongPoll, Messages, TooManyChannels};
+use crate::options::DRAIN_RETRY_AFTER;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
 
@@ -87,6 +89,23 @@ pub fn hold_ended(held: &Held, channel: &str, cx: &mut Cx<'_>, state: &mut LoopC
     state.observer.note(cx.id(), || format!("hold ended after {waited:.1} s with nothing new: 204"));
     let answered = respond(cx, state, held.to, Status::NO_CONTENT, &[], b"");
     held.finish(answered, cx)
+}
+
+/// The server is draining and nothing new came: 503 Service Unavailable with `Retry-After`
+/// (RFC 9110 §15.6.4: the server "is currently unable to handle the request due to a
+/// temporary overload or scheduled maintenance"; §10.2.3: how long to wait before asking
+/// again), then close — the client's next long-poll reaches whichever server answers then.
+pub fn drained(held: &Held, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Finished {
+    state.hub.unpark(channel, cx.id());
+    cx.set_deadline(None);
+    let waited = cx.now().duration_since(held.since).as_secs_f64();
+    state.observer.note(cx.id(), || format!("draining after a hold of {waited:.1} s: 503, close"));
+    let mut retry = Vec::with_capacity(4);
+    push_decimal(&mut retry, DRAIN_RETRY_AFTER.as_secs());
+    let headers: [(&str, &[u8]); 2] = [("Content-Type", b"text/plain; charset=utf-8"), ("Retry-After", &retry)];
+    let reason = b"the server is shutting down; ask again\n";
+    let answered = respond(cx, state, held.to.closing(), Status::SERVICE_UNAVAILABLE, &headers, reason);
+    held.finish_closing(answered, cx)
 }
 
 /// The connection of a parked request is gone: free its parking slot at once.

@@ -55,6 +55,9 @@ pub struct Options {
     /// How many broadcasts publishers may run ahead of the slowest loop before a `POST` is
     /// held (`--max-ahead`, default [`DEFAULT_MAX_AHEAD`]).
     pub max_ahead: usize,
+    /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
+    /// still open are closed (`--drain-timeout`, seconds, default 5).
+    pub drain_timeout: Duration,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -68,6 +71,11 @@ pub const DEFAULT_MAX_AHEAD: usize = 2;
 /// The default of `--max-retained-bytes`: 256 MiB of history across all channels (a quarter
 /// of a small server's memory; with 30-byte messages, about a million of them).
 pub const DEFAULT_MAX_RETAINED_BYTES: usize = 256 << 20;
+
+/// How soon a client the server drained away is told to come back: a parked long-poll's 503
+/// carries `Retry-After: 1`, an SSE stream's last block `retry: 1000`. Soon, because by then
+/// another instance (or this one, restarted) is expected to answer.
+pub const DRAIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 impl Options {
     /// The defaults for a binary whose WebSocket message limit is `max_message`.
@@ -93,6 +101,7 @@ impl Options {
             heartbeat: Duration::from_secs(15),
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
+            drain_timeout: Duration::from_secs(5),
         }
     }
 
@@ -154,6 +163,7 @@ impl Options {
             "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
+            "--drain-timeout" => self.drain_timeout = seconds()?,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -212,6 +222,8 @@ Options:
   --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
                              answer is held (default {max_ahead})
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
+  --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
+                             is closed (default 5; a second signal exits at once)
   --help                     this text";
 
 #[cfg(test)]
@@ -230,9 +242,11 @@ mod tests {
         assert_eq!(options.threads, 3);
         assert!(options.trace);
         assert_eq!(options.http.max_body, 10);
-        let options = parse(&["--busy-poll", "50", "--max-ahead", "8"]).unwrap().unwrap();
+        let options = parse(&["--busy-poll", "50", "--max-ahead", "8", "--drain-timeout", "30"]).unwrap().unwrap();
         assert_eq!(options.busy_poll, Duration::from_micros(50));
         assert_eq!(options.max_ahead, 8);
+        assert_eq!(options.drain_timeout, Duration::from_secs(30));
+        assert_eq!(parse(&[]).unwrap().unwrap().drain_timeout, Duration::from_secs(5), "the default");
         let options = parse(&["--max-retained-bytes", "33554432", "--max-channels", "3000"]).unwrap().unwrap();
         assert_eq!((options.max_retained_bytes, options.max_channels), (32 << 20, 3000));
     }
@@ -256,6 +270,7 @@ mod tests {
         assert!(text.contains("largest WebSocket message (default 65536;"), "{text}");
         assert!(text.contains("when idle (default 30;"));
         assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16777216;"));
+        assert!(text.contains("--drain-timeout SECS"), "{text}");
         assert!(!text.contains('{'), "every placeholder is filled");
     }
 

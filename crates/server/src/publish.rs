@@ -8,6 +8,7 @@
 //!    │              hold the answer (hub: waiting += me) ──▶ ...delivers N-1: backlog 2
 //!    │                                                       hub: loop A waits ──▶ CaughtUp to A
 //!    │ ◀────── 200 "N" ◀── CaughtUp (or --max-publish-wait): answer every held POST
+//!    │                     (or the server draining: 200 "N" at once, Connection: close)
 //! ```
 
 use talkback_http1::Status;
@@ -66,6 +67,16 @@ pub fn answer_held(held: &Held, id: MessageId, timed_out: bool, cx: &mut Cx<'_>,
     cx.set_deadline(None);
     let answered = answer_id(id, held.to, cx, state);
     held.finish(answered, cx)
+}
+
+/// The server is draining: the message is published, so the held `POST` gets its 200 with
+/// the id now — with `Connection: close`.
+pub fn answer_drained(held: &Held, id: MessageId, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Finished {
+    state.hub.forget_waiting(cx.id());
+    cx.set_deadline(None);
+    state.observer.note(cx.id(), || format!("draining: the held POST of id {id} is answered now, then close"));
+    let answered = answer_id(id, held.to.closing(), cx, state);
+    held.finish_closing(answered, cx)
 }
 
 fn answer_id(id: MessageId, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {

@@ -8,6 +8,7 @@
 //!    │ ◀──────────────────── id: N\ndata: …\n\n
 //!    │ ◀──────────────────── : heartbeat\n\n   (every 15 s of silence)
 //!    │ (disconnect) ── EventSource reconnects with Last-Event-ID: N
+//!    │ ◀──────────────────── retry: 1000\n\n, then EOF   (the server draining)
 //! ```
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use talkback_reactor::{ConnId, Cx};
 
 use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with};
 use crate::hub::{Encoded, TooManyChannels};
+use crate::options::DRAIN_RETRY_AFTER;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
 
@@ -94,6 +96,20 @@ impl SseConn {
         cx.write_shared(Arc::clone(message.sse()));
         cx.set_deadline(Some(cx.now() + state.options.heartbeat));
         Pushed::Sent { bytes: message.sse(), what: "SSE event" }
+    }
+
+    /// The server is draining: end the stream cleanly. A last block sets the reconnection
+    /// time (WHATWG, "Parsing an event stream": a `retry` field whose value is digits sets the
+    /// event stream's reconnection time), then the response ends; EventSource reconnects after
+    /// that delay, with `Last-Event-ID`, to whichever server answers then.
+    pub fn drain(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
+        let id = cx.id();
+        cx.with_output(|out| {
+            let start = out.len();
+            talkback_sse::encode_retry(DRAIN_RETRY_AFTER.as_millis() as u64, out);
+            state.observer.payload(id, false, "SSE retry hint (draining: reconnect elsewhere)", &out[start..]);
+        });
+        cx.close();
     }
 
     /// The stream is gone: unsubscribe.

@@ -1,9 +1,11 @@
 //! Handler-level tests: the server's connections driven without sockets, on the reactor's
 //! test loop and its virtual clock — no sleeps, deterministic, milliseconds to run. Timing
 //! rules (SSE heartbeats, long-poll holds, WebSocket ping/pong, held `POST`s, HTTP timeouts)
-//! are checked here; the end-to-end tests in `tests/` check the same server through sockets.
+//! and each kind's answer to a drain are checked here; the end-to-end tests in `tests/` check
+//! the same server through sockets.
 
 mod budget;
+mod drain;
 mod held;
 mod http;
 mod longpoll;

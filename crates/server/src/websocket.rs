@@ -7,6 +7,8 @@
 //!    │ masked text frame ───────────────────────▶ echo it (ws-echo) / publish it (hub)
 //!    │ ◀──────────────── unmasked text frame ──── (the hub's frame is encoded once, shared)
 //!    │ close 1000 ──────────────────────────────▶ reply close 1000, then close TCP (§7.1.1)
+//!    │ ◀────────────── close 1001 "going away" ── the server draining (§7.4.1); the client's
+//!    │ close ───────────────────────────────────▶ close ends it, or the close timeout does
 //! ```
 //!
 //! One code path, traced or not: with `--trace` the protocol logs the frames it reads and
@@ -209,6 +211,19 @@ impl WsConn {
     /// A keepalive ping, a pong timeout, or the close timeout.
     pub fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
         self.ws.handle_timeout(cx.now());
+        self.transmit(cx, &state.observer);
+    }
+
+    /// The server is draining: close 1001 (RFC 6455 §7.4.1: "1001 indicates that an endpoint
+    /// is 'going away', such as a server going down"), then wait for the peer's close — at
+    /// most the protocol's close timeout, and the drain deadline — which closes TCP as usual.
+    pub fn drain(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
+        // The protocol's clock is the last `now` it was given (its last read or timer): bring
+        // it up to date, so that the close timeout counts from now.
+        self.ws.handle_timeout(cx.now());
+        if self.ws.close(1001, "going away").is_ok() {
+            state.observer.note(cx.id(), || "draining: close 1001 going away".into());
+        }
         self.transmit(cx, &state.observer);
     }
 

@@ -1,6 +1,7 @@
 //! The reactor's promises, checked from outside through `http-echo`: backpressure bounds what a
 //! connection that does not read can make the server hold, many connections are served at once,
-//! deadlines move with activity, and shutdown closes everything and returns.
+//! deadlines move with activity, and `stop_now` closes everything and returns (a drain is
+//! `tests/drain.rs`).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -215,10 +216,11 @@ fn keepalive_deadline_moves_later_with_each_request() {
     assert!(quiet.elapsed() >= Duration::from_millis(1900), "closed after {:?} idle", quiet.elapsed());
 }
 
-/// Shutdown: `shutdown()` from another thread makes `join()` return `Ok` promptly; every open
-/// connection — idle, mid-request or just served — is closed, and the port stops accepting.
+/// Stopping at once: `stop_now()` from another thread makes `join()` return `Ok` promptly;
+/// every open connection — idle, mid-request or just served — is closed, and the port stops
+/// accepting.
 #[test]
-fn shutdown_closes_connections_and_join_returns() {
+fn stop_now_closes_connections_and_join_returns() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
     let mut options = Options::with_defaults(16 << 20);
@@ -241,17 +243,17 @@ fn shutdown_closes_connections_and_join_returns() {
     });
     std::thread::sleep(Duration::from_millis(50));
     let asked = Instant::now();
-    handle.shutdown();
-    let result = joined.recv_timeout(Duration::from_secs(2)).expect("join did not return within 2 s of shutdown");
+    handle.stop_now();
+    let result = joined.recv_timeout(Duration::from_secs(2)).expect("join did not return within 2 s of stop_now");
     let took = asked.elapsed();
     assert!(result.is_ok(), "join returned {result:?}");
-    assert!(took < Duration::from_secs(1), "join took {took:?} after shutdown");
+    assert!(took < Duration::from_secs(1), "join took {took:?} after stop_now");
 
     for (name, client) in [("served", &mut served), ("partial", &mut partial), ("idle", &mut idle)] {
         client.set_timeout(Duration::from_secs(1));
         assert_eq!(client.expect_close(), b"", "{name} connection");
     }
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "still accepting after shutdown");
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "still accepting after stop_now");
 }
 
 /// The kernel's send and receive queues (bytes) of the loopback TCP socket `local` → `remote`,

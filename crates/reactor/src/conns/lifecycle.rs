@@ -41,6 +41,20 @@ impl<H: Handler> Connections<H> {
         }
     }
 
+    /// Asks every open connection to finish (the loop is draining). One that is closing
+    /// already is not asked.
+    pub(crate) fn drain_all(&mut self, state: &mut H::State) {
+        for slot in 0..self.slab.slot_count() {
+            self.drain(slot, state);
+        }
+    }
+
+    /// Asks the connection in `slot` to finish: [`Handler::on_drain`]. What it says is pushed
+    /// output, like a deadline's.
+    pub(crate) fn drain(&mut self, slot: usize, state: &mut H::State) {
+        self.call(slot, OutputKind::Push, state, |h, cx, st| h.on_drain(cx, st));
+    }
+
     /// Makes sure the heap holds an entry no later than the connection's deadline.
     ///
     /// Fast path (*lazy timer heap*): `armed` is the instant of the connection's live entry.

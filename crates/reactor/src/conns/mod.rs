@@ -111,8 +111,8 @@ impl<H: Handler> Connections<H> {
         self.slab.len() >= self.max_connections
     }
 
-    /// Registers a freshly accepted socket and makes its handler.
-    pub(crate) fn insert(&mut self, mut socket: TcpStream, state: &mut H::State) -> io::Result<()> {
+    /// Registers a freshly accepted socket and makes its handler; returns the slot it is in.
+    pub(crate) fn insert(&mut self, mut socket: TcpStream, state: &mut H::State) -> io::Result<usize> {
         let id = self.slab.reserve();
         if let Err(e) = self.registry.register(&mut socket, Token(id.slot as usize), Interest::READABLE) {
             self.slab.unreserve(id);
@@ -132,7 +132,7 @@ impl<H: Handler> Connections<H> {
         self.slab.fill(id, conn);
         // Not an answer to anything: what a new handler says first (a greeting) is pushed.
         self.after_call(id.slot as usize, requests, OutputKind::Push, state);
-        Ok(())
+        Ok(id.slot as usize)
     }
 
     /// Calls `f` with the handler of the open connection in `slot` and a `Cx` for it — the

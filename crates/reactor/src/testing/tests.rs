@@ -120,6 +120,12 @@ impl Handler for Probe {
         }
     }
 
+    fn on_drain(&mut self, cx: &mut Cx<'_>, log: &mut Log) {
+        log.note(cx, "drain");
+        cx.write(b"going\n");
+        cx.close();
+    }
+
     fn on_closed(&mut self, id: ConnId, log: &mut Log) {
         log.events.push(format!("{} closed", id.slot));
     }
@@ -308,4 +314,25 @@ fn owned_handed_over_and_shared_output_is_taken_in_order_and_the_cap_falls_again
     assert_eq!(lp.with(id, OutputKind::Answer, |_, cx, _| cx.over_output_cap()), Some(true));
     assert_eq!(lp.take_output(id), b"a\nxxxs\nb\n");
     assert_eq!(lp.with(id, OutputKind::Answer, |_, cx, _| (cx.over_output_cap(), cx.bytes_queued())), Some((false, 9)));
+}
+
+#[test]
+fn a_drain_asks_each_open_connection_once_and_later_arrivals_too() {
+    let mut lp = test_loop();
+    let (open, closing) = (lp.connect(), lp.connect());
+    lp.send(closing, b"close\n");
+    lp.drain();
+    assert_eq!(lp.state().events, ["0 drain at 0s"], "a closing connection is not asked");
+    assert_eq!(lp.take_output(open), b"going\n");
+    assert_eq!(lp.status(open), ConnStatus::Closing);
+    lp.drain();
+    assert_eq!(lp.state().events.len(), 1, "a second drain asks nobody again");
+    let late = lp.connect();
+    assert_eq!(lp.take_output(late), b"going\n", "a connection arriving during the drain is asked at once");
+    assert_eq!(lp.len(), 3);
+    for id in [open, closing, late] {
+        lp.take_output(id);
+        lp.peer_close(id);
+    }
+    assert!(lp.is_empty(), "every connection gone: a real loop would return now");
 }

@@ -16,7 +16,7 @@ pub(super) fn upgrade(target: &str) -> Vec<u8> {
 }
 
 /// A client frame: masked, as RFC 6455 §5.3 requires.
-fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+pub(super) fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     let mut frame = Vec::new();
     encode_frame(opcode, payload, Some([0x37, 0xfa, 0x21, 0x3d]), &mut frame);
     frame
