@@ -14,6 +14,7 @@
 //! The hold deadline has one owner: the connection's reactor timer (the hub's registry keeps
 //! only cursors).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use talkback_http1::Status;
@@ -117,8 +118,8 @@ pub fn closed(channel: &str, id: ConnId, state: &mut LoopCtx) {
 /// (with `Talkback-Missed` too when the budget took everything after the cursor: the client's
 /// next cursor is its old one plus that count).
 ///
-/// Short texts are written with the head in one copy, as before; a long one is shared from
-/// where the hub keeps it, its element's framing written around it.
+/// A batch of short elements is written with the head in one copy; a long element is shared
+/// from where the hub keeps it, with its framing written around it.
 fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
     let mut missed = Vec::new();
     if messages.missed > 0 {
@@ -130,7 +131,7 @@ fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &Lo
     }
     let batch = &messages.messages;
     let length = 2 + batch.iter().map(|m| m.json_len()).sum::<usize>() + batch.len() - 1;
-    let shared = !to.head_only && batch.iter().any(|m| shares_text(m));
+    let shared = !to.head_only && batch.iter().any(|m| is_long(m));
     respond_with(cx, state, |out, state| {
         let head = to.head(Status::OK).header("Content-Type", CONTENT_TYPE.as_bytes());
         let head = head.header("Cache-Control", b"no-store").fields(missed_header);
@@ -152,30 +153,40 @@ fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &Lo
     Answered { status: 200, messages: batch.len() as u64 }
 }
 
-/// Whether a message's element is written around its text shared in place (not copied).
-fn shares_text(message: &Encoded) -> bool {
-    matches!(message.json(), Json::Framed) && message.text().1.len() >= SHARE_FROM
+/// Whether a message's element is long enough to be queued from where the hub keeps it (its
+/// text inside the SSE event, or its escaped element) instead of copied into the answer.
+fn is_long(message: &Encoded) -> bool {
+    message.json_len() >= SHARE_FROM
 }
 
-/// The body `[e1,e2,…]` with long texts shared: each element's framing (and any short or
-/// escaped element whole) copied, each long text queued as a shared slice.
-fn write_batch_shared(batch: &[std::sync::Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) {
+/// The body `[e1,e2,…]` with long elements shared: a short element copied whole; a long one's
+/// framing copied around its text, shared; a long escaped element shared whole.
+fn write_batch_shared(batch: &[Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) {
     let id = cx.id();
     let mut opening: &[u8] = b"[";
     for message in batch {
-        if shares_text(message) {
-            let (bytes, range) = message.text();
-            let head = |out: &mut Vec<u8>| {
-                out.extend_from_slice(opening);
-                encode_json_element_head(message.id, out);
-            };
-            write_framed(cx, head, bytes, range, JSON_ELEMENT_TAIL);
-            state.observer.payload(id, false, "response body: element around a shared text", message.text_bytes());
-        } else {
-            cx.with_output(|out| {
+        match message.json() {
+            _ if !is_long(message) => cx.with_output(|out| {
+                let start = out.len();
                 out.extend_from_slice(opening);
                 message.encode_json(out);
-            });
+                state.observer.payload(id, false, "response body: element", &out[start..]);
+            }),
+            Json::Framed => {
+                let (bytes, range) = message.text();
+                let head = |out: &mut Vec<u8>| {
+                    out.extend_from_slice(opening);
+                    encode_json_element_head(message.id, out);
+                };
+                write_framed(cx, head, bytes, range, JSON_ELEMENT_TAIL);
+                let text = message.text_bytes();
+                state.observer.payload(id, false, "response body: element around its text (shared)", text);
+            }
+            Json::Escaped(element) => {
+                cx.write(opening);
+                cx.write_shared(Arc::clone(element));
+                state.observer.payload(id, false, "response body: escaped element (shared)", element);
+            }
         }
         opening = b",";
     }
