@@ -57,3 +57,11 @@ compare *ARGS:
 # Regenerate the tracked comparison figure, docs/figures/comparison.{svg,md} (a full run).
 figures *ARGS:
     cargo run --release --bin compare -- --out docs/figures {{ARGS}}
+
+# Fuzz every target in fuzz/ for SECS seconds each (nightly and cargo-fuzz; see fuzz/README.md).
+fuzz SECS="60":
+    bash scripts/fuzz.sh {{SECS}}
+
+# Rewrite the committed fuzz seeds (fuzz/seeds/) from the harness's RFC vectors.
+fuzz-seeds:
+    cargo run --manifest-path fuzz/Cargo.toml --example write_seeds

@@ -152,19 +152,72 @@ enum TrailerState {
     EndCr,
 }
 
-/// A trailer section being read and discarded (RFC 9112 §7.1.2: a recipient may
-/// discard trailers it does not need; we need none, but check them and bound them).
+/// Fields that must not be trailers, lower case
+/// ([RFC 9110 §6.5.1](https://www.rfc-editor.org/rfc/rfc9110#section-6.5.1)): "Many fields
+/// cannot be processed outside the header section because their evaluation is necessary prior
+/// to receiving the content, such as those that describe message framing, routing,
+/// authentication, request modifiers, response controls, or content format. A sender MUST NOT
+/// generate a trailer field unless the sender knows the corresponding header field name's
+/// definition permits the field to be sent in trailers." None of these permits it, so a
+/// trailer section with one is refused (400 `ProhibitedTrailer`): a proxy that merged it
+/// would see another length, host or credential than we did.
+pub const PROHIBITED_TRAILERS: [&str; 25] = [
+    // Framing (RFC 9112 §6, §7.1.2).
+    "content-length",
+    "transfer-encoding",
+    "trailer",
+    // Routing (RFC 9110 §7.2) and connection management (RFC 9110 §7.6.1, §7.8, §10.1.4).
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "upgrade",
+    // Request modifiers: controls (RFC 9110 §10.1, RFC 9111 §5.2, §5.4) and conditionals
+    // (RFC 9110 §13.1, §14.2).
+    "expect",
+    "max-forwards",
+    "cache-control",
+    "pragma",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+    // Authentication (RFC 9110 §11.6, RFC 6265 §5.4).
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    // Content format (RFC 9110 §8.3, §8.4, §14.4).
+    "content-type",
+    "content-encoding",
+    "content-range",
+];
+
+/// The longest name in [`PROHIBITED_TRAILERS`]: a longer one cannot be prohibited.
+const LONGEST_PROHIBITED: usize = 19;
+
+/// A trailer section being read and discarded (RFC 9112 §7.1.2: "A recipient that removes
+/// the chunked coding from a message MAY selectively retain or discard the received trailer
+/// fields"; we need none, so we check them, bound them and drop them — never merge them into
+/// the request, whose head was handed out before its body). A field from
+/// [`PROHIBITED_TRAILERS`] refuses the request instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TrailerScan {
     state: TrailerState,
     /// Bytes of field lines so far (the final CRLF is not counted).
     len: usize,
+    /// The current line's field name, lower-cased, up to [`LONGEST_PROHIBITED`] bytes.
+    name: [u8; LONGEST_PROHIBITED],
+    /// The name's length so far (it may pass the bytes kept: then it is allowed).
+    name_len: usize,
 }
 
 impl TrailerScan {
     /// A trailer section not yet started.
     pub(crate) fn new() -> TrailerScan {
-        TrailerScan { state: TrailerState::LineStart, len: 0 }
+        TrailerScan { state: TrailerState::LineStart, len: 0, name: [0; LONGEST_PROHIBITED], name_len: 0 }
     }
 
     /// Reads bytes; `Some(used)` once the final CRLF is read.
@@ -189,16 +242,37 @@ impl TrailerScan {
         self.state = match (self.state, b) {
             (EndCr, b'\n') => return Ok(true),
             (EndCr | ValueCr, _) if b != b'\n' => return Err(Error::BareCr),
-            (ValueCr, _) => LineStart,
+            (ValueCr, _) => {
+                self.name_len = 0;
+                LineStart
+            }
             (_, b'\n') => return Err(Error::BareLf),
             (LineStart, b'\r') => EndCr,
-            (LineStart | Name, _) if is_tchar(b) => Name,
-            (Name, b':') => Value,
+            (LineStart | Name, _) if is_tchar(b) => {
+                if let Some(slot) = self.name.get_mut(self.name_len) {
+                    *slot = b.to_ascii_lowercase();
+                }
+                self.name_len += 1;
+                Name
+            }
+            (Name, b':') => {
+                self.check_name()?;
+                Value
+            }
             (Value, b'\r') => ValueCr,
             (Value, b'\t' | 0x20..=0x7e | 0x80..=0xff) => Value,
             _ => return Err(Error::InvalidTrailer),
         };
         Ok(false)
+    }
+
+    /// At the colon: refuses a field that must not be a trailer (RFC 9110 §6.5.1).
+    fn check_name(&self) -> Result<(), Error> {
+        let name = self.name.get(..self.name_len).unwrap_or_default();
+        match PROHIBITED_TRAILERS.iter().any(|prohibited| prohibited.as_bytes() == name) {
+            true => Err(Error::ProhibitedTrailer),
+            false => Ok(()),
+        }
     }
 }
 
@@ -247,5 +321,22 @@ mod tests {
         assert_eq!(scan(b":b\r\n\r\n", 100), Err(Error::InvalidTrailer));
         assert_eq!(scan(b"A: b\n\r\n", 100), Err(Error::BareLf));
         assert_eq!(scan(b"A: \x00\r\n\r\n", 100), Err(Error::InvalidTrailer));
+    }
+
+    #[test]
+    fn rfc9110_6_5_1_refuses_fields_that_must_not_be_trailers_in_any_case() {
+        let scan = |b: &[u8]| TrailerScan::new().advance(b, 8192);
+        for name in PROHIBITED_TRAILERS {
+            assert!(name.len() <= LONGEST_PROHIBITED, "{name}");
+            for spelled in [name.to_owned(), name.to_ascii_uppercase()] {
+                let line = format!("X-Before: 1\r\n{spelled}: 5\r\n\r\n");
+                assert_eq!(scan(line.as_bytes()), Err(Error::ProhibitedTrailer), "{spelled}");
+            }
+        }
+        // Names that merely start or end like one, or are longer than any, are dropped.
+        for allowed in ["X-Checksum", "Server-Timing", "Hosts", "Content-Lengthy", "If-Unmodified-Since-X", "T"] {
+            let line = format!("{allowed}: 5\r\n\r\n");
+            assert_eq!(scan(line.as_bytes()), Ok(Some(line.len())), "{allowed}");
+        }
     }
 }

@@ -122,6 +122,11 @@ pub enum Error {
     /// A malformed trailer field line
     /// ([RFC 9112 §7.1.2](https://www.rfc-editor.org/rfc/rfc9112#section-7.1.2)).
     InvalidTrailer,
+    /// A trailer field that frames, routes, authenticates or modifies the request, or says
+    /// how to read its content (`Content-Length`, `Host`, `Authorization`, `Content-Type`, …,
+    /// [`PROHIBITED_TRAILERS`](crate::PROHIBITED_TRAILERS)): "A sender MUST NOT generate" one
+    /// ([RFC 9110 §6.5.1](https://www.rfc-editor.org/rfc/rfc9110#section-6.5.1)).
+    ProhibitedTrailer,
     /// The trailer section is longer than `Limits::max_trailers`
     /// ([RFC 9112 §7.1.2](https://www.rfc-editor.org/rfc/rfc9112#section-7.1.2)).
     TrailersTooLarge,
@@ -183,6 +188,7 @@ impl Error {
             ChunkLineTooLong => (400, "RFC 9112 §7.1.1", "chunk line too long"),
             MissingChunkTerminator => (400, "RFC 9112 §7.1", "chunk-data not followed by CRLF"),
             InvalidTrailer => (400, "RFC 9112 §7.1.2", "invalid trailer field"),
+            ProhibitedTrailer => (400, "RFC 9110 §6.5.1", "a field that must not be a trailer"),
             TrailersTooLarge => (431, "RFC 9112 §7.1.2", "trailer section too large"),
         }
     }

@@ -26,7 +26,7 @@
 //! | `parse`    | httparse → [`Request`], then the rules it leaves to us; names the bad byte | RFC 9112 §3, §5 |
 //! | `target`   | request-target forms, `Host` authority        | RFC 9112 §3.2, RFC 9110 §7.2 |
 //! | `fields`   | Content-Length, Transfer-Encoding, Connection, Expect | RFC 9112 §6.1–6.3, §9.3, RFC 9110 §10.1.1 |
-//! | `chunked`  | chunk lines, extensions, trailers             | RFC 9112 §7.1 |
+//! | `chunked`  | chunk lines, extensions, trailers             | RFC 9112 §7.1, RFC 9110 §6.5.1 |
 //! | `head`     | [`Request`], [`Method`], [`Version`]          | RFC 9110 §9, RFC 9112 §2.3 |
 //! | `response` | [`ResponseHead`], chunks, error responses      | RFC 9112 §4, §6, §7, §9.6 |
 //! | `date`     | [`DateCache`], IMF-fixdate                    | RFC 9110 §5.6.7 |
@@ -99,7 +99,8 @@
 //!
 //! Out of scope: the client side; HTTP/2 (its preface `PRI * HTTP/2.0` gets 505);
 //! transfer codings other than `chunked` (501);
-//! exposing trailers (read, checked, bounded, dropped); content codings; absolute-form
+//! exposing trailers (read, checked, bounded, dropped; never merged, and refused when they
+//! carry a field that must not be a trailer, RFC 9110 §6.5.1); content codings; absolute-form
 //! targets are accepted but kept as sent (`path()` returns the whole URI).
 //!
 //! | limit ([`Limits`]) | default | answer | why |
@@ -128,7 +129,7 @@ mod scan;
 mod status;
 mod target;
 
-pub use chunked::MAX_CHUNK_LINE;
+pub use chunked::{MAX_CHUNK_LINE, PROHIBITED_TRAILERS};
 pub use date::DateCache;
 pub use decimal::{DecimalError, parse_decimal, push_decimal};
 pub use decoder::{Decoded, Event, Limits, RequestDecoder};

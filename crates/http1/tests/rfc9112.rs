@@ -104,6 +104,19 @@ fn cases() -> Vec<Case> {
         ("chunk_data_bare_lf", "RFC 9112 §7.1", chunked("5\r\nhello\n0\r\n\r\n"), Err(400)),
         ("trailer_obs_fold", "RFC 9112 §7.1.2", chunked("0\r\nX: 1\r\n 2\r\n\r\n"), Err(400)),
         ("trailer_space_before_colon", "RFC 9112 §7.1.2", chunked("0\r\nX : 1\r\n\r\n"), Err(400)),
+        // Fields that must not be trailers: refused, never merged (RFC 9110 §6.5.1).
+        ("trailer_content_length", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nContent-Length: 9\r\n\r\n"), Err(400)),
+        ("trailer_transfer_encoding", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n"), Err(400)),
+        ("trailer_host", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nHost: evil\r\n\r\n"), Err(400)),
+        ("trailer_authorization", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nAuthorization: Basic eDp5\r\n\r\n"), Err(400)),
+        ("trailer_cookie", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nCookie: a=b\r\n\r\n"), Err(400)),
+        ("trailer_content_type", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nContent-Type: text/html\r\n\r\n"), Err(400)),
+        ("trailer_content_encoding", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nContent-Encoding: gzip\r\n\r\n"), Err(400)),
+        ("trailer_expect", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nExpect: 100-continue\r\n\r\n"), Err(400)),
+        ("trailer_range", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nRange: bytes=0-1\r\n\r\n"), Err(400)),
+        ("trailer_connection", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nConnection: close\r\n\r\n"), Err(400)),
+        ("trailer_after_allowed_one", "RFC 9110 §6.5.1", chunked("2\r\nhi\r\n0\r\nX-Sum: 1\r\ncontent-LENGTH: 9\r\n\r\n"), Err(400)),
+        ("trailer_allowed_is_dropped", "RFC 9112 §7.1.2", chunked("2\r\nhi\r\n0\r\nServer-Timing: db;dur=5\r\nX-Content-Length: 9\r\n\r\n"), Ok(b"hi")),
         // Limits.
         ("cl_over_limit", "RFC 9110 §15.5.14", post("Content-Length: 1048577\r\n", ""), Err(413)),
         ("chunks_over_limit", "RFC 9110 §15.5.14", chunked("8\r\n12345678\r\n100000\r\n"), Err(413)),
@@ -267,6 +280,31 @@ fn rfc9110_15_5_14_refuses_large_content_length_before_the_body() {
     // No body byte is needed: the error comes with the head.
     let (seen, err) = run(&[&post("Content-Length: 2000000\r\n", "")]);
     assert_eq!((seen, err), (vec![], Some(Error::ContentLengthTooLarge)));
+}
+
+/// RFC 9110 §6.5.1: "A recipient MUST NOT merge a trailer field into a header section unless
+/// [...] that definition explicitly permits and defines how trailer field values can be safely
+/// merged." A permitted trailer is dropped: the request is the head's, field for field. Every
+/// field that must not be a trailer ("message framing, routing, authentication, request
+/// modifiers, response controls, or content format") refuses the request, its body never ends,
+/// and what the head said stays what the head said.
+#[test]
+fn rfc9110_6_5_1_trailers_are_never_merged_and_prohibited_ones_refuse_the_request() {
+    let body = "2\r\nhi\r\n0\r\n";
+    let plain = run(&[&chunked(&format!("{body}\r\n"))]);
+    let (seen, err) = run(&[&chunked(&format!("{body}X-Sum: 1\r\nServer-Timing: a\r\n\r\n"))]);
+    assert_eq!((&seen, err), (&plain.0, None), "a permitted trailer changes nothing");
+    let Some(Seen::Head(request)) = seen.first() else { panic!("{seen:?}") };
+    assert_eq!((request.header("x-sum"), request.header("server-timing")), (None, None));
+    for name in talkback_http1::PROHIBITED_TRAILERS {
+        let input = chunked(&format!("{body}{name}: injected\r\n\r\n"));
+        let (seen, err) = run_every_split(&input);
+        assert_eq!(err, Some(Error::ProhibitedTrailer), "{name}");
+        assert_eq!(err.map(|e| e.status().0), Some(400));
+        assert!(!seen.contains(&Seen::End), "{name}: the request never ends, so it is never answered");
+        let Some(Seen::Head(request)) = seen.first() else { panic!("{seen:?}") };
+        assert_ne!(request.header(name), Some(&b"injected"[..]), "{name} merged");
+    }
 }
 
 #[test]

@@ -13,6 +13,10 @@
 //! | hub | `GET /ch/{c}/ws` | WebSocket subscriber and publisher |
 //! | demo | `GET /` | the demo page |
 //! | demo | `GET /stats?page=ID` | the page's counters (SSE) |
+//! | every binary | `OPTIONS` a path it serves | 200 with `Allow`: that path's methods |
+//! | every binary | `OPTIONS *` | 200 with `Allow`: every method the server answers |
+//!
+//! A method a path does not take gets 405 with the same `Allow` (RFC 9110 §15.5.6).
 
 use talkback_http1::{Method, Request, Status};
 use talkback_longpoll::ChannelQuery;
@@ -50,6 +54,9 @@ pub(crate) enum Route {
     Page,
     /// `GET /stats?page=ID`: the demo page's counters as an SSE stream.
     Stats,
+    /// `OPTIONS`: 200 with the methods the target takes in `Allow`
+    /// ([RFC 9110 §9.3.7](https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7)).
+    Options { allow: &'static str },
     /// A refusal: status, the `Allow` value for 405, a one-line reason.
     Error { status: Status, allow: Option<&'static str>, reason: &'static str },
 }
@@ -67,6 +74,11 @@ fn method_not_allowed(allow: &'static str) -> Route {
     Route::Error { status: Status::METHOD_NOT_ALLOWED, allow: Some(allow), reason: "method not allowed here" }
 }
 
+/// http-echo's methods, on every path.
+const ECHO_METHODS: &str = "GET, HEAD, POST, PUT, OPTIONS";
+/// ws-echo's methods, on every path.
+const WS_ECHO_METHODS: &str = "GET, OPTIONS";
+
 /// Chooses the route for a request head.
 pub(crate) fn route(service: Service, request: &Request) -> Route {
     let method = &request.method;
@@ -74,37 +86,95 @@ pub(crate) fn route(service: Service, request: &Request) -> Route {
         Service::HttpEcho => match method {
             Method::Get | Method::Head => Route::EchoText,
             Method::Post | Method::Put => Route::EchoBody,
-            _ => method_not_allowed("GET, HEAD, POST, PUT"),
+            Method::Options => Route::Options { allow: ECHO_METHODS },
+            _ => method_not_allowed(ECHO_METHODS),
         },
         Service::WsEcho => match method {
             Method::Get => Route::WebSocket(None),
-            _ => method_not_allowed("GET"),
+            Method::Options => Route::Options { allow: WS_ECHO_METHODS },
+            _ => method_not_allowed(WS_ECHO_METHODS),
         },
         Service::Hub(routes) => hub_route(routes, request),
     }
 }
 
+/// What a path names on the hub, before its method is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HubPath<'a> {
+    /// `*`: the server as a whole (only `OPTIONS` can ask, RFC 9112 §3.2.4).
+    Server,
+    /// `/`: the demo page.
+    Page,
+    /// `/stats`: the page's counters.
+    Stats,
+    /// `/ch/{c}`: publish.
+    Channel(&'a str),
+    /// `/ch/{c}/poll`.
+    Poll(&'a str),
+    /// `/ch/{c}/longpoll`.
+    LongPoll(&'a str),
+    /// `/ch/{c}/sse`.
+    Sse(&'a str),
+    /// `/ch/{c}/ws`.
+    Ws(&'a str),
+}
+
+impl<'a> HubPath<'a> {
+    /// The resource `path` names on a hub with `routes`, if any.
+    fn of(routes: HubRoutes, path: &'a str) -> Option<HubPath<'a>> {
+        match path {
+            "*" => return Some(HubPath::Server),
+            "/" if routes.page => return Some(HubPath::Page),
+            "/stats" if routes.page => return Some(HubPath::Stats),
+            _ => {}
+        }
+        let rest = path.strip_prefix("/ch/")?;
+        let (channel, tail) = match rest.split_once('/') {
+            Some((_, "")) => return None, // `/ch/{c}/` is not `/ch/{c}`
+            Some((channel, tail)) => (channel, tail),
+            None => (rest, ""),
+        };
+        if !hub::is_valid_channel(channel) {
+            return None;
+        }
+        Some(match tail {
+            "" => HubPath::Channel(channel),
+            "poll" if routes.poll => HubPath::Poll(channel),
+            "longpoll" if routes.longpoll => HubPath::LongPoll(channel),
+            "sse" if routes.sse => HubPath::Sse(channel),
+            "ws" if routes.ws => HubPath::Ws(channel),
+            _ => return None,
+        })
+    }
+
+    /// The methods this resource takes: the `Allow` of its `OPTIONS` and 405 answers.
+    fn allow(self, routes: HubRoutes) -> &'static str {
+        match self {
+            // Every method some path of this server takes: POST always (publish), GET with any
+            // reading route, HEAD with the poll or the page.
+            HubPath::Server => match (routes.poll || routes.page, routes.longpoll || routes.sse || routes.ws) {
+                (true, _) => "GET, HEAD, POST, OPTIONS",
+                (false, true) => "GET, POST, OPTIONS",
+                (false, false) => "POST, OPTIONS",
+            },
+            HubPath::Page | HubPath::Poll(_) => "GET, HEAD, OPTIONS",
+            HubPath::Channel(_) => "POST, OPTIONS",
+            HubPath::Stats | HubPath::LongPoll(_) | HubPath::Sse(_) | HubPath::Ws(_) => "GET, OPTIONS",
+        }
+    }
+}
+
 fn hub_route(routes: HubRoutes, request: &Request) -> Route {
     let method = &request.method;
-    let path = request.path();
-    if path == "/" && routes.page {
-        return if matches!(method, Method::Get | Method::Head) {
-            Route::Page
-        } else {
-            method_not_allowed("GET, HEAD")
-        };
-    }
-    if path == "/stats" && routes.page {
-        return if *method == Method::Get { Route::Stats } else { method_not_allowed("GET") };
-    }
-    let Some(rest) = path.strip_prefix("/ch/") else { return NOT_FOUND };
-    let (channel, tail) = match rest.split_once('/') {
-        Some((_, "")) => return NOT_FOUND, // `/ch/{c}/` is not `/ch/{c}`
-        Some((channel, tail)) => (channel, tail),
-        None => (rest, ""),
-    };
-    if !hub::is_valid_channel(channel) {
-        return NOT_FOUND;
+    let Some(resource) = HubPath::of(routes, request.path()) else { return NOT_FOUND };
+    let allow = resource.allow(routes);
+    let get = matches!(method, Method::Get | Method::Head);
+    match (resource, method) {
+        (_, Method::Options) => return Route::Options { allow },
+        (HubPath::Page, _) if get => return Route::Page,
+        (HubPath::Stats, Method::Get) => return Route::Stats,
+        (HubPath::Server | HubPath::Page | HubPath::Stats, _) => return method_not_allowed(allow),
+        _ => {}
     }
     let query = match ChannelQuery::parse(request.query().unwrap_or("").as_bytes()) {
         Ok(query) => query,
@@ -116,20 +186,13 @@ fn hub_route(routes: HubRoutes, request: &Request) -> Route {
             };
         }
     };
-    let channel = channel.to_owned();
-    let get = matches!(method, Method::Get | Method::Head);
-    match tail {
-        "" if *method == Method::Post => Route::Publish(channel),
-        "" => method_not_allowed("POST"),
-        "poll" if routes.poll && get => Route::Poll(channel, query),
-        "longpoll" if routes.longpoll && *method == Method::Get => Route::LongPoll(channel, query),
-        "sse" if routes.sse && *method == Method::Get => Route::Sse(channel, query),
-        "ws" if routes.ws && *method == Method::Get => Route::WebSocket(Some(channel)),
-        "poll" if routes.poll => method_not_allowed("GET, HEAD"),
-        "longpoll" if routes.longpoll => method_not_allowed("GET"),
-        "sse" if routes.sse => method_not_allowed("GET"),
-        "ws" if routes.ws => method_not_allowed("GET"),
-        _ => NOT_FOUND,
+    match (resource, method) {
+        (HubPath::Channel(channel), Method::Post) => Route::Publish(channel.to_owned()),
+        (HubPath::Poll(channel), _) if get => Route::Poll(channel.to_owned(), query),
+        (HubPath::LongPoll(channel), Method::Get) => Route::LongPoll(channel.to_owned(), query),
+        (HubPath::Sse(channel), Method::Get) => Route::Sse(channel.to_owned(), query),
+        (HubPath::Ws(channel), Method::Get) => Route::WebSocket(Some(channel.to_owned())),
+        _ => method_not_allowed(allow),
     }
 }
 
@@ -194,6 +257,7 @@ pub(crate) fn handle(
             Ok(sse) => return Handled::Switch(Switch::Sse(sse)),
             Err(refused) => refused,
         },
+        Route::Options { allow } => respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b""),
         Route::Page => page::answer(to, cx, state),
         Route::Stats => match page::open_stats(request, cx, state) {
             Ok(stats) => return Handled::Switch(Switch::Stats(stats)),

@@ -58,7 +58,7 @@ pub fn upgrade(
         Ok(accepted) => accepted,
         Err(refusal) => {
             state.observer.note(cx.id(), || format!("!! handshake refused: {refusal:?} -> {}", refusal.status()));
-            respond_with(cx, state, |out, _| refusal.encode_response(out));
+            respond_with(cx, state, |out, state| refusal.encode_response_with_date(Some(state.date.value()), out));
             return Err(Answered { status: refusal.status(), messages: 0 });
         }
     };

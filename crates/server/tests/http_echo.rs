@@ -219,7 +219,7 @@ fn rfc9110_10_1_1_refused_request_gets_final_status_instead_of_100() {
     client.send(b"DELETE /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
     let response = client.read_response();
     assert_eq!(response.status, 405, "{response:?}");
-    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT"));
+    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT, OPTIONS"));
     assert!(response.closes());
     assert_eq!(client.expect_close(), b"");
 }
@@ -244,7 +244,7 @@ fn rfc9110_15_5_6_other_methods_get_405_with_allow() {
     let mut client = server.client();
     let response = client.request(b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(response.status, 405, "{response:?}");
-    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT"));
+    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT, OPTIONS"));
     // A 405 to a request without content does not cost the connection.
     assert_hello(&client.request(GET));
 }
@@ -261,6 +261,41 @@ fn rfc9112_7_1_chunked_body_trickled_byte_by_byte_is_echoed() {
     assert_eq!((response.status, response.text()), (200, "Wikipedia"));
     assert_eq!(response.header("content-length"), Some("9"));
     assert_hello(&client.request(GET));
+}
+
+/// RFC 9112 §7.1.2 and RFC 9110 §6.5.1: a permitted trailer is read and dropped — "A recipient
+/// MUST NOT merge a trailer field into a header section" — so the echo's `Content-Type` is the
+/// head's, and the trailer appears nowhere in the answer.
+#[test]
+fn rfc9110_6_5_1_a_permitted_trailer_is_dropped_not_merged() {
+    let server = spawn_http_echo(|_| {});
+    let mut client = server.client();
+    let request = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/x-test\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    2\r\nhi\r\n0\r\nX-Checksum: 42\r\n\r\n";
+    let response = client.request(request);
+    assert_eq!((response.status, response.text()), (200, "hi"), "{response:?}");
+    assert_eq!(response.header("content-type"), Some("text/x-test"));
+    assert_eq!(response.header("x-checksum"), None);
+    assert_hello(&client.request(GET));
+}
+
+/// RFC 9110 §6.5.1: a field that frames, routes, authenticates or types the content cannot be
+/// a trailer ("A sender MUST NOT generate" one). A request with one is refused with 400 and the
+/// connection closed, before anything is echoed — whatever the field would have changed.
+#[test]
+fn rfc9110_6_5_1_a_prohibited_trailer_is_refused_with_400_and_close() {
+    let server = spawn_http_echo(|_| {});
+    for trailer in ["Content-Type: text/html", "Content-Length: 99", "Host: elsewhere", "Authorization: Basic eDp5"] {
+        let mut client = server.client();
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n{trailer}\r\n\r\n{}",
+            String::from_utf8_lossy(GET)
+        );
+        let response = client.request(request.as_bytes());
+        assert_eq!((response.status, response.closes()), (400, true), "{trailer}: {response:?}");
+        assert!(response.text().contains("trailer"), "{trailer}: {response:?}");
+        assert_eq!(client.expect_close(), b"", "{trailer}: the GET behind it is not answered");
+    }
 }
 
 /// RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
@@ -523,15 +558,15 @@ fn rfc9112_3_request_line_limit_is_exact() {
     assert_eq!(client.expect_close(), b"");
 }
 
-/// RFC 9112 §3.2.4: the asterisk-form example (OPTIONS *) is well-formed; http-echo does not
-/// allow OPTIONS, so it earns 405 with Allow, not a 400.
+/// RFC 9112 §3.2.4: the asterisk-form example (OPTIONS *) is well-formed, and asks about the
+/// server as a whole (RFC 9110 §9.3.7): 200 with every method http-echo takes.
 #[test]
 fn rfc9112_3_2_4_options_asterisk_is_well_formed() {
     let server = spawn_http_echo(|_| {});
     let mut client = server.client();
     let response = client.request(RFC9112_ASTERISK_FORM);
-    assert_eq!(response.status, 405, "{response:?}");
-    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT"));
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.header("allow"), Some("GET, HEAD, POST, PUT, OPTIONS"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -102,8 +102,16 @@ impl HandshakeError {
     }
 
     /// Appends the complete refusal (head and short `text/plain` body, `Connection: close`).
-    /// 426 responses carry `Upgrade: websocket` and `Sec-WebSocket-Version: 13` (§4.4).
+    /// 426 responses carry `Upgrade: websocket` and `Sec-WebSocket-Version: 13` (§4.4). A
+    /// server with a clock should use [`HandshakeError::encode_response_with_date`].
     pub fn encode_response(&self, out: &mut Vec<u8>) {
+        self.encode_response_with_date(None, out);
+    }
+
+    /// [`HandshakeError::encode_response`] with a `Date` field, for a caller that keeps a cached
+    /// IMF-fixdate (this crate reads no clock): an origin server with a clock MUST send `Date`
+    /// in every 4xx ([RFC 9110 §6.6.1](https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1)).
+    pub fn encode_response_with_date(&self, date: Option<&[u8]>, out: &mut Vec<u8>) {
         let status = self.status();
         let phrase = match status {
             426 => "Upgrade Required",
@@ -115,6 +123,11 @@ impl HandshakeError {
         out.extend_from_slice(format!("HTTP/1.1 {status} {phrase}\r\n").as_bytes());
         if status == 426 {
             out.extend_from_slice(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+        }
+        if let Some(date) = date {
+            out.extend_from_slice(b"Date: ");
+            out.extend(date.iter().map(|&b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }));
+            out.extend_from_slice(b"\r\n");
         }
         let rest = format!(
             "Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

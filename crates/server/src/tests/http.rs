@@ -58,3 +58,20 @@ fn an_idle_keepalive_connection_closes_after_its_timeout() {
     assert!(lp.take_output(conn).is_empty(), "closed without an answer");
     assert_eq!(lp.status(conn), ConnStatus::Closing);
 }
+
+/// RFC 9110 §9.3.7: an `OPTIONS` with content (allowed, with no defined meaning here) is
+/// answered 200 with `Allow` once the content is read and dropped, and the connection goes on
+/// to the next request.
+#[test]
+fn rfc9110_9_3_7_options_content_is_read_and_dropped() {
+    let mut lp = test_loop(Service::Hub(crate::HubRoutes::ALL), 64 << 10, |_| {});
+    let conn = lp.connect();
+    lp.send(conn, b"OPTIONS /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nab");
+    assert!(lp.take_output(conn).is_empty(), "answered once the content is in");
+    lp.send(conn, b"c");
+    let answer = text(&lp.take_output(conn));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\r\nAllow: POST, OPTIONS\r\n") && answer.contains("\r\nContent-Length: 0\r\n"));
+    lp.send(conn, &get("/ch/x/poll"));
+    assert_eq!(status(&lp.take_output(conn)), 204, "the same connection, the next request");
+}

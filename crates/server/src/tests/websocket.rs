@@ -5,7 +5,7 @@ use std::time::Duration;
 use talkback_reactor::testing::ConnStatus;
 use talkback_ws::{OpCode, encode_frame};
 
-use super::{hub, open, publish, test_loop, text};
+use super::{get, hub, open, publish, test_loop, text};
 use crate::Service;
 
 const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
@@ -81,4 +81,18 @@ fn a_hub_socket_publishes_text_and_refuses_binary_with_1003() {
     let out = lp.take_output(other);
     assert!(out.starts_with(b"\x81\x08via POST"), "{out:?}");
     assert_eq!(&out[10..14], [0x88, 36, 0x03, 0xeb], "then close 1003");
+}
+
+/// RFC 9110 §15.5.22 and §6.6.1: a plain GET to ws-echo is refused with 426 naming the
+/// protocol in `Upgrade`, and dated like every 4xx from a server with a clock ("MUST generate
+/// a Date header field in all 2xx, 3xx, and 4xx responses"); then the connection closes.
+#[test]
+fn rfc9110_6_6_1_a_refused_upgrade_is_dated() {
+    let mut lp = test_loop(Service::WsEcho, 16 << 20, |_| {});
+    let (conn, answer) = open(&mut lp, &get("/"));
+    let answer = text(&answer);
+    assert!(answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{answer}");
+    assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
+    assert!(answer.contains("\r\nDate: "), "{answer}");
+    assert_eq!(lp.status(conn), ConnStatus::Closing);
 }

@@ -24,14 +24,19 @@ fn routes_refuse_unknown_paths_wrong_methods_and_bad_queries() {
         ("name over 64 characters", get(&format!("{long_name}/poll")), 404, None),
         ("unknown technique", get("/ch/x/stream"), 404, None),
         ("too deep", get("/ch/x/poll/more"), 404, None),
-        ("GET the channel", get("/ch/x"), 405, Some("POST")),
-        ("PUT the channel", b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".to_vec(), 405, Some("POST")),
-        ("DELETE the channel", b"DELETE /ch/x HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("POST")),
-        ("POST poll", post("/ch/x/poll", b""), 405, Some("GET, HEAD")),
-        ("POST longpoll", post("/ch/x/longpoll", b""), 405, Some("GET")),
-        ("POST sse", post("/ch/x/sse", b""), 405, Some("GET")),
-        ("POST ws", post("/ch/x/ws", b""), 405, Some("GET")),
-        ("HEAD longpoll", b"HEAD /ch/x/longpoll HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("GET")),
+        ("GET the channel", get("/ch/x"), 405, Some("POST, OPTIONS")),
+        (
+            "PUT the channel",
+            b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            405,
+            Some("POST, OPTIONS"),
+        ),
+        ("DELETE the channel", b"DELETE /ch/x HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("POST, OPTIONS")),
+        ("POST poll", post("/ch/x/poll", b""), 405, Some("GET, HEAD, OPTIONS")),
+        ("POST longpoll", post("/ch/x/longpoll", b""), 405, Some("GET, OPTIONS")),
+        ("POST sse", post("/ch/x/sse", b""), 405, Some("GET, OPTIONS")),
+        ("POST ws", post("/ch/x/ws", b""), 405, Some("GET, OPTIONS")),
+        ("HEAD longpoll", b"HEAD /ch/x/longpoll HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, Some("GET, OPTIONS")),
         ("after not a number", get("/ch/x/poll?after=abc"), 400, None),
         ("after negative", get("/ch/x/poll?after=-1"), 400, None),
         ("after twice", get("/ch/x/poll?after=1&after=2"), 400, None),
@@ -53,7 +58,7 @@ fn a_refused_request_with_a_body_is_answered_then_closed() {
     let mut client = server.client();
     client.send(b"PUT /ch/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
     let response = client.read_response();
-    assert_eq!((response.status, response.header("allow")), (405, Some("POST")));
+    assert_eq!((response.status, response.header("allow")), (405, Some("POST, OPTIONS")));
     client.expect_close();
 }
 
@@ -99,6 +104,19 @@ fn publish_accepts_a_chunked_body_and_refuses_one_over_the_limit() {
     let response = client.read_response();
     assert_eq!(response.status, 413, "80 KiB in chunks over a 64 KiB limit: {response:?}");
     assert_eq!(server.client().request(&get("/ch/chunk/poll?after=1")).status, 204, "nothing published");
+}
+
+/// RFC 9110 §6.5.1: a `Content-Length` (or any field that must not be a trailer) in the
+/// trailer section of a chunked publish refuses it: 400, closed, and nothing published.
+#[test]
+fn rfc9110_6_5_1_a_publish_with_a_prohibited_trailer_is_refused_and_not_published() {
+    let server = spawn_hub(|_| {});
+    let mut client = server.client();
+    client.send(b"POST /ch/trailer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nContent-Length: 2\r\n\r\n");
+    let response = client.read_response();
+    assert_eq!((response.status, response.closes()), (400, true), "{response:?}");
+    client.expect_close();
+    assert_eq!(server.client().request(&get("/ch/trailer/poll")).status, 204, "nothing published");
 }
 
 #[test]

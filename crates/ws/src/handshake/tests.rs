@@ -107,6 +107,21 @@ fn rfc6455_4_4_version_refusal_is_426_naming_13() {
     assert!(text.contains("\r\nConnection: close\r\n"));
 }
 
+/// RFC 9110 §6.6.1: "An origin server with a clock [...] MUST generate a Date header field in
+/// all 2xx, 3xx, and 4xx responses": a refusal written with the server's date carries it (the
+/// fuzzer's server_handler target found the 426 without one).
+#[test]
+fn rfc9110_6_6_1_refusal_with_date_carries_it() {
+    let err = accept(&request(&without("Upgrade")), &ServerPolicy::default()).unwrap_err();
+    let mut out = Vec::new();
+    err.encode_response_with_date(Some(b"Sun, 06 Nov 1994 08:49:37 GMT"), &mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{text}");
+    assert!(text.contains("\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(&format!("Content-Length: {}", body.len())), "{text}");
+}
+
 #[test]
 fn rfc6455_10_2_origin_policy_refuses_with_403() {
     let policy =
