@@ -157,6 +157,10 @@ pub struct LocalHub<K> {
     loops: Vec<Box<dyn Mailbox>>,
     /// Channels this loop listens on (an entry goes when its last listener does).
     local: HashMap<Arc<str>, LocalChannel<K>>,
+    /// Entries that went, emptied, kept for the next channel this loop listens on: a channel
+    /// whose long-polls are all released at once (and ask again a moment later) gets its
+    /// tables back at their size instead of growing them from nothing every time.
+    spares: Vec<LocalChannel<K>>,
     /// `POST`s on this loop waiting for the backlog to shrink.
     waiting: Vec<K>,
 }
@@ -166,6 +170,9 @@ impl<K> std::fmt::Debug for LocalHub<K> {
         f.debug_struct("LocalHub").field("index", &self.index).field("channels", &self.local.len()).finish()
     }
 }
+
+/// How many emptied [`LocalChannel`]s a loop keeps for reuse.
+const MAX_SPARES: usize = 4;
 
 /// This loop's listeners on one channel.
 #[derive(Debug)]
@@ -194,7 +201,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Loop `index`'s view of `shared`, able to reach every loop through `loops` (this one
     /// included, at position `index`).
     pub fn new(shared: Arc<Hub>, index: usize, loops: Vec<Box<dyn Mailbox>>) -> LocalHub<K> {
-        LocalHub { shared, index, loops, local: HashMap::new(), waiting: Vec::new() }
+        LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new() }
     }
 
     /// The hub every loop shares.
@@ -277,7 +284,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
             };
             (Arc::clone(&channel.name), replay, last_sent)
         })?;
-        self.local.entry(Arc::clone(&channel)).or_default().subscribers.push(key);
+        self.listeners(&channel).subscribers.push(key);
         Ok(Subscription { channel, replay, last_sent })
     }
 
@@ -314,7 +321,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
             Ok(parked) => parked,
             Err(now) => return Ok(LongPoll::Now(now)),
         };
-        self.local.entry(Arc::clone(&channel)).or_default().parked.park(key, cursor);
+        self.listeners(&channel).parked.park(key, cursor);
         Ok(LongPoll::Parked { channel, cursor })
     }
 
@@ -368,13 +375,23 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         self.leave_if_idle(channel);
     }
 
+    /// This loop's listeners on `channel` (a spare entry if it has none yet).
+    fn listeners(&mut self, channel: &Arc<str>) -> &mut LocalChannel<K> {
+        let spares = &mut self.spares;
+        self.local.entry(Arc::clone(channel)).or_insert_with(|| spares.pop().unwrap_or_default())
+    }
+
     /// If this loop's last listener on `channel` is gone: forget the channel here, and tell
     /// the shared side one loop fewer listens (which frees the channel if nothing is retained).
     fn leave_if_idle(&mut self, channel: &str) {
         if !self.local.get(channel).is_some_and(LocalChannel::is_idle) {
             return;
         }
-        self.local.remove(channel);
+        if let Some(emptied) = self.local.remove(channel)
+            && self.spares.len() < MAX_SPARES
+        {
+            self.spares.push(emptied);
+        }
         let left = self.shared.with_existing(channel, |_, state| state.loops_listening -= 1);
         debug_assert!(left.is_some(), "a channel with listeners is never freed");
     }
