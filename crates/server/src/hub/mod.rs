@@ -29,8 +29,9 @@
 //! A channel is made by the first request that needs it (a publish, a subscription, a
 //! long-poll; a short poll of a channel that does not exist just finds nothing) — or refused
 //! past `--max-channels` ([`TooManyChannels`]) — and freed once nobody listens on any loop and
-//! nothing is retained. Its ids never repeat: a channel made again goes on after its last id
-//! (see `shared.rs`, the id floors). The modules: `encoded` (one message, kept once),
+//! nothing is retained. A channel made again goes on after its last id, so a cursor from
+//! before is never taken for a new message's (as long as the hub remembers that id: see
+//! `shared.rs`, the id floors). The modules: `encoded` (one message, kept once),
 //! `channel` (one channel), `budget` (retained bytes and the publish order), `shared` (the map,
 //! the cap, freeing, eviction, the lock order), this file (each loop's side).
 
