@@ -27,10 +27,10 @@ use talkback_harness::vectors::*;
 use talkback_http1::Limits;
 use talkback_reactor::ConnId;
 use talkback_reactor::testing::{ConnStatus, TestLoop};
-use talkback_server::hub::{Hub, LocalHub, Mailbox};
+use talkback_server::hub::{LocalHub, Mailbox};
 use talkback_server::observe::Observer;
 use talkback_server::stats::Stats;
-use talkback_server::{Conn, HubRoutes, LoopCtx, Options, Service};
+use talkback_server::{Conn, HubRoutes, LoopCtx, Options, Service, hub_for};
 use talkback_ws::{FrameHeader, OpCode, apply_mask};
 
 /// Most ops run per input, and most connections tracked: enough for any scenario the
@@ -249,7 +249,7 @@ fn test_loop(setup: &Setup) -> TestLoop<Conn> {
         }
         output_cap = 4096;
     }
-    let hub = Arc::new(Hub::new(options.history, 1, options.max_ahead));
+    let hub = hub_for(&options);
     TestLoop::new(move |handle| {
         let local = LocalHub::new(hub, 0, vec![Box::new(handle) as Box<dyn Mailbox>]);
         let observer = Observer::new(None, Arc::new(Stats::default()), service.counts_page_requests());

@@ -138,4 +138,5 @@ pub use head::{Method, Request, Version};
 pub use response::{
     CONTINUE_100, ResponseHead, encode_chunk, encode_error_response, encode_last_chunk, encode_simple_response,
 };
+pub use scan::find_cr_or_lf;
 pub use status::Status;

@@ -113,8 +113,9 @@ impl HeadScan {
 
 /// The index of the first CR or LF in `bytes`, eight bytes at a time (safe SWAR, as
 /// `apply_mask` in the ws crate): a head is mostly field text, and a byte loop with two
-/// comparisons per byte was the decoder's largest cost.
-fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
+/// comparisons per byte was the decoder's largest cost. The SSE encoder splits data into
+/// lines with it too (one finder of line ends for the protocol crates).
+pub fn find_cr_or_lf(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     const CRS: u64 = u64::from_le_bytes([b'\r'; 8]);

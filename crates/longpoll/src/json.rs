@@ -1,7 +1,9 @@
 //! The body of a poll or long-poll answer: `[{"id":1,"data":"…"},…]` (RFC 8259).
 //!
 //! The hub encodes each message once, as an element, when it is published; an answer is then
-//! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping.
+//! `[`, the batch's elements joined by `,`, and `]` — no per-request escaping. Most texts need
+//! no escaping at all: their element is [`encode_json_element_head`], the text as it is, and
+//! [`JSON_ELEMENT_TAIL`], so the hub keeps only the text and writes the frame around it.
 
 use talkback_http1::push_decimal;
 
@@ -15,6 +17,9 @@ pub const MISSED_HEADER: &str = "Talkback-Missed";
 /// The `Content-Type` of a batch.
 pub const CONTENT_TYPE: &str = "application/json";
 
+/// What closes an element after its string's last byte: `"}`.
+pub const JSON_ELEMENT_TAIL: &[u8] = b"\"}";
+
 /// Appends `{"id":N,"data":"…"}`.
 pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"id\":");
@@ -22,6 +27,47 @@ pub fn encode_json_element(id: MessageId, data: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"data\":");
     encode_json_string(data, out);
     out.push(b'}');
+}
+
+/// Appends `{"id":N,"data":"`: an element up to the first byte of its string. For a text that
+/// [`json_verbatim`] accepts, this, the text and [`JSON_ELEMENT_TAIL`] are exactly what
+/// [`encode_json_element`] writes.
+pub fn encode_json_element_head(id: MessageId, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    push_decimal(out, id);
+    out.extend_from_slice(b",\"data\":\"");
+}
+
+/// The length of the element of message `id` whose text, `text_len` bytes, needs no escaping:
+/// [`encode_json_element_head`], the text, [`JSON_ELEMENT_TAIL`].
+pub fn json_element_len(id: MessageId, text_len: usize) -> usize {
+    let digits = id.checked_ilog10().map_or(1, |d| d as usize + 1);
+    b"{\"id\":,\"data\":\"".len() + digits + text_len + JSON_ELEMENT_TAIL.len()
+}
+
+/// Whether [`encode_json_string`] copies `text` unchanged between its quotes: no quotation
+/// mark, reverse solidus or control character (RFC 8259 §7). Eight bytes at a time (safe
+/// SWAR, as the CR/LF finder of the http1 crate): a hub checks every message it keeps.
+pub fn json_verbatim(text: &str) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
+        let (quote, backslash) = (word ^ QUOTES, word ^ BACKSLASHES);
+        // The classic word tests "some byte is below 0x20" and "some byte is zero" (here: is
+        // a quote, is a backslash). A borrow may flag more bytes than the first, never fewer,
+        // so as yes-or-no answers they are exact.
+        let below = word.wrapping_sub(SPACES) & !word;
+        let zero = (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
+        if (below | zero) & HIGHS != 0 {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// Appends `[`, the elements separated by `,`, and `]`: exactly
@@ -115,6 +161,48 @@ mod tests {
         out.clear();
         encode_json_array([], &mut out);
         assert_eq!(out, b"[]");
+    }
+
+    #[test]
+    fn a_verbatim_text_is_head_text_tail_and_the_length_says_so() {
+        let cases =
+            [("", true), ("plain é😀 </script>", true), ("say \"hi\"", false), ("a\\b", false), ("a\nb", false)];
+        for (text, verbatim) in cases {
+            assert_eq!(json_verbatim(text), verbatim, "{text:?}");
+            for id in [0, 9, 10, 99_999, u64::MAX] {
+                let mut whole = Vec::new();
+                encode_json_element(id, text, &mut whole);
+                if verbatim {
+                    let mut framed = Vec::new();
+                    encode_json_element_head(id, &mut framed);
+                    framed.extend_from_slice(text.as_bytes());
+                    framed.extend_from_slice(JSON_ELEMENT_TAIL);
+                    assert_eq!(framed, whole, "{text:?} id {id}");
+                    assert_eq!(json_element_len(id, text.len()), whole.len(), "{text:?} id {id}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_verbatim_agrees_with_a_byte_loop_at_every_position() {
+        let slow = |b: &[u8]| !b.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        // Bytes around the special ones, and 0x80+ (UTF-8 sequences), probe the borrows.
+        for len in 0..40 {
+            let base: String = (0..len).map(|i| ['a', ' ', '!', '#', '[', ']', '\u{7f}', 'é'][i % 8]).collect();
+            assert!(json_verbatim(&base), "{base:?}");
+            for at in 0..base.len() {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut bytes = base.clone().into_bytes();
+                    if bytes[at] >= 0x80 {
+                        continue; // keep the text UTF-8: replace ASCII bytes only
+                    }
+                    bytes[at] = special;
+                    let text = String::from_utf8(bytes).unwrap();
+                    assert_eq!(json_verbatim(&text), slow(text.as_bytes()), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -31,9 +31,9 @@
 //!
 //! | module | what | spec |
 //! |---|---|---|
-//! | `log` | [`ChannelLog`]: ids 1, 2, 3…, the last N messages, [`Batch`] after a cursor, `missed` | — (our protocol: the README's "The hub's URLs" and "Limits: channel history") |
+//! | `log` | [`ChannelLog`]: ids 1, 2, 3…, the last N messages, [`Batch`] after a cursor, `missed`; `evict_through` for a budget shared by many logs | — (our protocol: the README's "The hub's URLs" and "Limits: channel history") |
 //! | `parked` | [`Parked`]: requests waiting, by key and by cursor (no deadlines: the caller's timer holds those) | — |
-//! | `json` | [`encode_json_element`], [`encode_json_array`], [`json_array_len`], [`MISSED_HEADER`] | [RFC 8259 §7](https://www.rfc-editor.org/rfc/rfc8259#section-7) strings |
+//! | `json` | [`encode_json_element`] (or its head, the text as it is and [`JSON_ELEMENT_TAIL`] when [`json_verbatim`]), [`encode_json_array`], [`json_array_len`], [`MISSED_HEADER`] | [RFC 8259 §7](https://www.rfc-editor.org/rfc/rfc8259#section-7) strings |
 //! | `query` | [`ChannelQuery`]: `after`, `timeout`, `lastEventId`; [`hold_duration`]; [`parse_decimal`] (`talkback_http1`'s, with a [`QueryError`]) | [RFC 3986 §3.4](https://www.rfc-editor.org/rfc/rfc3986#section-3.4) query |
 //!
 //! # A request's life
@@ -76,6 +76,10 @@
 //! * poll and long-poll: the header `Talkback-Missed: K` ([`MISSED_HEADER`]);
 //! * SSE: an `event: missed` / `data: K` block before the replay (`talkback_sse::encode_missed`);
 //!   a page listens with `addEventListener("missed", ..)`.
+//!
+//! When a budget shared by many logs took everything after the cursor
+//! ([`ChannelLog::evict_through`]), the batch is empty and `missed` is not: the client's next
+//! cursor is its old one plus `missed`.
 //!
 //! A header rather than a `{"missed":K}` element keeps every element the same shape, so a
 //! client that ignores the feature keeps working, and the pre-encoded elements need no
@@ -120,7 +124,9 @@
 //!   client's cursor from before the restart is ahead of [`ChannelLog::last_id`] — it stays
 //!   parked until the ids catch up. The server may treat such a cursor as `last_id`.
 //! * [`LogLimits`]: 1024 messages per channel (README, Limits: channel history) and an
-//!   optional byte budget; the newest message is always kept.
+//!   optional byte budget; the newest message is always kept. A budget across many logs (the
+//!   server's `--max-retained-bytes`) is the caller's: it evicts with
+//!   [`ChannelLog::evict_through`], which may empty a log.
 //! * [`Parked`] has no size limit of its own: it holds one entry per parked connection, which
 //!   the server's connection limit bounds. Every operation is O(log n).
 //!
@@ -134,7 +140,8 @@ mod parked;
 mod query;
 
 pub use json::{
-    CONTENT_TYPE, MISSED_HEADER, encode_json_array, encode_json_element, encode_json_string, json_array_len,
+    CONTENT_TYPE, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_array, encode_json_element, encode_json_element_head,
+    encode_json_string, json_array_len, json_element_len, json_verbatim,
 };
 pub use log::{Batch, ChannelLog, LogLimits, MessageId};
 pub use parked::Parked;

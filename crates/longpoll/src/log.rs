@@ -7,7 +7,8 @@ pub type MessageId = u64;
 
 /// How much history a channel keeps. The oldest messages are evicted first; the newest
 /// message is always kept, even if it alone is over the byte budget, so "the last message"
-/// is never lost and a parked request always has something to be released with.
+/// is never lost and a parked request always has something to be released with. (A caller
+/// with a budget across many logs can take the newest too: [`ChannelLog::evict_through`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLimits {
     /// Messages kept (default 1024, README, Limits: channel history; at least 1).
@@ -59,8 +60,15 @@ impl<T> ChannelLog<T> {
 
     /// An empty log with explicit limits (`max_messages` 0 is taken as 1).
     pub fn with_limits(limits: LogLimits) -> Self {
+        ChannelLog::starting_after(0, limits)
+    }
+
+    /// An empty log whose first message gets id `last_id + 1`: a channel made again after it
+    /// was freed goes on where it stopped, so its ids never repeat and a cursor from before
+    /// is told it missed what it did not see (`after` counts ids `1..=last_id` as evicted).
+    pub fn starting_after(last_id: MessageId, limits: LogLimits) -> Self {
         let limits = LogLimits { max_messages: limits.max_messages.max(1), ..limits };
-        ChannelLog { entries: VecDeque::new(), last_id: 0, bytes: 0, limits }
+        ChannelLog { entries: VecDeque::new(), last_id, bytes: 0, limits }
     }
 
     /// Appends `item` with weight `bytes` (counted against [`LogLimits::max_bytes`]), evicts
@@ -75,6 +83,21 @@ impl<T> ChannelLog<T> {
             }
         }
         self.last_id
+    }
+
+    /// Evicts every retained message with an id at or below `id`, oldest first — the newest
+    /// included, so the log may be left empty (a budget shared by many logs decides, not this
+    /// log's own limits). Returns how many were evicted and their summed weight. Later cursors
+    /// are told about them like any other eviction: [`Batch::missed`] counts them.
+    pub fn evict_through(&mut self, id: MessageId) -> (usize, usize) {
+        let (mut count, mut weight) = (0, 0);
+        while let Some(front) = self.entries.front().filter(|e| e.id <= id) {
+            weight += front.bytes;
+            count += 1;
+            self.entries.pop_front();
+        }
+        self.bytes -= weight;
+        (count, weight)
     }
 
     fn over_budget(&self) -> bool {
@@ -103,7 +126,7 @@ impl<T> ChannelLog<T> {
         self.entries.len()
     }
 
-    /// Whether nothing has been published yet.
+    /// Whether nothing is retained (nothing published yet, or everything evicted).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -122,7 +145,7 @@ impl<T> ChannelLog<T> {
         let missed = first.saturating_sub(cursor.saturating_add(1));
         let start = cursor.saturating_add(1).saturating_sub(first);
         let start = usize::try_from(start).unwrap_or(usize::MAX).min(self.entries.len());
-        Batch { entries: &self.entries, start, missed }
+        Batch { entries: &self.entries, start, missed, cursor }
     }
 }
 
@@ -134,6 +157,8 @@ pub struct Batch<'a, T> {
     /// Index of the first entry in the batch.
     start: usize,
     missed: u64,
+    /// The cursor it answers.
+    cursor: MessageId,
 }
 
 impl<T> Clone for Batch<'_, T> {
@@ -151,13 +176,19 @@ impl<'a, T> Batch<'a, T> {
         self.missed
     }
 
+    /// The cursor this batch answers (the ids in it, and the missed ones, are above it).
+    pub fn cursor(&self) -> MessageId {
+        self.cursor
+    }
+
     /// Messages in the batch.
     pub fn len(&self) -> usize {
         self.entries.len() - self.start
     }
 
-    /// Whether there is nothing to deliver (then `missed` is 0 too: evicted messages are
-    /// older than the retained ones, so missing some means some newer are retained).
+    /// Whether there is nothing to deliver. Within one log's own limits `missed` is then 0 too
+    /// (the newest message is always kept); after [`ChannelLog::evict_through`] took all of a
+    /// log, an empty batch can have `missed > 0`: everything after the cursor is gone.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -238,6 +269,40 @@ mod tests {
         log.publish((), 50);
         assert_eq!((log.first_id(), log.len(), log.retained_bytes()), (4, 1, 50));
         assert_eq!(log.after(0).missed(), 3);
+    }
+
+    #[test]
+    fn evict_through_takes_the_oldest_up_to_an_id_and_after_reports_them_missed() {
+        let mut log = ChannelLog::with_limits(LogLimits { max_messages: 100, max_bytes: None });
+        for weight in [10, 20, 30] {
+            log.publish((), weight);
+        }
+        assert_eq!(log.evict_through(0), (0, 0), "nothing at or below 0");
+        assert_eq!(log.evict_through(2), (2, 30));
+        assert_eq!((log.first_id(), log.len(), log.retained_bytes()), (3, 1, 30));
+        let batch = log.after(0);
+        assert_eq!((batch.missed(), ids(batch)), (2, vec![3]));
+        assert_eq!(log.evict_through(2), (0, 0), "already gone: a second eviction is a no-op");
+        assert_eq!(log.evict_through(99), (1, 30), "the newest too");
+        assert!(log.is_empty());
+        assert_eq!((log.first_id(), log.last_id(), log.retained_bytes()), (4, 3, 0));
+        let cases = [(0, 3), (1, 2), (3, 0), (7, 0)];
+        for (cursor, missed) in cases {
+            let batch = log.after(cursor);
+            assert!(batch.is_empty());
+            assert_eq!((batch.missed(), batch.cursor()), (missed, cursor), "cursor {cursor}");
+        }
+        assert_eq!(log.publish((), 5), 4, "ids go on after an emptied log");
+        assert_eq!(log.after(1).missed(), 2, "ids 2 and 3 were evicted");
+    }
+
+    #[test]
+    fn a_log_made_again_starts_after_its_old_last_id() {
+        let mut log = ChannelLog::starting_after(41, LogLimits::default());
+        assert_eq!((log.last_id(), log.next_id(), log.first_id(), log.len()), (41, 42, 42, 0));
+        assert_eq!(log.after(40).missed(), 1, "a cursor from before is told what it did not see");
+        assert_eq!(log.publish("again", 1), 42);
+        assert_eq!(ids(log.after(0)), [42]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (close, abort, replay the kept input) it records as [`Requests`], which the loop acts on
 //! when the call returns.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,7 +114,18 @@ impl Cx<'_> {
 
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.
     pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
-        self.conn.out.push_shared(bytes);
+        let all = 0..bytes.len();
+        self.conn.out.push_shared(bytes, all);
+    }
+
+    /// Queues `bytes[range]`, part of bytes shared with other connections, without copying:
+    /// a message kept once can be written inside framing of each transport's own (the framing
+    /// through [`Cx::with_output`], the shared part through this). Each call is one more slice
+    /// of the connection's vectored write, so a few bytes are better copied with `write`.
+    ///
+    /// Panics if `range` is not within `bytes`, as slicing does.
+    pub fn write_shared_slice(&mut self, bytes: Arc<[u8]>, range: Range<usize>) {
+        self.conn.out.push_shared(bytes, range);
     }
 
     /// Every byte read from this connection so far (for per-connection accounting).

@@ -47,7 +47,7 @@
 //!
 //! Contract: `on_input` may be called many times per readiness event (once per read); the
 //! handler queues output with [`Cx::write`]/[`Cx::with_output`]/[`Cx::write_owned`]/
-//! [`Cx::write_shared`]. When it is written depends on its [`OutputKind`]. What a handler
+//! [`Cx::write_shared`]/[`Cx::write_shared_slice`]. When it is written depends on its [`OutputKind`]. What a handler
 //! answers to its own input is an answer, written with one `writev` right after that
 //! connection's reads (the answers to a pipelined batch leave together, while their bytes are
 //! still in the cache); so is what a [`LoopState`] gives with [`OutputKind::Answer`] (a

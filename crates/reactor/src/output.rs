@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// How many slices one `writev` carries at most (Linux allows 1024; 64 is plenty per turn).
@@ -30,15 +31,16 @@ enum Chunk {
     /// A whole buffer the handler handed over (`Cx::write_owned`), written as it is. Nothing
     /// is appended to it: a full buffer would reallocate, copying everything it holds.
     HandedOver(Vec<u8>),
-    /// Bytes shared with other connections (an encoded broadcast).
-    Shared(Arc<[u8]>),
+    /// Bytes shared with other connections (an encoded broadcast), or a range of them (a
+    /// message's text inside the block it is kept in, written with framing of its own).
+    Shared(Arc<[u8]>, Range<usize>),
 }
 
 impl Chunk {
     fn bytes(&self) -> &[u8] {
         match self {
             Chunk::Owned(bytes) | Chunk::HandedOver(bytes) => bytes,
-            Chunk::Shared(bytes) => bytes,
+            Chunk::Shared(bytes, range) => &bytes[range.clone()],
         }
     }
 }
@@ -161,14 +163,17 @@ impl OutputQueue {
         self.chunks.push_back(Chunk::HandedOver(bytes));
     }
 
-    /// Queues shared bytes (a broadcast) without copying them.
-    pub(crate) fn push_shared(&mut self, bytes: Arc<[u8]>) {
-        if bytes.is_empty() {
+    /// Queues `bytes[range]`, shared bytes (a broadcast), without copying them.
+    ///
+    /// Panics if `range` is not within `bytes`, as slicing does.
+    pub(crate) fn push_shared(&mut self, bytes: Arc<[u8]>, range: Range<usize>) {
+        let len = bytes[range.clone()].len();
+        if len == 0 {
             return;
         }
-        self.pending += bytes.len();
-        self.queued_total += bytes.len() as u64;
-        self.chunks.push_back(Chunk::Shared(bytes));
+        self.pending += len;
+        self.queued_total += len as u64;
+        self.chunks.push_back(Chunk::Shared(bytes, range));
     }
 
     /// Writes as much as the socket takes, with vectored writes, until the queue is empty
@@ -272,7 +277,7 @@ mod tests {
         let tail = queue.owned_tail(&mut pool);
         tail.extend_from_slice(b"head;");
         queue.commit(0, &mut pool);
-        queue.push_shared(Arc::from(&b"shared;"[..]));
+        queue.push_shared(Arc::from(&b"shared;"[..]), 0..7);
         let tail = queue.owned_tail(&mut pool);
         tail.extend_from_slice(b"tail");
         queue.commit(0, &mut pool);
@@ -285,6 +290,21 @@ mod tests {
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
         assert_eq!(socket.got, b"head;shared;tail");
         assert_eq!(queue.pending(), 0);
+    }
+
+    #[test]
+    fn a_range_of_shared_bytes_is_written_alone_and_an_empty_one_not_at_all() {
+        let mut pool = BufferPool::default();
+        let mut queue = OutputQueue::default();
+        let block: Arc<[u8]> = Arc::from(&b"id: 1\ndata: text\n\n"[..]);
+        queue.owned_tail(&mut pool).extend_from_slice(b"\x81\x04");
+        queue.commit(0, &mut pool);
+        queue.push_shared(Arc::clone(&block), 12..16);
+        queue.push_shared(Arc::clone(&block), 3..3);
+        assert_eq!((queue.pending(), queue.chunks.len()), (6, 2), "the empty range queued nothing");
+        let mut socket = Trickle { got: Vec::new(), limit: 3, budget: usize::MAX };
+        assert!(queue.flush(&mut socket, &mut pool).unwrap());
+        assert_eq!(socket.got, b"\x81\x04text");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! which traces it, and every responder returns what it answered ([`Answered`]) for the
 //! accounting — no side channel.
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use talkback_http1::{Method, Request, ResponseHead, Status, Version};
 use talkback_reactor::Cx;
 
@@ -73,12 +76,47 @@ pub fn respond_reason(cx: &mut Cx<'_>, state: &LoopCtx, to: ReplyTo, status: Sta
     respond(cx, state, to, status, &[("Content-Type", b"text/plain; charset=utf-8")], text)
 }
 
+/// 503 with `Retry-After: 1` and a one-line reason: a limit that frees up by itself (the hub's
+/// channel cap: channels nobody uses are freed), so the client may simply ask again.
+pub fn respond_try_later(cx: &mut Cx<'_>, state: &LoopCtx, to: ReplyTo, reason: &[u8]) -> Answered {
+    let headers: [(&str, &[u8]); 2] = [("Content-Type", b"text/plain; charset=utf-8"), ("Retry-After", b"1")];
+    respond(cx, state, to, Status::SERVICE_UNAVAILABLE, &headers, reason)
+}
+
+/// Texts at least this long are queued as a shared slice of the bytes they are kept in;
+/// shorter ones are copied into the connection's own output with their framing (a copy of a
+/// few hundred bytes is cheaper than one more slice of the vectored write, and keeps one slice
+/// per message for small ones).
+pub const SHARE_FROM: usize = 1024;
+
+/// Queues `head`, the text `bytes[range]`, then `tail`: all copied into the connection's
+/// output when the text is short, else the text shared between the two (no copy).
+pub fn write_framed(
+    cx: &mut Cx<'_>,
+    head: impl FnOnce(&mut Vec<u8>),
+    bytes: &Arc<[u8]>,
+    range: Range<usize>,
+    tail: &[u8],
+) {
+    if range.len() < SHARE_FROM {
+        cx.with_output(|out| {
+            head(out);
+            out.extend_from_slice(&bytes[range]);
+            out.extend_from_slice(tail);
+        });
+        return;
+    }
+    cx.with_output(head);
+    cx.write_shared_slice(Arc::clone(bytes), range);
+    cx.write(tail);
+}
+
 /// What pushing a channel message did to a subscriber.
 #[derive(Debug, Clone, Copy)]
 pub enum Pushed<'m> {
-    /// These shared bytes were queued (`what` names them for the trace).
+    /// The message was queued (`what` names `bytes` for the trace).
     Sent {
-        /// The message's encoding for this transport.
+        /// The message's bytes for this transport (or their part after its framing).
         bytes: &'m [u8],
         /// What they are, e.g. "SSE event".
         what: &'static str,

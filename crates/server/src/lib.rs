@@ -18,12 +18,12 @@
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
 //!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
-//!  hub         pure data and rules: channels, logs, registries, publish, catch-up
+//!  hub         pure data and rules: channels, logs, registries, publish, catch-up, the budget
 //!  observe     the observer: --trace and the demo page's accounting
 //!  options · stats · trace                           flags, counters, the trace writer
 //! ```
 //!
-//! Start reading at `routes.rs` (which request becomes what), then `hub.rs` (one broadcast's
+//! Start reading at `routes.rs` (which request becomes what), then `hub/mod.rs` (one broadcast's
 //! path) and `conn.rs` (how it reaches the sockets); the chapters are `docs/architecture.md`
 //! and the technique chapters in `docs/`.
 
@@ -58,7 +58,7 @@ pub use conn::Conn;
 pub use options::Options;
 pub use state::{HubRoutes, LoopCtx, Service};
 
-use crate::hub::{Hub, LocalHub, Mailbox};
+use crate::hub::{Hub, HubLimits, LocalHub, Mailbox};
 use crate::observe::Observer;
 use crate::stats::Stats;
 use crate::trace::Tracer;
@@ -66,6 +66,30 @@ use crate::trace::Tracer;
 /// Starts `service` on `listener` with `options` (threads, limits, trace). Returns the
 /// running server; `join` it, or stop it with its shutdown handle.
 pub fn start(listener: TcpListener, service: Service, options: Options, handle_signals: bool) -> io::Result<Server> {
+    let hub = hub_for(&options);
+    start_with_hub(listener, service, options, hub, handle_signals)
+}
+
+/// The hub `options` ask for (history, budget, channel cap, backpressure), for its loops.
+pub fn hub_for(options: &Options) -> Arc<Hub> {
+    let limits = HubLimits {
+        history: options.history,
+        max_retained_bytes: options.max_retained_bytes,
+        max_channels: options.max_channels,
+        max_ahead: options.max_ahead,
+    };
+    Arc::new(Hub::new(limits, options.threads.max(1)))
+}
+
+/// [`start`] over a hub the caller made with [`hub_for`] and keeps a handle to (a test reads
+/// its retained bytes and channel count).
+pub fn start_with_hub(
+    listener: TcpListener,
+    service: Service,
+    options: Options,
+    hub: Arc<Hub>,
+    handle_signals: bool,
+) -> io::Result<Server> {
     let config = Config {
         threads: options.threads,
         max_connections: options.max_connections,
@@ -75,7 +99,6 @@ pub fn start(listener: TcpListener, service: Service, options: Options, handle_s
         busy_poll: options.busy_poll,
         ..Config::default()
     };
-    let hub = Arc::new(Hub::new(options.history, options.threads.max(1), options.max_ahead));
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {

@@ -14,16 +14,19 @@
 //! The hold deadline has one owner: the connection's reactor timer (the hub's registry keeps
 //! only cursors).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use talkback_http1::Status;
 use talkback_http1::decimal::push_decimal;
-use talkback_longpoll::{CONTENT_TYPE, ChannelQuery, MISSED_HEADER, encode_json_array, hold_duration, json_array_len};
+use talkback_longpoll::{
+    CONTENT_TYPE, ChannelQuery, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_element_head, hold_duration,
+};
 use talkback_reactor::{ConnId, Cx};
 
-use crate::answer::{ReplyTo, respond, respond_with};
+use crate::answer::{ReplyTo, SHARE_FROM, respond, respond_try_later, respond_with, write_framed};
 use crate::held::{Finished, Held, Waiting};
-use crate::hub::{LongPoll, Messages};
+use crate::hub::{Encoded, Json, LongPoll, Messages, TooManyChannels};
 use crate::options::DRAIN_RETRY_AFTER;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
@@ -32,7 +35,7 @@ use crate::stats::Answered;
 const DEFAULT_HOLD: Duration = Duration::from_secs(30);
 
 /// `GET /ch/{c}/poll?after=N`: 200 with the retained messages after N (all without `after`),
-/// 204 when there are none.
+/// 204 when there are none. A poll never makes a channel, so it is never refused.
 pub fn answer_poll(channel: &str, query: &ChannelQuery, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
     let messages = state.hub.messages_after(channel, query.after.unwrap_or(0));
     answer_messages(&messages, to, cx, state)
@@ -47,7 +50,8 @@ pub enum Polled {
     Held(Held),
 }
 
-/// `GET /ch/{c}/longpoll?after=N&timeout=S`: answer now if there is news, else park.
+/// `GET /ch/{c}/longpoll?after=N&timeout=S`: answer now if there is news, else park; 503 when
+/// the channel is new and there are `--max-channels` already.
 pub fn answer_longpoll(
     channel: &str,
     query: &ChannelQuery,
@@ -58,8 +62,11 @@ pub fn answer_longpoll(
 ) -> Polled {
     let hold = hold_duration(query.timeout, DEFAULT_HOLD, state.options.max_hold);
     let (channel, cursor) = match state.hub.long_poll(channel, cx.id(), query.after, hold.is_zero()) {
-        LongPoll::Now(messages) => return Polled::Answered(answer_messages(&messages, to, cx, state)),
-        LongPoll::Parked { channel, cursor } => (channel, cursor),
+        Ok(LongPoll::Now(messages)) => return Polled::Answered(answer_messages(&messages, to, cx, state)),
+        Ok(LongPoll::Parked { channel, cursor }) => (channel, cursor),
+        Err(TooManyChannels) => {
+            return Polled::Answered(respond_try_later(cx, state, to, TooManyChannels::REASON));
+        }
     };
     cx.set_deadline(Some(cx.now() + hold));
     state.observer.note(cx.id(), || format!("parked on {channel} after id {cursor}, held up to {} s", hold.as_secs()));
@@ -107,26 +114,81 @@ pub fn closed(channel: &str, id: ConnId, state: &mut LoopCtx) {
     state.hub.unpark(channel, id);
 }
 
-/// 200 + JSON array (with `Talkback-Missed` when the cursor was too old), or 204 when empty.
+/// 200 + JSON array (with `Talkback-Missed` when the cursor was too old), or 204 when empty
+/// (with `Talkback-Missed` too when the budget took everything after the cursor: the client's
+/// next cursor is its old one plus that count).
+///
+/// A batch of short elements is written with the head in one copy; a long element is shared
+/// from where the hub keeps it, with its framing written around it.
 fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
-    if messages.messages.is_empty() {
-        return respond(cx, state, to, Status::NO_CONTENT, &[], b"");
-    }
-    let elements = || messages.messages.iter().map(|m| &m.json[..]);
     let mut missed = Vec::new();
     if messages.missed > 0 {
         push_decimal(&mut missed, messages.missed);
     }
+    let missed_header: &[(&str, &[u8])] = if missed.is_empty() { &[] } else { &[(MISSED_HEADER, &missed)] };
+    if messages.messages.is_empty() {
+        return respond(cx, state, to, Status::NO_CONTENT, missed_header, b"");
+    }
+    let batch = &messages.messages;
+    let length = 2 + batch.iter().map(|m| m.json_len()).sum::<usize>() + batch.len() - 1;
+    let shared = !to.head_only && batch.iter().any(|m| is_long(m));
     respond_with(cx, state, |out, state| {
-        let mut head = to.head(Status::OK).header("Content-Type", CONTENT_TYPE.as_bytes());
-        head = head.header("Cache-Control", b"no-store");
-        if !missed.is_empty() {
-            head = head.header(MISSED_HEADER, &missed);
-        }
-        head.content_length(json_array_len(elements()) as u64).encode(&state.date, out);
-        if !to.head_only {
-            encode_json_array(elements(), out);
+        let head = to.head(Status::OK).header("Content-Type", CONTENT_TYPE.as_bytes());
+        let head = head.header("Cache-Control", b"no-store").fields(missed_header);
+        head.content_length(length as u64).encode(&state.date, out);
+        if !to.head_only && !shared {
+            out.push(b'[');
+            for (i, message) in batch.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                message.encode_json(out);
+            }
+            out.push(b']');
         }
     });
-    Answered { status: 200, messages: messages.messages.len() as u64 }
+    if shared {
+        write_batch_shared(batch, cx, state);
+    }
+    Answered { status: 200, messages: batch.len() as u64 }
+}
+
+/// Whether a message's element is long enough to be queued from where the hub keeps it (its
+/// text inside the SSE event, or its escaped element) instead of copied into the answer.
+fn is_long(message: &Encoded) -> bool {
+    message.json_len() >= SHARE_FROM
+}
+
+/// The body `[e1,e2,…]` with long elements shared: a short element copied whole; a long one's
+/// framing copied around its text, shared; a long escaped element shared whole.
+fn write_batch_shared(batch: &[Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) {
+    let id = cx.id();
+    let mut opening: &[u8] = b"[";
+    for message in batch {
+        match message.json() {
+            _ if !is_long(message) => cx.with_output(|out| {
+                let start = out.len();
+                out.extend_from_slice(opening);
+                message.encode_json(out);
+                state.observer.payload(id, false, "response body: element", &out[start..]);
+            }),
+            Json::Framed => {
+                let (bytes, range) = message.text();
+                let head = |out: &mut Vec<u8>| {
+                    out.extend_from_slice(opening);
+                    encode_json_element_head(message.id, out);
+                };
+                write_framed(cx, head, bytes, range, JSON_ELEMENT_TAIL);
+                let text = message.text_bytes();
+                state.observer.payload(id, false, "response body: element around its text (shared)", text);
+            }
+            Json::Escaped(element) => {
+                cx.write(opening);
+                cx.write_shared(Arc::clone(element));
+                state.observer.payload(id, false, "response body: escaped element (shared)", element);
+            }
+        }
+        opening = b",";
+    }
+    cx.write(b"]");
 }

@@ -38,6 +38,13 @@ pub struct Options {
     pub pong_timeout: Duration,
     /// Messages each channel retains (`--history`, default 1024).
     pub history: usize,
+    /// Bytes all channels retain together, every form of a message kept counted
+    /// (`--max-retained-bytes`, default [`DEFAULT_MAX_RETAINED_BYTES`]): past it the oldest
+    /// messages, across channels, are evicted; late readers are told what they missed.
+    pub max_retained_bytes: usize,
+    /// Channels at once (`--max-channels`, default 100 000): a request that would make one
+    /// more is answered 503 with `Retry-After`; unused channels are freed.
+    pub max_channels: usize,
     /// Longest long-poll hold (`--max-hold`, seconds, default 120).
     pub max_hold: Duration,
     /// SSE heartbeat comment interval (`--heartbeat`, seconds, default 15).
@@ -60,6 +67,10 @@ pub struct Options {
 /// then a `POST`'s answer is held instead of piling broadcasts up in front of subscribers.
 /// How the setting trades deliveries/s against p99 is measured in docs/benchmarks.md.
 pub const DEFAULT_MAX_AHEAD: usize = 2;
+
+/// The default of `--max-retained-bytes`: 256 MiB of history across all channels (a quarter
+/// of a small server's memory; with 30-byte messages, about a million of them).
+pub const DEFAULT_MAX_RETAINED_BYTES: usize = 256 << 20;
 
 /// How soon a client the server drained away is told to come back: a parked long-poll's 503
 /// carries `Retry-After: 1`, an SSE stream's last block `retry: 1000`. Soon, because by then
@@ -84,6 +95,8 @@ impl Options {
             ping_interval: None,
             pong_timeout: Duration::from_secs(10),
             history: 1024,
+            max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
+            max_channels: 100_000,
             max_hold: Duration::from_secs(120),
             heartbeat: Duration::from_secs(15),
             max_publish_wait: Duration::from_secs(1),
@@ -144,6 +157,8 @@ impl Options {
             "--ping-interval" => self.ping_interval = Some(seconds()?).filter(|d| !d.is_zero()),
             "--pong-timeout" => self.pong_timeout = seconds()?,
             "--history" => self.history = (number()? as usize).max(1),
+            "--max-retained-bytes" => self.max_retained_bytes = number()? as usize,
+            "--max-channels" => self.max_channels = number()? as usize,
             "--max-hold" => self.max_hold = seconds()?,
             "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
@@ -173,6 +188,7 @@ fn help(defaults: &Options) -> String {
     HELP.replace("{max_message}", &defaults.max_message.to_string())
         .replace("{ping}", &ping.to_string())
         .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
+        .replace("{max_retained}", &DEFAULT_MAX_RETAINED_BYTES.to_string())
 }
 
 const HELP: &str = "\
@@ -196,6 +212,11 @@ Options:
   --ping-interval SECS       WebSocket keepalive ping when idle (default {ping}; 0 = off)
   --pong-timeout SECS        time to wait for the pong (default 10)
   --history N                messages each channel keeps for late readers (default 1024)
+  --max-retained-bytes BYTES history kept across all channels, every form of a message counted
+                             (default {max_retained}; past it the oldest messages, whichever
+                             channel, are evicted and late readers told what they missed)
+  --max-channels N           channels at once (default 100000; a request that would make one
+                             more: 503 with Retry-After; unused channels are freed)
   --max-hold SECS            longest long-poll hold (default 120; then 204)
   --heartbeat SECS           SSE heartbeat comment interval (default 15)
   --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
@@ -226,6 +247,19 @@ mod tests {
         assert_eq!(options.max_ahead, 8);
         assert_eq!(options.drain_timeout, Duration::from_secs(30));
         assert_eq!(parse(&[]).unwrap().unwrap().drain_timeout, Duration::from_secs(5), "the default");
+        let options = parse(&["--max-retained-bytes", "33554432", "--max-channels", "3000"]).unwrap().unwrap();
+        assert_eq!((options.max_retained_bytes, options.max_channels), (32 << 20, 3000));
+    }
+
+    #[test]
+    fn the_memory_limits_default_to_256_mib_and_100_000_channels() {
+        let options = Options::with_defaults(64 << 10);
+        assert_eq!((options.max_retained_bytes, options.max_channels), (256 << 20, 100_000));
+        let text = help(&options);
+        assert!(text.contains("--max-retained-bytes BYTES history kept across all channels"), "{text}");
+        assert!(text.contains("(default 268435456;"), "{text}");
+        assert!(text.contains("--max-channels N           channels at once (default 100000;"), "{text}");
+        assert!(parse(&["--max-channels", "-1"]).is_err());
     }
 
     #[test]

@@ -16,8 +16,9 @@ use talkback_http1::decimal::push_decimal;
 use talkback_longpoll::MessageId;
 use talkback_reactor::Cx;
 
-use crate::answer::{ReplyTo, respond, respond_reason};
+use crate::answer::{ReplyTo, respond, respond_reason, respond_try_later};
 use crate::held::{Finished, Held, Waiting};
+use crate::hub::TooManyChannels;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
 
@@ -30,7 +31,9 @@ pub enum Published {
     Held(Held),
 }
 
-/// `POST /ch/{c}`: 200 with the new id, or 400 when the body is not UTF-8.
+/// `POST /ch/{c}`: 200 with the new id; 400 when the body is not UTF-8; 503 when the channel
+/// is new and there are `--max-channels` already. (The budget of retained history never
+/// refuses a publish: it evicts the oldest messages instead.)
 pub fn publish(
     channel: &str,
     body: &[u8],
@@ -42,7 +45,9 @@ pub fn publish(
     let Ok(text) = std::str::from_utf8(body) else {
         return Published::Answered(respond_reason(cx, state, to, Status::BAD_REQUEST, b"message is not UTF-8 text\n"));
     };
-    let id = state.hub.publish(channel, text);
+    let Ok(id) = state.hub.publish(channel, text) else {
+        return Published::Answered(respond_try_later(cx, state, to, TooManyChannels::REASON));
+    };
     state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
     if state.hub.hold_answer(cx.id()) {
         let backlog = state.hub.shared().backlog();

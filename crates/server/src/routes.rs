@@ -253,9 +253,10 @@ pub(crate) fn handle(
             Polled::Answered(answered) => answered,
             Polled::Held(held) => return Handled::Switch(Switch::Held(held)),
         },
-        Route::Sse(channel, query) => {
-            return Handled::Switch(Switch::Sse(sse::open(channel, query, request, cx, state)));
-        }
+        Route::Sse(channel, query) => match sse::open(channel, query, request, cx, state) {
+            Ok(sse) => return Handled::Switch(Switch::Sse(sse)),
+            Err(refused) => refused,
+        },
         Route::Options { allow } => respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b""),
         Route::Page => page::answer(to, cx, state),
         Route::Stats => match page::open_stats(request, cx, state) {

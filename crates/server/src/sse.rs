@@ -18,10 +18,11 @@ use talkback_http1::decimal::parse_decimal;
 use talkback_longpoll::{ChannelQuery, MessageId};
 use talkback_reactor::{ConnId, Cx};
 
-use crate::answer::{Pushed, respond_with};
-use crate::hub::Encoded;
+use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with};
+use crate::hub::{Encoded, TooManyChannels};
 use crate::options::DRAIN_RETRY_AFTER;
 use crate::state::LoopCtx;
+use crate::stats::Answered;
 
 /// An open event stream.
 #[derive(Debug)]
@@ -31,26 +32,41 @@ pub struct SseConn {
     last_sent: MessageId,
 }
 
-/// Opens the stream: head, replay after `Last-Event-ID` (or `?lastEventId=`), subscription.
-pub fn open(channel: &str, query: &ChannelQuery, request: &Request, cx: &mut Cx<'_>, state: &mut LoopCtx) -> SseConn {
+/// Opens the stream: head, replay after `Last-Event-ID` (or `?lastEventId=`), subscription —
+/// or 503 (the connection stays HTTP) when the channel is new and there are `--max-channels`
+/// already.
+pub fn open(
+    channel: &str,
+    query: &ChannelQuery,
+    request: &Request,
+    cx: &mut Cx<'_>,
+    state: &mut LoopCtx,
+) -> Result<SseConn, Answered> {
     let resume = request
         .header("last-event-id")
         .and_then(|value| parse_decimal(value.trim_ascii()).ok())
         .or(query.last_event_id);
+    let Ok(subscription) = state.hub.subscribe(channel, cx.id(), resume) else {
+        return Err(respond_try_later(cx, state, ReplyTo::of(request), TooManyChannels::REASON));
+    };
     respond_with(cx, state, |out, state| {
         let _ = talkback_sse::encode_stream_head_with_date(state.date.value(), out);
     });
-    let subscription = state.hub.subscribe(channel, cx.id(), resume);
-    if subscription.replay.missed > 0 {
-        cx.with_output(|out| talkback_sse::encode_missed(subscription.replay.missed, out));
+    let (replay, last_sent) = (&subscription.replay, subscription.last_sent);
+    match (replay.missed, replay.messages.is_empty()) {
+        (0, _) => {}
+        // The budget took everything after the cursor: the notice carries the newest id, so
+        // the browser does not ask for the same gap when it reconnects.
+        (missed, true) => cx.with_output(|out| talkback_sse::encode_missed_through(missed, last_sent, out)),
+        (missed, false) => cx.with_output(|out| talkback_sse::encode_missed(missed, out)),
     }
-    for message in &subscription.replay.messages {
-        cx.write_shared(Arc::clone(&message.sse));
+    for message in &replay.messages {
+        cx.write_shared(Arc::clone(message.sse()));
     }
-    let (channel, last_sent) = (subscription.channel, subscription.last_sent);
+    let channel = subscription.channel;
     state.observer.note(cx.id(), || format!("SSE stream open on {channel}, resuming after id {last_sent}"));
     cx.set_deadline(Some(cx.now() + state.options.heartbeat));
-    SseConn { channel, last_sent }
+    Ok(SseConn { channel, last_sent })
 }
 
 impl SseConn {
@@ -77,9 +93,9 @@ impl SseConn {
             return Pushed::Skipped;
         }
         self.last_sent = message.id;
-        cx.write_shared(Arc::clone(&message.sse));
+        cx.write_shared(Arc::clone(message.sse()));
         cx.set_deadline(Some(cx.now() + state.options.heartbeat));
-        Pushed::Sent { bytes: &message.sse, what: "SSE event" }
+        Pushed::Sent { bytes: message.sse(), what: "SSE event" }
     }
 
     /// The server is draining: end the stream cleanly. A last block sets the reconnection

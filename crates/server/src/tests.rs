@@ -4,6 +4,7 @@
 //! and each kind's answer to a drain are checked here; the end-to-end tests in `tests/` check
 //! the same server through sockets.
 
+mod budget;
 mod drain;
 mod held;
 mod http;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use talkback_reactor::ConnId;
 use talkback_reactor::testing::TestLoop;
 
-use crate::hub::{Hub, LocalHub, Mailbox};
+use crate::hub::{LocalHub, Mailbox};
 use crate::observe::Observer;
 use crate::stats::Stats;
 use crate::{Conn, HubRoutes, LoopCtx, Options, Service};
@@ -27,7 +28,7 @@ fn test_loop(service: Service, max_message: usize, opts: impl FnOnce(&mut Option
     let mut options = Options::with_defaults(max_message);
     options.threads = 1;
     opts(&mut options);
-    let hub = Arc::new(Hub::new(options.history, 1, options.max_ahead));
+    let hub = crate::hub_for(&options);
     TestLoop::new(move |handle| {
         let local = LocalHub::new(hub, 0, vec![Box::new(handle) as Box<dyn Mailbox>]);
         let observer = Observer::new(None, Arc::new(Stats::default()), service.counts_page_requests());

@@ -22,8 +22,8 @@ use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
 use talkback_ws::{Config, Connection, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role};
 
-use crate::answer::{Pushed, respond_with};
-use crate::hub::Encoded;
+use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with, write_framed};
+use crate::hub::{Encoded, TooManyChannels};
 use crate::observe::Observer;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
@@ -45,8 +45,9 @@ pub struct WsConn {
     last_sent: MessageId,
 }
 
-/// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal (the caller
-/// closes the connection after it).
+/// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal, or 503 when the
+/// channel is new and there are `--max-channels` already (the caller closes the connection
+/// after a refusal).
 pub fn upgrade(
     request: &Request,
     channel: Option<&str>,
@@ -61,6 +62,15 @@ pub fn upgrade(
             return Err(Answered { status: refusal.status(), messages: 0 });
         }
     };
+    // Subscribe before the 101: past `--max-channels` a new channel's upgrade is refused.
+    let subscription = match channel.map(|name| state.hub.subscribe(name, cx.id(), None)) {
+        None => None,
+        Some(Ok(subscription)) => Some(subscription),
+        Some(Err(TooManyChannels)) => {
+            let to = ReplyTo::of(request).closing();
+            return Err(respond_try_later(cx, state, to, TooManyChannels::REASON));
+        }
+    };
     respond_with(cx, state, |out, _| accepted.encode_response(out));
     let options = &state.options;
     let config = Config {
@@ -73,12 +83,10 @@ pub fn upgrade(
     let mut ws = Connection::new(Role::Server, config, cx.now());
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
-    let mut conn = WsConn { ws, channel: None, last_sent: 0 };
-    if let Some(name) = channel {
-        let subscription = state.hub.subscribe(name, cx.id(), None);
-        conn.last_sent = subscription.last_sent;
-        conn.channel = Some(subscription.channel);
-    }
+    let conn = match subscription {
+        Some(subscription) => WsConn { ws, channel: Some(subscription.channel), last_sent: subscription.last_sent },
+        None => WsConn { ws, channel: None, last_sent: 0 },
+    };
     Ok(Box::new(conn))
 }
 
@@ -132,10 +140,14 @@ impl WsConn {
     fn publish_all(&mut self, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         while let Some(event) = self.ws.poll_event() {
             match event {
-                Event::Text(text) => {
-                    let id = state.hub.publish(channel, &text);
-                    state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
-                }
+                Event::Text(text) => match state.hub.publish(channel, &text) {
+                    Ok(id) => state.observer.note(cx.id(), || format!("published id {id} to channel {channel}")),
+                    // Not expected: this socket listens on the channel, which keeps it
+                    // (RFC 6455 §7.4.1: 1011, "an unexpected condition").
+                    Err(TooManyChannels) => {
+                        let _ = self.ws.close(1011, "too many channels");
+                    }
+                },
                 // The hub carries UTF-8 text only (README, "The hub's URLs"): 1003 "unsupported data".
                 Event::Binary(_) => {
                     let _ = self.ws.close(1003, "the hub accepts text messages only");
@@ -224,8 +236,9 @@ impl WsConn {
             return Pushed::Skipped;
         }
         self.last_sent = message.id;
-        cx.write_shared(Arc::clone(&message.ws));
-        Pushed::Sent { bytes: &message.ws, what: "WebSocket text frame (shared)" }
+        let (bytes, range) = message.text();
+        write_framed(cx, |out| message.ws_header().encode(out), bytes, range, b"");
+        Pushed::Sent { bytes: message.text_bytes(), what: "WebSocket text frame, payload (after its header)" }
     }
 
     /// The socket is gone: unsubscribe.

@@ -8,7 +8,9 @@
 //! Numbers (`id:` of [`encode_message`], `retry:`, the missed count) are written by
 //! `talkback_http1::push_decimal`, the one decimal writer of the protocol crates.
 
-use talkback_http1::push_decimal;
+use std::ops::Range;
+
+use talkback_http1::{find_cr_or_lf, push_decimal};
 
 /// A field value that cannot be written: it would end the line early (CR, LF) or make the
 /// browser ignore the field (NUL in an `id`). Only our own caller can cause this — stream
@@ -96,12 +98,19 @@ impl<'a> Event<'a> {
 
 /// The hub's fast path: `id: {id}\ndata: ...\n\n`, the block every subscriber of a channel
 /// receives. The hub calls this once per message and shares the bytes.
-pub fn encode_message(id: u64, data: &str, out: &mut Vec<u8>) {
+///
+/// Returns where `data` itself sits in `out` when it was copied there as it is — it is one
+/// line (no CR or LF), as most messages are — so the caller can keep this block as the
+/// message's only copy and use that range for the other transports; `None` when the data was
+/// split into several `data:` lines.
+pub fn encode_message(id: u64, data: &str, out: &mut Vec<u8>) -> Option<Range<usize>> {
     out.extend_from_slice(b"id: ");
     push_decimal(out, id);
     out.push(b'\n');
-    encode_data(data, out);
+    let start = out.len() + b"data: ".len();
+    let lines = encode_data(data, out);
     out.push(b'\n');
+    (lines == 1).then_some(start..start + data.len())
 }
 
 /// A comment block, `: text\n\n` (or `:\n\n` for empty text), ignored by the browser: "If
@@ -139,12 +148,27 @@ pub fn encode_missed(count: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\n\n");
 }
 
+/// [`encode_missed`] for a notice that nothing follows: every message after the client's
+/// cursor was evicted. It carries `id: {last_id}`, the newest id, so the browser's last event
+/// ID moves past the gap and a reconnect does not ask for it again:
+/// `event: missed\nid: {last_id}\ndata: {count}\n\n`.
+pub fn encode_missed_through(count: u64, last_id: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"event: missed\nid: ");
+    push_decimal(out, last_id);
+    out.extend_from_slice(b"\ndata: ");
+    push_decimal(out, count);
+    out.extend_from_slice(b"\n\n");
+}
+
 /// `data: {line}\n` for each line of `data`; an empty string is one empty `data:` line, so
-/// the event is still dispatched (with empty data).
-fn encode_data(data: &str, out: &mut Vec<u8>) {
+/// the event is still dispatched (with empty data). Returns how many lines.
+fn encode_data(data: &str, out: &mut Vec<u8>) -> usize {
+    let mut count = 0;
     for line in lines(data) {
         field(out, b"data", line.as_bytes());
+        count += 1;
     }
+    count
 }
 
 /// `name: value\n`. The space after the colon is always written, so a value that itself
@@ -162,7 +186,9 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let s = rest?;
-        match s.find(['\r', '\n']) {
+        // A byte search, eight at a time: CR and LF are ASCII, so they never occur inside a
+        // longer UTF-8 sequence.
+        match find_cr_or_lf(s.as_bytes()) {
             None => {
                 rest = None;
                 Some(s)
@@ -188,9 +214,15 @@ mod tests {
 
     #[test]
     fn encode_message_writes_id_then_data_lines() {
-        assert_eq!(bytes(|o| encode_message(7, "hi", o)), b"id: 7\ndata: hi\n\n");
-        assert_eq!(bytes(|o| encode_message(0, "a\r\nb", o)), b"id: 0\ndata: a\ndata: b\n\n");
-        let max = bytes(|o| encode_message(u64::MAX, "", o));
+        let mut out = b"before;".to_vec();
+        assert_eq!(encode_message(7, "hi", &mut out), Some(19..21), "one line: copied as it is, here");
+        assert_eq!(out, b"before;id: 7\ndata: hi\n\n");
+        let mut out = Vec::new();
+        assert_eq!(encode_message(0, "a\r\nb", &mut out), None, "split into lines: no one range holds it");
+        assert_eq!(out, b"id: 0\ndata: a\ndata: b\n\n");
+        let max = bytes(|o| {
+            encode_message(u64::MAX, "", o);
+        });
         assert_eq!(max, b"id: 18446744073709551615\ndata: \n\n");
     }
 

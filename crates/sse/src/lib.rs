@@ -27,7 +27,7 @@
 //!
 //! | module | spec heading | what |
 //! |---|---|---|
-//! | `encode` | "Parsing an event stream" (the ABNF), "Authoring notes" | [`Event`], [`encode_message`], [`encode_comment`], [`encode_retry`], [`encode_missed`] |
+//! | `encode` | "Parsing an event stream" (the ABNF), "Authoring notes" | [`Event`], [`encode_message`], [`encode_comment`], [`encode_retry`], [`encode_missed`], [`encode_missed_through`] |
 //! | `parse` | "Interpreting an event stream", "Dispatch the event" | [`Parser`], [`ParsedEvent`], [`parse_stream`] |
 //! | `head` | "Processing model" (the `text/event-stream` check), RFC 9112 §6.3 | [`STREAM_HEAD`], [`encode_stream_head`] |
 //!
@@ -105,6 +105,8 @@ mod encode;
 mod head;
 mod parse;
 
-pub use encode::{Event, InvalidField, encode_comment, encode_message, encode_missed, encode_retry};
+pub use encode::{
+    Event, InvalidField, encode_comment, encode_message, encode_missed, encode_missed_through, encode_retry,
+};
 pub use head::{InvalidHeader, STREAM_HEAD, encode_stream_head, encode_stream_head_with_date};
 pub use parse::{Limits, ParseError, ParsedEvent, Parser, State, parse_stream};

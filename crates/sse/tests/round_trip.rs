@@ -2,7 +2,8 @@
 //! a CR), at every split of the encoded bytes.
 
 use talkback_sse::{
-    Event, ParsedEvent, Parser, encode_comment, encode_message, encode_missed, encode_retry, parse_stream,
+    Event, ParsedEvent, Parser, encode_comment, encode_message, encode_missed, encode_missed_through, encode_retry,
+    parse_stream,
 };
 
 /// What the browser sees for `data`: every line end becomes LF.
@@ -93,12 +94,16 @@ fn comment_retry_and_missed_blocks_interleave_with_messages() {
     encode_comment("heartbeat\nline two", &mut out);
     encode_message(6, "six", &mut out);
     encode_comment("", &mut out);
+    encode_missed_through(3, 9, &mut out);
     let mut parser = Parser::new();
     parser.handle_bytes(&out).unwrap();
     let missed = parser.poll_event().unwrap();
     assert_eq!((missed.event_type.as_str(), missed.data.as_str(), missed.last_event_id.as_str()), ("missed", "5", ""));
     let six = parser.poll_event().unwrap();
     assert_eq!((six.event_type.as_str(), six.data.as_str(), six.last_event_id.as_str()), ("message", "six", "6"));
+    let through = parser.poll_event().unwrap();
+    let got = (through.event_type.as_str(), through.data.as_str(), through.last_event_id.as_str());
+    assert_eq!(got, ("missed", "3", "9"), "a notice that nothing follows moves the last event ID past the gap");
     assert_eq!(parser.poll_event(), None);
     assert_eq!(parser.retry(), Some(2000));
 }
@@ -124,7 +129,12 @@ fn round_trip_random_strings() {
     for id in 0..500u64 {
         let len = rng.next() % 12;
         let text: String = (0..len).map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize]).collect();
-        encode_message(id, &text, &mut stream);
+        let at = encode_message(id, &text, &mut stream);
+        // One-line data is copied as it is, and the encoder says where (the hub keeps that copy only).
+        assert_eq!(at.is_some(), !text.contains(['\r', '\n']), "{text:?}");
+        if let Some(range) = at {
+            assert_eq!(&stream[range], text.as_bytes());
+        }
         sent.push(normalised(&text));
     }
     let events = parse_stream(&stream).unwrap();

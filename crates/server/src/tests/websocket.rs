@@ -10,6 +10,7 @@ use crate::Service;
 
 const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
+/// A WebSocket upgrade request for `target` (RFC 6455 §1.3's key).
 pub(super) fn upgrade(target: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: t\r\n{UPGRADE}\r\n").into_bytes()
 }

@@ -2,8 +2,11 @@
 //! and writing the requests the hub tests send. (Each test binary uses part of it.)
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use talkback_harness::TestServer;
-use talkback_server::{HubRoutes, Options, Service, start};
+use talkback_server::hub::Hub;
+use talkback_server::{HubRoutes, Options, Service, hub_for, start, start_with_hub};
 
 /// Starts `service` with its binary's message limit and two loops, after `opts` adjusts the
 /// options; no signal handling (the test process owns its signals).
@@ -14,6 +17,21 @@ pub(crate) fn spawn(service: Service, max_message: usize, opts: impl FnOnce(&mut
     TestServer::spawn(move |listener| {
         let _ = start(listener, service, options, false).map(|server| server.join());
     })
+}
+
+/// The whole hub (two loops, 64 KiB messages, after `opts`) and a handle on its shared state,
+/// so a test can read the hub's own figures (retained bytes, channels).
+pub(crate) fn spawn_hub_with_handle(opts: impl FnOnce(&mut Options)) -> (TestServer, Arc<Hub>) {
+    let mut options = Options::with_defaults(64 << 10);
+    options.threads = 2;
+    opts(&mut options);
+    let hub = hub_for(&options);
+    let handle = Arc::clone(&hub);
+    let server = TestServer::spawn(move |listener| {
+        let service = Service::Hub(HubRoutes::ALL);
+        let _ = start_with_hub(listener, service, options, hub, false).map(|server| server.join());
+    });
+    (server, handle)
 }
 
 /// `http-echo` as the binary runs it (16 MiB limit).
