@@ -205,7 +205,7 @@ def check_405_with_allow(addr):
     c = Client(addr)
     response, body = c.request("DELETE", "/")
     expect(response.status_code == 405, f"status {response.status_code}")
-    expect(header(response, "allow") == "GET, HEAD, POST, PUT", f"Allow {header(response, 'allow')!r}")
+    expect(header(response, "allow") == "GET, HEAD, POST, PUT, OPTIONS", f"Allow {header(response, 'allow')!r}")
     expect(body.endswith(b"\n"), f"body {body!r}")
     c.next_cycle()
     response, body = c.request("GET", "/")
