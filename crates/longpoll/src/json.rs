@@ -73,22 +73,39 @@ pub fn json_verbatim(text: &str) -> bool {
 /// Appends `[`, the elements separated by `,`, and `]`: exactly
 /// [`json_array_len`]`(elements)` bytes.
 pub fn encode_json_array<'e>(elements: impl IntoIterator<Item = &'e [u8]>, out: &mut Vec<u8>) {
-    out.push(b'[');
+    let mut count = 0;
     for (i, element) in elements.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+        out.extend_from_slice(json_array_before(i));
         out.extend_from_slice(element);
+        count += 1;
     }
-    out.push(b']');
+    if count == 0 {
+        out.push(b'[');
+    }
+    out.extend_from_slice(JSON_ARRAY_END);
 }
+
+/// What goes before element `index` of a JSON array (RFC 8259 §5): `[` before the first, `,`
+/// before every other. For a writer that writes the elements in pieces (some copied, some
+/// shared from where they are kept), with [`JSON_ARRAY_END`] after the last one.
+pub const fn json_array_before(index: usize) -> &'static [u8] {
+    if index == 0 { b"[" } else { b"," }
+}
+
+/// What closes a JSON array that has at least one element (see [`json_array_before`]).
+pub const JSON_ARRAY_END: &[u8] = b"]";
 
 /// How many bytes [`encode_json_array`] writes for `elements`, without writing them: `[` and
 /// `]`, the elements, and one `,` between each two. A response needs its `Content-Length`
 /// before its body, so the caller can write the head with this, then stream the array
 /// after it — or reserve exactly once.
 pub fn json_array_len<'e>(elements: impl IntoIterator<Item = &'e [u8]>) -> usize {
-    let (count, bytes) = elements.into_iter().fold((0usize, 0usize), |(count, bytes), e| (count + 1, bytes + e.len()));
+    json_array_len_of(elements.into_iter().map(<[u8]>::len))
+}
+
+/// [`json_array_len`] from the elements' lengths alone (for elements written in pieces).
+pub fn json_array_len_of(lengths: impl IntoIterator<Item = usize>) -> usize {
+    let (count, bytes) = lengths.into_iter().fold((0usize, 0usize), |(count, bytes), len| (count + 1, bytes + len));
     2 + bytes + count.saturating_sub(1)
 }
 
@@ -123,6 +140,25 @@ pub fn encode_json_string(text: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 8259 §5: `[`, values separated by `,`, `]` — written whole, or in pieces with
+    /// `json_array_before` and `JSON_ARRAY_END`, the same bytes and the length said in advance.
+    #[test]
+    fn rfc8259_5_an_array_in_pieces_is_the_array_whole() {
+        for elements in [&[][..], &[&b"1"[..]][..], &[&b"1"[..], b"{}", b"\"x\""][..]] {
+            let mut whole = Vec::new();
+            encode_json_array(elements.iter().copied(), &mut whole);
+            let mut pieces = Vec::new();
+            for (i, element) in elements.iter().enumerate() {
+                pieces.extend_from_slice(json_array_before(i));
+                pieces.extend_from_slice(element);
+            }
+            pieces.extend_from_slice(if elements.is_empty() { b"[]" } else { JSON_ARRAY_END });
+            assert_eq!(whole, pieces);
+            assert_eq!(json_array_len(elements.iter().copied()), whole.len());
+            assert_eq!(json_array_len_of(elements.iter().map(|e| e.len())), whole.len());
+        }
+    }
 
     fn string(text: &str) -> String {
         let mut out = Vec::new();

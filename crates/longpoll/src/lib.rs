@@ -140,8 +140,9 @@ mod parked;
 mod query;
 
 pub use json::{
-    CONTENT_TYPE, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_array, encode_json_element, encode_json_element_head,
-    encode_json_string, json_array_len, json_element_len, json_verbatim,
+    CONTENT_TYPE, JSON_ARRAY_END, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_array, encode_json_element,
+    encode_json_element_head, encode_json_string, json_array_before, json_array_len, json_array_len_of,
+    json_element_len, json_verbatim,
 };
 pub use log::{Batch, ChannelLog, LogLimits, MessageId};
 pub use parked::Parked;

@@ -20,7 +20,8 @@ use std::time::Duration;
 use talkback_http1::Status;
 use talkback_http1::decimal::push_decimal;
 use talkback_longpoll::{
-    CONTENT_TYPE, ChannelQuery, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_element_head, hold_duration,
+    CONTENT_TYPE, ChannelQuery, JSON_ARRAY_END, JSON_ELEMENT_TAIL, MISSED_HEADER, encode_json_element_head,
+    hold_duration, json_array_before, json_array_len_of,
 };
 use talkback_reactor::{ConnId, Cx};
 
@@ -130,21 +131,18 @@ fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &Lo
         return respond(cx, state, to, Status::NO_CONTENT, missed_header, b"");
     }
     let batch = &messages.messages;
-    let length = 2 + batch.iter().map(|m| m.json_len()).sum::<usize>() + batch.len() - 1;
+    let length = json_array_len_of(batch.iter().map(|m| m.json_len()));
     let shared = !to.head_only && batch.iter().any(|m| is_long(m));
     respond_with(cx, state, |out, state| {
         let head = to.head(Status::OK).header("Content-Type", CONTENT_TYPE.as_bytes());
         let head = head.header("Cache-Control", b"no-store").fields(missed_header);
         head.content_length(length as u64).encode(&state.date, out);
         if !to.head_only && !shared {
-            out.push(b'[');
             for (i, message) in batch.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+                out.extend_from_slice(json_array_before(i));
                 message.encode_json(out);
             }
-            out.push(b']');
+            out.extend_from_slice(JSON_ARRAY_END);
         }
     });
     if shared {
@@ -163,8 +161,8 @@ fn is_long(message: &Encoded) -> bool {
 /// framing copied around its text, shared; a long escaped element shared whole.
 fn write_batch_shared(batch: &[Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) {
     let id = cx.id();
-    let mut opening: &[u8] = b"[";
-    for message in batch {
+    for (i, message) in batch.iter().enumerate() {
+        let opening = json_array_before(i);
         match message.json() {
             _ if !is_long(message) => cx.with_output(|out| {
                 let start = out.len();
@@ -188,7 +186,6 @@ fn write_batch_shared(batch: &[Arc<Encoded>], cx: &mut Cx<'_>, state: &LoopCtx) 
                 state.observer.payload(id, false, "response body: escaped element (shared)", element);
             }
         }
-        opening = b",";
     }
-    cx.write(b"]");
+    cx.write(JSON_ARRAY_END);
 }
