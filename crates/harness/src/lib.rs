@@ -16,10 +16,12 @@
 //! hanging it. Nothing here uses a fixed port.
 
 mod client;
+mod redis;
 mod response;
 pub mod vectors;
 
 pub use client::{Client, DEFAULT_TIMEOUT};
+pub use redis::RedisServer;
 pub use response::{Response, parse_response};
 
 use std::net::{SocketAddr, TcpListener};
