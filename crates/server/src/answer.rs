@@ -28,8 +28,8 @@ pub struct ReplyTo {
 }
 
 /// The hub's own response fields a cross-origin page may read: how many messages it missed,
-/// and when to ask again after a 503.
-const EXPOSE_HEADERS: &[u8] = b"Talkback-Missed, Retry-After";
+/// when to ask again after a 503, and why a publish got 401.
+const EXPOSE_HEADERS: &[u8] = b"Talkback-Missed, Retry-After, WWW-Authenticate";
 
 /// The CORS fields of an answer ([Fetch, "HTTP responses"](https://fetch.spec.whatwg.org/#http-responses)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
