@@ -49,6 +49,10 @@ traces:
 e2e:
     bash scripts/e2e.sh
 
+# The publish token, the Origin allow-list and CORS in headless Chromium, from pages on two other origins
+e2e-guard:
+    bash scripts/e2e-guard.sh
+
 # Run the four techniques against one message stream and print/plot what each costs
 # (writes reports/compare/, which git ignores).
 compare *ARGS:

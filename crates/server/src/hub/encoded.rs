@@ -5,7 +5,12 @@
 //!                                       └┬┘
 //!                                       text       WebSocket: 81 02 ┊ text
 //!                                                  JSON: {"id":7,"data":" ┊ text ┊ "}
+//!                                                  WebSocket, talkback.json: 81 14 ┊ the JSON
 //! ```
+//!
+//! A `talkback.json` WebSocket frame is the JSON element behind a frame header of its length
+//! ([`Encoded::ws_json_header`]): nothing more is kept for it — the element is built around
+//! the shared text, or is the escaped element already kept (and counted) for `/poll`.
 //!
 //! The SSE event is the message's one copy: for a one-line text (most messages) the text is a
 //! range of it, and the WebSocket frame and the JSON element are written around that range —
@@ -103,6 +108,12 @@ impl Encoded {
     /// text: 2 to 10 bytes, written before it.
     pub fn ws_header(&self) -> FrameHeader {
         FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: self.text.len() as u64 }
+    }
+
+    /// The header of the WebSocket text frame that carries the JSON element instead (the
+    /// `talkback.json` subprotocol).
+    pub fn ws_json_header(&self) -> FrameHeader {
+        FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: self.json_len() as u64 }
     }
 
     /// How the JSON element is kept.
