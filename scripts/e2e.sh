@@ -49,7 +49,7 @@ trap cleanup EXIT
 
 STDOUT=$ART/server.out
 : >"$STDOUT"
-"$TARGET/release/demo" --addr 127.0.0.1:0 >"$STDOUT" 2>"$ART/server.log" &
+"$TARGET/release/demo" --addr 127.0.0.1:0 --history 8 >"$STDOUT" 2>"$ART/server.log" &
 SERVER_PID=$!
 
 # The first stdout line is `listening on http://ADDR`.
@@ -65,5 +65,5 @@ log "demo (pid $SERVER_PID) listening on $ADDR"
 
 # 4. The test (bounded by its own timeout; `timeout` is a backstop).
 status=0
-timeout 90 node tests/e2e/e2e.mjs "$ADDR" || status=$?
+timeout 120 node tests/e2e/e2e.mjs "$ADDR" || status=$?
 exit "$status"
