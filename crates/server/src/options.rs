@@ -58,6 +58,16 @@ pub struct Options {
     /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
     /// still open are closed (`--drain-timeout`, seconds, default 5).
     pub drain_timeout: Duration,
+    /// The token a publisher must present (`--publish-token TOKEN`, or the first line of
+    /// `--publish-token-file PATH`): `POST` needs `Authorization: Bearer TOKEN`, a WebSocket
+    /// publishes only if its upgrade carried it. `None` (the default): anyone may publish.
+    pub publish_token: Option<String>,
+    /// Origins allowed to open a WebSocket and to read the hub cross-origin (`--allow-origin
+    /// ORIGIN`, repeatable; `*` allows every one). Empty (the default): no CORS headers, and a
+    /// WebSocket from any `Origin` is accepted.
+    pub allow_origins: Vec<String>,
+    /// Whether the hub answers `GET /metrics` (`--metrics on|off`, default on).
+    pub metrics: bool,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -102,6 +112,9 @@ impl Options {
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
             drain_timeout: Duration::from_secs(5),
+            publish_token: None,
+            allow_origins: Vec::new(),
+            metrics: true,
         }
     }
 
@@ -164,6 +177,10 @@ impl Options {
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
+            "--publish-token" => self.publish_token = Some(crate::guard::token_flag(flag, value)?),
+            "--publish-token-file" => self.publish_token = Some(crate::guard::token_file(value)?),
+            "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
+            "--metrics" => self.metrics = on_off(flag, value)?,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -179,6 +196,15 @@ impl Options {
                 std::process::exit(2);
             }
         }
+    }
+}
+
+/// `on` or `off`.
+fn on_off(flag: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{flag}: {value:?} is neither on nor off")),
     }
 }
 
@@ -224,6 +250,14 @@ Options:
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
                              is closed (default 5; a second signal exits at once)
+  --publish-token TOKEN      publishing needs this token: POST with Authorization: Bearer TOKEN
+                             (else 401), a WebSocket whose upgrade carried it (header or
+                             ?token=; else its text messages get close 1008); reading stays open
+  --publish-token-file PATH  the same, the token read from the file's first line
+  --allow-origin ORIGIN      WebSocket handshakes only from this Origin (else 403; no Origin or
+                             the hub's own is fine), CORS for it on POST, poll, longpoll, sse;
+                             repeatable, * for any (default: no CORS, any Origin's WebSocket)
+  --metrics on|off           GET /metrics, Prometheus text format (default on)
   --help                     this text";
 
 #[cfg(test)]
@@ -272,6 +306,24 @@ mod tests {
         assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16777216;"));
         assert!(text.contains("--drain-timeout SECS"), "{text}");
         assert!(!text.contains('{'), "every placeholder is filled");
+    }
+
+    #[test]
+    fn the_guard_flags_set_the_token_the_origins_and_the_metrics_route() {
+        let options =
+            parse(&["--publish-token", "s3cret", "--allow-origin", "https://a.example", "--allow-origin", "*"])
+                .unwrap()
+                .unwrap();
+        assert_eq!(options.publish_token.as_deref(), Some("s3cret"));
+        assert_eq!(options.allow_origins, ["https://a.example", "*"]);
+        assert!(options.metrics, "on by default");
+        assert!(!parse(&["--metrics", "off"]).unwrap().unwrap().metrics);
+        assert!(parse(&["--metrics", "maybe"]).is_err());
+        assert!(parse(&["--publish-token", "has space"]).is_err(), "not an RFC 6750 b64token");
+        assert!(parse(&["--publish-token", ""]).is_err());
+        assert!(parse(&["--allow-origin", "a.example"]).is_err(), "an origin has a scheme");
+        assert!(parse(&["--allow-origin", "https://a.example/"]).is_err(), "and no path");
+        assert!(parse(&["--publish-token-file", "/nonexistent/token"]).is_err());
     }
 
     #[test]
