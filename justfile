@@ -45,7 +45,7 @@ bench-push:
 traces:
     bash scripts/traces.sh
 
-# The demo page in real headless Chromium: send a message, all four panes show it, counters move.
+# The demo page in headless Chromium: every pane shows every message, counters move, and a network drop loses none.
 e2e:
     bash scripts/e2e.sh
 
