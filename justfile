@@ -49,6 +49,10 @@ traces:
 e2e:
     bash scripts/e2e.sh
 
+# The demo behind a real nginx (deploy/nginx/talkback.conf, see docs/deploy.md): all four techniques through it.
+proxy:
+    bash tests/proxy/run-nginx.sh
+
 # Run the four techniques against one message stream and print/plot what each costs
 # (writes reports/compare/, which git ignores).
 compare *ARGS:
