@@ -8,7 +8,8 @@
 # nginx's test port and the upstream's `server 127.0.0.1:8080;` the demo's address. Both
 # processes are stopped by their PIDs on exit. Prints PASS/FAIL lines and `N passed, M failed`.
 #
-#   bash tests/proxy/run-nginx.sh        # = just proxy; honours CARGO_TARGET_DIR
+#   bash tests/proxy/run-nginx.sh              # = just proxy; honours CARGO_TARGET_DIR
+#   LONG_HOLD=1 bash tests/proxy/run-nginx.sh  # also hold a long-poll 70 s (past nginx's default)
 #
 # nginx missing? `apt-get install nginx` (CI installs it; see .ci/run).
 set -uo pipefail
@@ -118,7 +119,7 @@ echo "demo (pid $demo_pid) on $hub; $(nginx -v 2>&1) (pid $nginx_pid) on $proxy 
 
 out="$work/client.out"
 status=0
-timeout 60 node "$here/through-nginx.mjs" "http://$proxy" >"$out" 2>&1 || status=$?
+timeout $((${LONG_HOLD:+80} + 60)) node "$here/through-nginx.mjs" "http://$proxy" >"$out" 2>&1 || status=$?
 cat "$out"
 passed=$(grep -c '^PASS ' "$out")
 failed=$(grep -c '^FAIL ' "$out")

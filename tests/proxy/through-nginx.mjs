@@ -11,6 +11,7 @@
 // Prints PASS/FAIL lines; exits non-zero on any failure (run-nginx.sh counts them).
 //
 //   node through-nginx.mjs http://127.0.0.1:NGINX_PORT
+//   LONG_HOLD=1 node through-nginx.mjs …   # also a 70 s hold, past nginx's default 60 s timeout
 
 import http from 'node:http';
 import WebSocket from 'ws';
@@ -62,6 +63,14 @@ async function longPolling() {
     const took = Date.now() - t0;
     check("long poll: a hold that times out is the hub's 204, passed through (not nginx's 504)",
       timedOut.status === 204 && took >= 1900 && took < 5000, `${timedOut.status} after ${took} ms`);
+    if (process.env.LONG_HOLD) {
+      // nginx's default proxy_read_timeout is 60 s; the config's 130 s must let this one end.
+      const t1 = Date.now();
+      const long = await fetch(`${base}/ch/${channel}/longpoll?after=1&timeout=70`);
+      const held = Date.now() - t1;
+      check('long poll: a 70 s hold outlasts nginx\'s default 60 s and ends with the hub\'s 204',
+        long.status === 204 && held >= 69_000, `${long.status} after ${held} ms`);
+    }
   } catch (error) {
     check('long poll', false, error.message);
   }
