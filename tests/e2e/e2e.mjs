@@ -161,6 +161,7 @@ async function outage(page, context, link, channel, count, label) {
   const before = await page.evaluate(readLinks, TECHS);
   await context.setOffline(true);
   const cut = link.down();
+  check(!(await page.evaluate(() => navigator.onLine)), `${label}: the browser reports itself offline`);
   const down = await waitFor(page, readLinks, TECHS,
     (v) => TECHS.every((t) => v[t].reconnects > before[t].reconnects && v[t].state === "reconnecting"));
   for (const tech of TECHS) {
@@ -182,13 +183,17 @@ async function outage(page, context, link, channel, count, label) {
 
   link.up();
   await context.setOffline(false);
+  const online = Date.now();
   const kept = texts.slice(-HISTORY);
   const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
   const back = await waitFor(page, shownAmong, [TECHS, texts], (v) => TECHS.every((t) => v[t].length >= kept.length),
     RESUME_MS);
+  const caughtUp = Date.now() - online;
+  // The page's `online` listener ends every back-off wait at once, so this is quick.
+  check(caughtUp < 3000, `${label}: every pane caught up within 3 s of going online`, `${caughtUp} ms`);
   for (const tech of TECHS) {
     check(same(back[tech], kept), `${label}: ${tech} pane shows every retained message once and in order`,
-      `${back[tech].length}/${kept.length}: ${JSON.stringify(back[tech])}`);
+      `${back[tech].length}/${kept.length} within ${caughtUp} ms of going online: ${JSON.stringify(back[tech])}`);
   }
   const missed = count - kept.length;
   const up = await waitFor(page, readLinks, TECHS, (v) => TECHS.every((t) => v[t].state === "connected"), RESUME_MS);
