@@ -196,6 +196,7 @@ fn fetch_cors_a_listed_origin_gets_allow_origin_and_vary_on_every_readable_route
     ] {
         assert_eq!(response.header("access-control-allow-origin"), Some("https://app.example"), "{response:?}");
         assert_eq!(response.header("vary"), Some("Origin"), "{response:?}");
+        assert_eq!(response.header("access-control-expose-headers"), Some("Talkback-Missed, Retry-After"));
     }
     let sse = Sse::open(server.addr(), "/ch/c1/sse", origin);
     assert_eq!(sse.header("access-control-allow-origin"), Some("https://app.example"));
