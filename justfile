@@ -49,7 +49,7 @@ traces:
 e2e:
     bash scripts/e2e.sh
 
-# The demo behind a real nginx (deploy/nginx/talkback.conf, see docs/deploy.md): all four techniques through it.
+# The demo behind a real nginx (deploy/nginx/talkback.conf, see docs/deploy.md): all four techniques and the page through it.
 proxy:
     bash tests/proxy/run-nginx.sh
 

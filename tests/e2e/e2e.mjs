@@ -30,7 +30,8 @@ if (!addr) {
 }
 const base = `http://${addr}`;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const screenshot = resolve(root, "artifacts/e2e/demo.png");
+// Where the screenshots go (tests/proxy/run-nginx.sh, running this through nginx, picks another).
+const screenshot = resolve(process.env.E2E_ARTIFACTS || resolve(root, "artifacts/e2e"), "demo.png");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const TECHS = ["poll", "longpoll", "sse", "ws"];

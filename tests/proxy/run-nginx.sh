@@ -4,7 +4,9 @@
 # the foreground with its own prefix, pid file, logs and temp dirs (nothing under /etc or /var
 # is touched), and runs tests/proxy/through-nginx.mjs through it: short polling, long-polling
 # held and answered, SSE streamed unbuffered with Last-Event-ID resume, WebSocket upgrade with
-# publish and replay. The config is used verbatim except for two lines: `listen 80;` becomes
+# publish and replay. Then the demo page in headless Chromium through nginx: tests/e2e/e2e.mjs,
+# network drops included (skipped, loudly, without /usr/bin/chromium; scripts/e2e.sh installs
+# it). The config is used verbatim except for two lines: `listen 80;` becomes
 # nginx's test port and the upstream's `server 127.0.0.1:8080;` the demo's address. Both
 # processes are stopped by their PIDs on exit. Prints PASS/FAIL lines and `N passed, M failed`.
 #
@@ -48,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$target/release/demo" --addr 127.0.0.1:0 >"$work/demo.out" 2>"$work/demo.err" &
+"$target/release/demo" --addr 127.0.0.1:0 --history 8 >"$work/demo.out" 2>"$work/demo.err" &   # e2e.mjs needs 8
 demo_pid=$!
 hub="$(listening_addr demo "$demo_pid" "$work/demo.out" "$work/demo.err")" || exit 1
 
@@ -127,6 +129,29 @@ if [[ $status -ne 0 && $failed -eq 0 ]]; then
     echo "FAIL through-nginx.mjs: exited with status $status"
     failed=$((failed + 1))
 fi
+
+# The page through nginx: every e2e check, the network drops too.
+if [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]]; then
+    echo "--- the demo page in headless Chromium, through nginx"
+    (cd "$root/tests/e2e" && npm install --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm install failed" >&2; exit 1; }
+    page_out="$work/e2e.out"
+    page_status=0
+    E2E_ARTIFACTS="$root/artifacts/proxy" timeout 120 node "$root/tests/e2e/e2e.mjs" "$proxy" >"$page_out" 2>&1 \
+        || page_status=$?
+    grep -v -E '^(PASS |[0-9]+ passed, )' "$page_out"
+    p=$(grep -c '^PASS ' "$page_out")
+    f=$(grep -c '^FAIL ' "$page_out")
+    echo "(the page: $p checks passed through nginx)"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [[ $page_status -ne 0 && $f -eq 0 ]]; then
+        echo "FAIL e2e.mjs through nginx: exited with status $page_status"
+        failed=$((failed + 1))
+    fi
+else
+    echo "SKIPPED the page through nginx: no Chromium at ${CHROMIUM:-/usr/bin/chromium} (bash scripts/e2e.sh installs it)"
+fi
+
 for who in demo:"$demo_pid" nginx:"$nginx_pid"; do
     if ! kill -0 "${who#*:}" 2>/dev/null; then
         echo "FAIL ${who%%:*} still running after the test"
