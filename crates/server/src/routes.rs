@@ -339,29 +339,9 @@ pub(crate) fn handle(
             Ok(sse) => return Handled::Switch(Switch::Sse(sse)),
             Err(refused) => refused,
         },
-        Route::Options { allow } => match to.cors {
-            // A CORS preflight from a listed origin (Fetch, "CORS-preflight request").
-            Cors::Allow(_) if request.header("access-control-request-method").is_some() => {
-                let headers: [(&str, &[u8]); 4] = [
-                    ("Allow", allow.as_bytes()),
-                    ("Access-Control-Allow-Methods", allow.as_bytes()),
-                    ("Access-Control-Allow-Headers", ALLOW_HEADERS),
-                    ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
-                ];
-                respond(cx, state, to, Status::NO_CONTENT, &headers, b"")
-            }
-            _ => respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b""),
-        },
+        Route::Options { allow } => answer_options(allow, request, to, cx, state),
         Route::Metrics => metrics::answer(to, cx, state),
-        Route::Unauthorized(credential) => {
-            let reason = credential.reason();
-            let mut text = String::with_capacity(reason.len() + 1);
-            text.push_str(reason);
-            text.push('\n');
-            let headers: [(&str, &[u8]); 2] =
-                [("Content-Type", b"text/plain; charset=utf-8"), ("WWW-Authenticate", credential.challenge())];
-            respond(cx, state, to, Status::UNAUTHORIZED, &headers, text.as_bytes())
-        }
+        Route::Unauthorized(credential) => answer_unauthorized(*credential, to, cx, state),
         Route::Page => page::answer(to, cx, state),
         Route::Stats => match page::open_stats(request, cx, state) {
             Ok(stats) => return Handled::Switch(Switch::Stats(stats)),
@@ -379,4 +359,33 @@ pub(crate) fn handle(
         }
     };
     Handled::Answered(answered)
+}
+
+/// `OPTIONS`: 200 with `Allow`; or, a CORS preflight from a listed origin (Fetch,
+/// "CORS-preflight request": it carries `Access-Control-Request-Method`), 204 with the
+/// `Access-Control-Allow-*` fields as well.
+fn answer_options(allow: &str, request: &Request, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
+    let preflight = matches!(to.cors, Cors::Allow(_)) && request.header("access-control-request-method").is_some();
+    if !preflight {
+        return respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b"");
+    }
+    let headers: [(&str, &[u8]); 4] = [
+        ("Allow", allow.as_bytes()),
+        ("Access-Control-Allow-Methods", allow.as_bytes()),
+        ("Access-Control-Allow-Headers", ALLOW_HEADERS),
+        ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
+    ];
+    respond(cx, state, to, Status::NO_CONTENT, &headers, b"")
+}
+
+/// 401 with the Bearer challenge for what the request carried (RFC 6750 §3) and a one-line
+/// reason that says nothing about the token.
+fn answer_unauthorized(credential: Credential, to: ReplyTo, cx: &mut Cx<'_>, state: &LoopCtx) -> Answered {
+    let reason = credential.reason();
+    let mut text = String::with_capacity(reason.len() + 1);
+    text.push_str(reason);
+    text.push('\n');
+    let headers: [(&str, &[u8]); 2] =
+        [("Content-Type", b"text/plain; charset=utf-8"), ("WWW-Authenticate", credential.challenge())];
+    respond(cx, state, to, Status::UNAUTHORIZED, &headers, text.as_bytes())
 }

@@ -42,9 +42,11 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("demo", "/ch/room/longpoll", Some("GET, OPTIONS")),
     ("demo", "/ch/room/sse", Some("GET, OPTIONS")),
     ("demo", "/ch/room/ws", Some("GET, OPTIONS")),
+    ("demo", "/metrics", Some("GET, HEAD, OPTIONS")),
     ("demo", "/nowhere", None),
     ("demo", "/ch/a.b", None),
-    ("sse-echo", "*", Some("GET, POST, OPTIONS")),
+    ("sse-echo", "*", Some("GET, HEAD, POST, OPTIONS")), // HEAD: GET /metrics
+    ("sse-echo", "/metrics", Some("GET, HEAD, OPTIONS")),
     ("sse-echo", "/ch/room", Some("POST, OPTIONS")),
     ("sse-echo", "/ch/room/sse", Some("GET, OPTIONS")),
     ("sse-echo", "/ch/room/poll", None),

@@ -5,7 +5,12 @@
 //!                                       └┬┘
 //!                                       text       WebSocket: 81 02 ┊ text
 //!                                                  JSON: {"id":7,"data":" ┊ text ┊ "}
+//!                                                  WebSocket, talkback.json: 81 14 ┊ the JSON
 //! ```
+//!
+//! A `talkback.json` WebSocket frame is the JSON element behind a frame header of its length
+//! ([`Encoded::ws_json_header`]): nothing more is kept for it — the element is built around
+//! the shared text, or is the escaped element already kept (and counted) for `/poll`.
 //!
 //! The SSE event is the message's one copy: for a one-line text (most messages) the text is a
 //! range of it, and the WebSocket frame and the JSON element are written around that range —

@@ -96,3 +96,49 @@ fn rfc9110_6_6_1_a_refused_upgrade_is_dated() {
     assert!(answer.contains("\r\nDate: "), "{answer}");
     assert_eq!(lp.status(conn), ConnStatus::Closing);
 }
+
+/// An upgrade offering `protocol`, with `extra` header lines.
+fn upgrade_with(target: &str, protocol: &str, extra: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: t\r\n{UPGRADE}Sec-WebSocket-Protocol: {protocol}\r\n{extra}\r\n")
+        .into_bytes()
+}
+
+/// RFC 6455 §4.2.2 /subprotocol/: `talkback.json` chosen, the replay after `?after=` and the
+/// live message are `/poll`'s elements, each in one unmasked text frame (§5.2), byte for byte.
+#[test]
+fn rfc6455_4_2_2_talkback_json_frames_byte_for_byte() {
+    let mut lp = hub(|_| {});
+    publish(&mut lp, "ids", "one");
+    publish(&mut lp, "ids", "t\"wo");
+    let (ws, out) = open(&mut lp, &upgrade_with("/ch/ids/ws?after=1", "x, talkback.json", ""));
+    let head = text(&out);
+    assert!(head.contains("\r\nSec-WebSocket-Protocol: talkback.json\r\n"), "{head}");
+    let element = br#"{"id":2,"data":"t\"wo"}"#;
+    let mut expected = vec![0x81, element.len() as u8];
+    expected.extend_from_slice(element);
+    assert!(out.ends_with(&expected), "the replay right behind the 101: {head:?}");
+    publish(&mut lp, "ids", "three");
+    let live = br#"{"id":3,"data":"three"}"#;
+    let mut expected = vec![0x81, live.len() as u8];
+    expected.extend_from_slice(live);
+    assert_eq!(lp.take_output(ws), expected);
+}
+
+/// RFC 6455 §7.4.1 (1008, policy violation): with a publish token, a socket whose upgrade did
+/// not carry it listens, but its text message ends it, unpublished.
+#[test]
+fn rfc6455_7_4_1_a_text_message_without_the_token_gets_close_1008() {
+    let mut lp = hub(|o| o.publish_token = Some("tok".into()));
+    let (listener, _) = open(&mut lp, &upgrade("/ch/tok/ws"));
+    let (publisher, _) = open(&mut lp, &upgrade("/ch/tok/ws?token=tok"));
+    lp.send(publisher, &client_frame(OpCode::Text, b"allowed"));
+    lp.deliver_inbox();
+    assert_eq!(lp.take_output(listener), b"\x81\x07allowed", "listening needs no token");
+    lp.send(listener, &client_frame(OpCode::Text, b"refused"));
+    lp.deliver_inbox();
+    let out = lp.take_output(listener);
+    assert_eq!(&out[..4], [0x88, (2 + 34) as u8, 0x03, 0xf0], "close 1008: {out:?}");
+    assert_eq!(&out[4..], b"publishing needs the publish token");
+    let (_, poll) = open(&mut lp, &get("/ch/tok/poll"));
+    assert!(text(&poll).ends_with(r#"[{"id":1,"data":"allowed"}]"#), "{}", text(&poll));
+}
