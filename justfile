@@ -45,13 +45,17 @@ bench-push:
 traces:
     bash scripts/traces.sh
 
-# The demo page in real headless Chromium: send a message, all four panes show it, counters move.
+# The demo page in headless Chromium: every pane shows every message, counters move, and a network drop loses none.
 e2e:
     bash scripts/e2e.sh
 
 # The publish token, the Origin allow-list and CORS in headless Chromium, from pages on two other origins
 e2e-guard:
     bash scripts/e2e-guard.sh
+
+# The demo behind a real nginx (deploy/nginx/talkback.conf, see docs/deploy.md): all four techniques and the page through it.
+proxy:
+    bash tests/proxy/run-nginx.sh
 
 # Run the four techniques against one message stream and print/plot what each costs
 # (writes reports/compare/, which git ignores).

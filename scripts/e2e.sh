@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The demo page in real headless Chromium: send a message, all four panes show it, counters move.
+# The demo page in real headless Chromium: send a message, all four panes show it, counters move;
+# the network drops (offline, connections cut) and every pane resumes without losing a message.
 #
 #   just e2e                      (= bash scripts/e2e.sh)
 #   CARGO_TARGET_DIR=target-x bash scripts/e2e.sh
 #
 # From a fresh machine: installs Debian's chromium if /usr/bin/chromium is missing (apt-get; no
 # browser is ever downloaded by Playwright), installs playwright-core (pinned in
-# tests/e2e/package.json), builds `demo` in release, starts it on 127.0.0.1:0, runs
+# tests/e2e/package.json), builds `demo` in release, starts it on 127.0.0.1:0 with `--history 8`
+# (so a long enough outage outruns the history, and the panes must say what they missed), runs
 # tests/e2e/e2e.mjs against it and stops it again. Exits with the test's status.
-# Writes artifacts/e2e/demo.png (the page, full length) and artifacts/e2e/server.log.
+# Writes artifacts/e2e/demo.png (the page, full length), demo-resumed.png (after the outages)
+# and artifacts/e2e/server.log.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,7 +52,7 @@ trap cleanup EXIT
 
 STDOUT=$ART/server.out
 : >"$STDOUT"
-"$TARGET/release/demo" --addr 127.0.0.1:0 >"$STDOUT" 2>"$ART/server.log" &
+"$TARGET/release/demo" --addr 127.0.0.1:0 --history 8 >"$STDOUT" 2>"$ART/server.log" &
 SERVER_PID=$!
 
 # The first stdout line is `listening on http://ADDR`.
@@ -65,5 +68,5 @@ log "demo (pid $SERVER_PID) listening on $ADDR"
 
 # 4. The test (bounded by its own timeout; `timeout` is a backstop).
 status=0
-timeout 90 node tests/e2e/e2e.mjs "$ADDR" || status=$?
+timeout 120 node tests/e2e/e2e.mjs "$ADDR" || status=$?
 exit "$status"

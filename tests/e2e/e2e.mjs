@@ -5,12 +5,21 @@
 //
 // Loads the page, waits for the four panes to connect, publishes by POST, over the page's
 // WebSocket, and from outside the page (Node fetch), and checks that every pane shows every
-// message exactly once and that the server's counters moved. Saves a full-page screenshot to
-// artifacts/e2e/demo.png. Prints PASS/FAIL lines, then "N passed, M failed"; exits 1 on failure.
-// The whole run is bounded (well under 60 s).
+// message exactly once and that the server's counters moved. Then the network drops twice: the
+// page goes offline (`context.setOffline(true)`) and every connection it has is cut, messages are
+// published from this process meanwhile, the page comes back online, and every pane must show
+// every one of them once and in order — the second time more than the server's history (the
+// server runs with `--history 8`), so each pane must also say how many it missed.
+// Saves a full-page screenshot to artifacts/e2e/demo.png. Prints PASS/FAIL lines, then
+// "N passed, M failed"; exits 1 on failure. The whole run is bounded (well under 90 s).
+//
+// The page is loaded through a TCP relay in this process (see `relay`), so the test can cut the
+// page's connections the way a network drop does. Chromium's offline mode alone refuses new
+// requests but may leave an open WebSocket or EventSource untouched.
 
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import net from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,12 +30,15 @@ if (!addr) {
 }
 const base = `http://${addr}`;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const screenshot = resolve(root, "artifacts/e2e/demo.png");
+// Where the screenshots go (tests/proxy/run-nginx.sh, running this through nginx, picks another).
+const screenshot = resolve(process.env.E2E_ARTIFACTS || resolve(root, "artifacts/e2e"), "demo.png");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const TECHS = ["poll", "longpoll", "sse", "ws"];
 const STEP_MS = 8_000;       // the longest any single check may wait
-const TOTAL_MS = 55_000;     // the whole test
+const RESUME_MS = 15_000;    // the longest a pane may take to come back after the network does
+const TOTAL_MS = 85_000;     // the whole test
+const HISTORY = 8;           // the server's --history (scripts/e2e.sh)
 
 let passed = 0;
 let failed = 0;
@@ -53,6 +65,148 @@ async function waitFor(page, probe, arg, ok, timeout = STEP_MS) {
     if (ok(value) || Date.now() > deadline) return value;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A TCP relay on 127.0.0.1:0 in front of `target` (HOST:PORT). The browser talks to the relay;
+ * `down()` resets every connection through it and refuses new ones until `up()` — to the
+ * browser, the network is gone — while the server and this process's own requests (which go to
+ * `target` directly) carry on. (Refusing matters: Chromium silently retries a request whose
+ * kept-alive connection was reset, below the layer its offline emulation works at.)
+ */
+function relay(target) {
+  const colon = target.lastIndexOf(":");
+  const [host, port] = [target.slice(0, colon), Number(target.slice(colon + 1))];
+  const pairs = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(port, host);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
+  });
+  return new Promise((resolveListening) => {
+    server.listen(0, "127.0.0.1", () => resolveListening({
+      addr: `127.0.0.1:${server.address().port}`,
+      down() {
+        refusing = true;
+        const n = pairs.size;
+        for (const { client, upstream } of pairs) {
+          client.resetAndDestroy();   // a TCP RST to the browser
+          upstream.destroy();
+        }
+        pairs.clear();
+        return n;
+      },
+      up() {
+        refusing = false;
+      },
+      close: () => server.close(),
+    }));
+  });
+}
+
+/** Every pane's connection state, drop count and missed-messages note. */
+function readLinks(techs) {
+  const out = {};
+  for (const tech of techs) {
+    const pane = document.querySelector(`[data-testid=pane-${tech}]`);
+    out[tech] = {
+      state: pane.dataset.state,
+      reconnects: Number(pane.dataset.reconnects),
+      note: pane.querySelector("[data-testid=note]").textContent,
+    };
+  }
+  return out;
+}
+
+/** Each pane's shown messages among `texts`, oldest first (the list shows the newest on top). */
+function shownAmong([techs, texts]) {
+  const wanted = new Set(texts);
+  const out = {};
+  for (const tech of techs) {
+    const items = document.querySelectorAll(`[data-testid=pane-${tech}] [data-testid=messages] li .text`);
+    out[tech] = Array.from(items, (el) => el.textContent).filter((t) => wanted.has(t)).reverse();
+  }
+  return out;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Publishes from this process, straight to the server (not through the relay). */
+async function publishDirect(channel, text) {
+  const response = await fetch(`${base}/ch/${channel}`, { method: "POST", body: text });
+  return response.status;
+}
+
+/**
+ * One network drop: the page goes offline and loses every connection, `count` messages are
+ * published meanwhile, the page comes back; every pane must show the ones the server still
+ * retains (the last HISTORY of them) once and in order, and say how many it missed, if any.
+ */
+async function outage(page, context, link, channel, count, label) {
+  const before = await page.evaluate(readLinks, TECHS);
+  await context.setOffline(true);
+  const cut = link.down();
+  check(!(await page.evaluate(() => navigator.onLine)), `${label}: the browser reports itself offline`);
+  const down = await waitFor(page, readLinks, TECHS,
+    (v) => TECHS.every((t) => v[t].reconnects > before[t].reconnects && v[t].state === "reconnecting"));
+  for (const tech of TECHS) {
+    check(down[tech].reconnects > before[tech].reconnects && down[tech].state === "reconnecting",
+      `${label}: ${tech} pane notices the drop and shows "reconnecting"`,
+      `state ${down[tech].state}, drops ${before[tech].reconnects} -> ${down[tech].reconnects} (${cut} connections cut)`);
+  }
+
+  const texts = Array.from({ length: count }, (_, i) => `${label} #${i + 1}`);
+  const statuses = [];
+  for (const text of texts) statuses.push(await publishDirect(channel, text));
+  check(statuses.every((s) => s === 200), `${label}: ${count} messages published from the test while the page is offline`,
+    statuses.join(","));
+  // Give the panes time to try (and fail) to reconnect while offline: nothing may arrive.
+  await sleep(1500);
+  const during = await page.evaluate(shownAmong, [TECHS, texts]);
+  check(TECHS.every((t) => during[t].length === 0), `${label}: while offline no pane receives anything`,
+    JSON.stringify(during));
+
+  link.up();
+  await context.setOffline(false);
+  const online = Date.now();
+  const kept = texts.slice(-HISTORY);
+  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const back = await waitFor(page, shownAmong, [TECHS, texts], (v) => TECHS.every((t) => v[t].length >= kept.length),
+    RESUME_MS);
+  const caughtUp = Date.now() - online;
+  // The page's `online` listener ends every back-off wait at once, so this is quick.
+  check(caughtUp < 3000, `${label}: every pane caught up within 3 s of going online`, `${caughtUp} ms`);
+  for (const tech of TECHS) {
+    check(same(back[tech], kept), `${label}: ${tech} pane shows every retained message once and in order`,
+      `${back[tech].length}/${kept.length} within ${caughtUp} ms of going online: ${JSON.stringify(back[tech])}`);
+  }
+  const missed = count - kept.length;
+  const up = await waitFor(page, readLinks, TECHS, (v) => TECHS.every((t) => v[t].state === "connected"), RESUME_MS);
+  for (const tech of TECHS) {
+    check(up[tech].state === "connected", `${label}: ${tech} pane is connected again`, `state ${up[tech].state}`);
+    const said = up[tech].note;
+    check(missed === 0 ? said === "" : said.startsWith(`Missed ${missed} message`),
+      `${label}: ${tech} pane ${missed === 0 ? "reports nothing missed" : `says it missed ${missed}`}`, `note "${said}"`);
+  }
+  const stats = await waitFor(page, () => document.querySelector("#stats-state").textContent, null,
+    (v) => v === "live", RESUME_MS);
+  check(stats === "live", `${label}: the counter stream is live again`, `"${stats}"`);
 }
 
 /** Every pane's counters, as numbers (from `data-value`; null when empty). */
@@ -113,7 +267,8 @@ async function main() {
   page.on("pageerror", (error) => pageErrors.push(String(error)));
   page.on("console", (msg) => { if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`); });
 
-  const response = await page.goto(`${base}/`, { waitUntil: "load" });
+  const link = await relay(addr);
+  const response = await page.goto(`http://${link.addr}/`, { waitUntil: "load" });
   check(response && response.status() === 200, "GET / answers 200 with the page", `status ${response && response.status()}`);
   check((await page.title()).includes("talkback"), "the page has its title");
 
@@ -213,7 +368,18 @@ async function main() {
   const shownOld = await page.evaluate(countShown, [TECHS, `not for ${channel}`]);
   check(TECHS.every((t) => shownOld[t] === 0), "no pane shows a message of the channel it left", JSON.stringify(shownOld));
 
-  check(pageErrors.length === 0, "no script errors on the page", pageErrors.join(" | "));
+  // 8. The network drops, and comes back: first within the history, then beyond it.
+  await outage(page, context, link, channel, 5, `drop 1 ${tag}`);
+  await outage(page, context, link, channel, HISTORY + 4, `drop 2 ${tag}`);
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-resumed.png"), fullPage: true });
+
+  // A page offline logs each request it could not make as a console error ("net::ERR_…"):
+  // those are the outages working; anything else is a fault of the page.
+  const network = /^console: (Failed to load resource: net::ERR_|WebSocket connection to .* failed: .*net::ERR_)/;
+  const scriptErrors = pageErrors.filter((e) => !network.test(e));
+  check(scriptErrors.length === 0, "no script errors on the page",
+    `${pageErrors.length - scriptErrors.length} failed requests logged during the outages; ${scriptErrors.join(" | ")}`);
+  link.close();
   await browser.close();
 }
 

@@ -1,6 +1,13 @@
 //! The demo page at `/` (plain HTML, CSS and JavaScript embedded in the binary, no build step)
 //! and the stream of counters it shows: `GET /stats?page=ID`, an SSE stream of the page's
 //! per-technique accounting (see [`crate::stats`]).
+//!
+//! The page is also the reference client for resuming: each of its four panes keeps a cursor
+//! (the last id it showed), and after a drop reconnects with a capped, jittered back-off and
+//! asks for what came after it — `after=` for the polls, `Last-Event-ID` for SSE, `?after=` with
+//! the `talkback.json` subprotocol for the WebSocket. `tests/e2e/e2e.mjs` takes the page
+//! offline, cuts its connections and publishes meanwhile, then checks every pane shows every
+//! message once and in order.
 
 use std::time::Duration;
 
