@@ -173,7 +173,7 @@ fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> (Vec<
     for seq in 1..=args.messages {
         // A random moment inside the message's 1/rate slot: the rate is kept on average, the
         // order is kept, and a poller's schedule cannot phase-lock with the publisher's.
-        let due = ((seq - 1) as f64 + jitter.next_unit()) / args.rate as f64;
+        let due = ((seq - 1) as f64 + jitter.next_unit()) / args.rate;
         sleep_until(start + Duration::from_secs_f64(due), &never);
         let text = stamp(clock.micros(), seq);
         total += text.len();
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn every_technique_delivers_a_small_stream_completely() {
         let Ok(crate::args::Mode::Compare(mut args)) = crate::args::parse(vec![]) else { panic!("defaults") };
-        (args.messages, args.rate, args.idle, args.time_scale) = (20, 200, Duration::from_secs(6), 30);
+        (args.messages, args.rate, args.idle, args.time_scale) = (20, 200.0, Duration::from_secs(6), 30);
         (args.poll_intervals, args.clients, args.threads) = (vec![Duration::from_millis(50)], 0, 2);
         let result = run(&args).unwrap();
         assert!(result.publisher_errors.is_empty(), "{:?}", result.publisher_errors);

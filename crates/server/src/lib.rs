@@ -29,6 +29,7 @@
 
 pub mod answer;
 pub mod conn;
+pub mod flags;
 pub mod held;
 mod http;
 pub mod hub;
