@@ -44,6 +44,8 @@ impl Status {
     pub const NOT_MODIFIED: Status = Status(304);
     /// 400: the request is malformed (RFC 9110 §15.5.1).
     pub const BAD_REQUEST: Status = Status(400);
+    /// 401: send `WWW-Authenticate` with it (RFC 9110 §15.5.2).
+    pub const UNAUTHORIZED: Status = Status(401);
     /// 403 (RFC 9110 §15.5.4).
     pub const FORBIDDEN: Status = Status(403);
     /// 404 (RFC 9110 §15.5.5).

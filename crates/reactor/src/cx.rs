@@ -32,11 +32,13 @@ pub(crate) struct LoopEnv {
     pub(crate) pool: BufferPool,
     /// Output queued per connection before the loop stops reading it (`Config::output_cap`).
     pub(crate) output_cap: usize,
+    /// Bytes read from and written to every connection of the loop (`LoopHandle::io_totals`).
+    pub(crate) io: crate::shared::IoTotals,
 }
 
 impl LoopEnv {
     pub(crate) fn new(now: Instant, output_cap: usize) -> Self {
-        LoopEnv { now, pool: BufferPool::default(), output_cap }
+        LoopEnv { now, pool: BufferPool::default(), output_cap, io: crate::shared::IoTotals::default() }
     }
 }
 

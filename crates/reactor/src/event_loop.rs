@@ -133,6 +133,7 @@ impl<H: Handler> EventLoop<H> {
         self.conns.run_timers(&mut self.state);
         let work_left = self.conns.settle(&mut self.state, scratch);
         self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
+        self.inbox.store_io(self.conns.io_totals());
         work_left
     }
 

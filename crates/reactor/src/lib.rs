@@ -174,5 +174,5 @@ pub use conns::Connections;
 pub use cx::Cx;
 pub use handler::{ConnectionSet, Handler, LoopState, OutputKind};
 pub use server::{Config, LISTEN_BACKLOG, Server, ShutdownHandle, bind};
-pub use shared::LoopHandle;
+pub use shared::{IoTotals, LoopHandle};
 pub use slab::ConnId;

@@ -4,7 +4,7 @@
 //!
 //! `server` makes these and `event_loop` reads them; neither needs the other for it.
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mio::Waker;
@@ -15,17 +15,36 @@ use mio::Waker;
 pub(crate) struct Inbox<M> {
     queue: Mutex<Vec<M>>,
     waker: Option<Arc<Waker>>,
+    /// The loop's socket byte counts, stored by the loop once per turn (one writer: a plain
+    /// store, no read-modify-write), read by anyone holding a [`LoopHandle`].
+    io: [AtomicU64; 2],
 }
 
 impl<M> Inbox<M> {
     pub(crate) fn new(waker: Option<Arc<Waker>>) -> Self {
-        Inbox { queue: Mutex::new(Vec::new()), waker }
+        Inbox { queue: Mutex::new(Vec::new()), waker, io: [AtomicU64::new(0), AtomicU64::new(0)] }
+    }
+
+    /// The loop's own thread publishes its totals (see [`LoopHandle::io_totals`]).
+    pub(crate) fn store_io(&self, totals: IoTotals) {
+        self.io[0].store(totals.read, Ordering::Relaxed);
+        self.io[1].store(totals.written, Ordering::Relaxed);
     }
 
     /// Every message queued since the last call.
     pub(crate) fn take(&self) -> Vec<M> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
     }
+}
+
+/// Bytes one loop has moved through its sockets since it started: read from them, and
+/// written to them (accepted by the kernel; queued bytes not yet written are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoTotals {
+    /// Bytes read from the loop's connections.
+    pub read: u64,
+    /// Bytes written to them.
+    pub written: u64,
 }
 
 /// Sends messages to one loop from any thread (its own included).
@@ -48,6 +67,12 @@ impl<M> LoopHandle<M> {
     /// The inbox this handle fills.
     pub(crate) fn inbox(&self) -> &Arc<Inbox<M>> {
         &self.inbox
+    }
+
+    /// The loop's socket byte counts as of its last turn (a metrics scrape sums them over the
+    /// loops; reading them costs the loop nothing).
+    pub fn io_totals(&self) -> IoTotals {
+        IoTotals { read: self.inbox.io[0].load(Ordering::Relaxed), written: self.inbox.io[1].load(Ordering::Relaxed) }
     }
 
     /// Queues `message` for the loop and wakes it (one wake-up per batch, not per message).

@@ -168,9 +168,13 @@ impl<H: Handler> TestLoop<H> {
             };
             if taken == 0 {
                 conn.endpoint.parts.read_total += rest.len() as u64;
+                self.conns.env.io.read += rest.len() as u64;
+                self.inbox.store_io(self.conns.env.io);
                 return self.conns.deliver_input(id, rest, &mut self.state);
             }
             conn.endpoint.parts.read_total += taken as u64;
+            self.conns.env.io.read += taken as u64;
+            self.inbox.store_io(self.conns.env.io);
             self.conns.call(id, &mut self.state, |h, cx, st| h.on_direct_input(taken, cx, st));
             rest = &rest[taken..];
         }
@@ -198,6 +202,8 @@ impl<H: Handler> TestLoop<H> {
         let Some(conn) = conns.slab.get_mut(id) else { return written };
         // A `Vec` takes every byte: the queue's own vectored flush empties it.
         let _ = conn.endpoint.parts.out.flush(&mut written, &mut conns.env.pool);
+        conns.env.io.written += written.len() as u64;
+        self.inbox.store_io(conns.env.io);
         conns.written(id, &mut self.state);
         written
     }

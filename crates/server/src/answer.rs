@@ -8,6 +8,7 @@ use std::sync::Arc;
 use talkback_http1::{Method, Request, ResponseHead, Status, Version};
 use talkback_reactor::Cx;
 
+use crate::guard::Guard;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
 
@@ -22,12 +23,46 @@ pub struct ReplyTo {
     pub keep_alive: bool,
     /// A `HEAD` request: the head only (RFC 9110 §9.3.2).
     pub head_only: bool,
+    /// The CORS fields its answers carry (the routes decide, from what the guard read).
+    pub cors: Cors,
+}
+
+/// The CORS fields of an answer ([Fetch, "HTTP responses"](https://fetch.spec.whatwg.org/#http-responses)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cors {
+    /// None: no `--allow-origin`, or a resource that is not read cross-origin.
+    Off,
+    /// `Vary: Origin` only: the answer would differ for another origin (caches must know), but
+    /// this one is not listed — or it is the hub's own page, which needs no CORS.
+    Vary,
+    /// `Access-Control-Allow-Origin` for the guard's listed origin `n`, and `Vary: Origin`.
+    Allow(u16),
 }
 
 impl ReplyTo {
     /// The reply settings of `request`.
     pub fn of(request: &Request) -> ReplyTo {
-        ReplyTo { version: request.version, keep_alive: request.keep_alive, head_only: request.method == Method::Head }
+        ReplyTo {
+            version: request.version,
+            keep_alive: request.keep_alive,
+            head_only: request.method == Method::Head,
+            cors: Cors::Off,
+        }
+    }
+
+    /// The same, with the CORS fields `cors`.
+    pub fn with_cors(self, cors: Cors) -> ReplyTo {
+        ReplyTo { cors, ..self }
+    }
+
+    /// The CORS fields of its answers (none, `Vary` alone, or both), the origin `guard`'s.
+    pub fn cors_fields<'a>(&self, guard: &'a Guard) -> impl Iterator<Item = (&'static str, &'a [u8])> {
+        let allow = match self.cors {
+            Cors::Allow(n) => Some(("Access-Control-Allow-Origin", guard.allowed_origin(n))),
+            Cors::Off | Cors::Vary => None,
+        };
+        let vary = (self.cors != Cors::Off).then_some(("Vary", &b"Origin"[..]));
+        allow.into_iter().chain(vary)
     }
 
     /// The same, but the connection closes after the answer.
@@ -35,10 +70,15 @@ impl ReplyTo {
         ReplyTo { keep_alive: false, ..self }
     }
 
-    /// A response head for `status` with the `Connection` fields this request needs.
-    pub fn head<'a>(&self, status: Status) -> ResponseHead<'a> {
+    /// A response head for `status` with the `Connection` fields this request needs, and its
+    /// CORS fields (the allowed origin `guard`'s).
+    pub fn head<'a>(&self, status: Status, guard: &'a Guard) -> ResponseHead<'a> {
         let http10 = self.version == Version::Http10;
-        ResponseHead::new(status).close(!self.keep_alive).keep_alive(http10 && self.keep_alive)
+        let mut head = ResponseHead::new(status).close(!self.keep_alive).keep_alive(http10 && self.keep_alive);
+        for (name, value) in self.cors_fields(guard) {
+            head = head.header(name, value);
+        }
+        head
     }
 }
 
@@ -63,7 +103,7 @@ pub fn respond(
     body: &[u8],
 ) -> Answered {
     respond_with(cx, state, |out, state| {
-        to.head(status).fields(headers).content_length(body.len() as u64).encode(&state.date, out);
+        to.head(status, &state.guard).fields(headers).content_length(body.len() as u64).encode(&state.date, out);
         if !to.head_only && !status.forbids_framing() {
             out.extend_from_slice(body);
         }

@@ -12,6 +12,7 @@ use crate::answer::Pushed;
 use crate::held::{Finished, Held, Resume, Waiting};
 use crate::http::{Became, HttpConn};
 use crate::hub::{Broadcast, Encoded, HubMessage, Messages};
+use crate::meters::{ConnKind, Delivered};
 use crate::observe::Accounting;
 use crate::page::StatsConn;
 use crate::routes::Switch;
@@ -48,7 +49,26 @@ enum Kind {
     Done,
 }
 
+impl Kind {
+    /// What `talkback_connections` counts it as (`None`: closing).
+    fn metered(&self) -> Option<ConnKind> {
+        match self {
+            Kind::Http(_) | Kind::Held(Held { waiting: Waiting::CatchUp { .. }, .. }) => Some(ConnKind::Http),
+            Kind::Held(Held { waiting: Waiting::Message { .. }, .. }) => Some(ConnKind::LongPoll),
+            Kind::WebSocket(_) => Some(ConnKind::WebSocket),
+            Kind::Sse(_) | Kind::Stats(_) => Some(ConnKind::Sse),
+            Kind::Done => None,
+        }
+    }
+}
+
 impl Conn {
+    /// Every change of kind goes through here, so the connection gauges follow it.
+    fn set_kind(&mut self, kind: Kind, state: &LoopCtx) {
+        state.meter.moved(self.kind.metered(), kind.metered());
+        self.kind = kind;
+    }
+
     /// Switches to what the HTTP side says the connection became (`draining`: it was asked to
     /// drain while its request was in flight).
     fn became(&mut self, became: Became, draining: bool, cx: &mut Cx<'_>, state: &mut LoopCtx) {
@@ -64,7 +84,7 @@ impl Conn {
                 accounting,
             ),
         };
-        self.kind = kind;
+        self.set_kind(kind, state);
         self.accounting = accounting;
         if matches!(self.kind, Kind::WebSocket(_) | Kind::Sse(_)) {
             // A stream accounts its opening request now (a held one once it is answered).
@@ -85,7 +105,7 @@ impl Conn {
         let finished = match &mut self.kind {
             Kind::Http(http) => {
                 if http.drain(cx, state) {
-                    self.kind = Kind::Done;
+                    self.set_kind(Kind::Done, state);
                 }
                 return;
             }
@@ -93,7 +113,7 @@ impl Conn {
             Kind::Sse(sse) => return sse.drain(cx, state),
             Kind::Stats(_) => {
                 cx.close();
-                self.kind = Kind::Done;
+                self.set_kind(Kind::Done, state);
                 return;
             }
             Kind::Done => return,
@@ -111,10 +131,14 @@ impl Conn {
     /// A held request was answered: count it, then close or go back to HTTP.
     fn finished(&mut self, finished: Finished, cx: &mut Cx<'_>, state: &LoopCtx) {
         state.observer.held_answered(&mut self.accounting, finished.answered, cx);
-        self.kind = match finished.resume {
+        if self.kind.metered() == Some(ConnKind::LongPoll) {
+            state.meter.delivered(Delivered::LongPoll, finished.answered.messages);
+        }
+        let kind = match finished.resume {
             Resume::Close => Kind::Done,
             Resume::Http { requests } => Kind::Http(Box::new(HttpConn::resumed(state, cx, requests))),
         };
+        self.set_kind(kind, state);
     }
 
     /// A channel message reached this connection; returns whether it stays subscribed. A
@@ -130,10 +154,13 @@ impl Conn {
             Pushed::Skipped => true,
             Pushed::Ended => false,
             Pushed::Sent { bytes, what } => {
+                let technique = if matches!(self.kind, Kind::Sse(_)) { Delivered::Sse } else { Delivered::WebSocket };
+                state.meter.delivered(technique, 1);
                 state.observer.payload(cx.id(), false, what, bytes);
                 state.observer.stream_traffic(&mut self.accounting, cx, 0, 1);
                 if cx.over_output_cap() {
                     state.observer.note(cx.id(), || "slow consumer: output queue over the cap, dropped".into());
+                    state.meter.slow_dropped();
                     cx.abort();
                     return false;
                 }
@@ -233,6 +260,7 @@ impl Handler for Conn {
 
     fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         state.observer.note(id, || "closed".into());
+        state.meter.moved(self.kind.metered(), None);
         match &mut self.kind {
             Kind::WebSocket(ws) => ws.on_closed(id, state),
             Kind::Sse(sse) => sse.on_closed(id, state),
@@ -252,6 +280,7 @@ impl LoopState<Conn> for LoopCtx {
 
     fn accept(&mut self, cx: &mut Cx<'_>) -> Conn {
         self.observer.note(cx.id(), || "accepted".into());
+        self.meter.moved(None, Some(ConnKind::Http));
         Conn { kind: Kind::Http(Box::new(HttpConn::new(self, cx))), accounting: None }
     }
 

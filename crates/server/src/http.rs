@@ -7,7 +7,7 @@ use talkback_http1::{
 };
 use talkback_reactor::Cx;
 
-use crate::answer::respond_with;
+use crate::answer::{Cors, respond_with};
 use crate::observe::Accounting;
 use crate::routes::{self, Handled, Route, Switch};
 use crate::state::{LoopCtx, Service};
@@ -35,6 +35,7 @@ pub(crate) struct HttpConn {
 struct InFlight {
     request: Request,
     route: Route,
+    cors: Cors,
     /// Collected only for routes that use the body (echo, publish); bounded by the decoder's
     /// body limit.
     body: Vec<u8>,
@@ -187,15 +188,13 @@ impl HttpConn {
         if self.draining {
             request.keep_alive = false; // answered with `Connection: close`, then closed
         }
-        let route = routes::route(state.service, &request);
+        let (route, cors) = routes::route(state, &request);
         let has_body = request.content_length != Some(0);
-        if let Route::Error { .. } = route
-            && has_body
-        {
+        if route.refuses() && has_body {
             // Answer before the body, then close rather than read a body nobody wants.
             let mut close_request = request;
             close_request.keep_alive = false;
-            return self.answer(&close_request, &route, &[], cx, state);
+            return self.answer(&close_request, &route, cors, &[], cx, state);
         }
         if request.expect_continue && has_body && route.wants_body() {
             respond_with(cx, state, |out, _| out.extend_from_slice(CONTINUE_100));
@@ -203,30 +202,38 @@ impl HttpConn {
         if !has_body {
             // The decoder's next event is `End`, at once and consuming nothing: answer now
             // rather than park the request in `in_flight` until then.
-            let next = self.answer(&request, &route, &[], cx, state);
+            let next = self.answer(&request, &route, cors, &[], cx, state);
             self.decoder.recycle(request);
             return next;
         }
-        self.in_flight = Some(InFlight { request, route, body: Vec::new() });
+        self.in_flight = Some(InFlight { request, route, cors, body: Vec::new() });
         Next::Continue
     }
 
     fn on_end(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) -> Next {
-        let Some(InFlight { request, route, body }) = self.in_flight.take() else {
+        let Some(InFlight { request, route, cors, body }) = self.in_flight.take() else {
             return Next::Continue;
         };
-        let next = self.answer(&request, &route, &body, cx, state);
+        let next = self.answer(&request, &route, cors, &body, cx, state);
         // The next request on this connection is decoded into this one's buffers.
         self.decoder.recycle(request);
         next
     }
 
     /// Answers one complete request, and counts it for the demo page when it is tagged.
-    fn answer(&mut self, request: &Request, route: &Route, body: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> Next {
+    fn answer(
+        &mut self,
+        request: &Request,
+        route: &Route,
+        cors: Cors,
+        body: &[u8],
+        cx: &mut Cx<'_>,
+        state: &mut LoopCtx,
+    ) -> Next {
         self.requests += 1;
         state.observer.payload(cx.id(), true, "request body", body);
         let tag = state.observer.tag(request);
-        let answered: Answered = match routes::handle(route, request, body, self.requests, cx, state) {
+        let answered: Answered = match routes::handle(route, cors, request, body, self.requests, cx, state) {
             Handled::Switch(switch) => {
                 // The stream or held request carries on the accounting from here.
                 return Next::Became(Became::Switch(switch, state.observer.carry(tag, self.marks)));

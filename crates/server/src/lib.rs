@@ -14,13 +14,14 @@
 //!   │            (turns the hub's Delivery into pushes and answers); the observer hangs here
 //!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
 //!  routes      which request gets which answer; Handled / Switch
-//!  websocket · sse · longpoll · publish · page       the transports
+//!  websocket · sse · longpoll · publish · page · metrics   the transports (and the scrape)
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
 //!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
 //!  hub         pure data and rules: channels, logs, registries, publish, catch-up, the budget
 //!  observe     the observer: --trace and the demo page's accounting
-//!  options · stats · trace                           flags, counters, the trace writer
+//!  options · guard · meters · stats · trace          flags, who may publish and from which
+//!                                                    Origin, counters, the trace writer
 //! ```
 //!
 //! Start reading at `routes.rs` (which request becomes what), then `hub/mod.rs` (one broadcast's
@@ -30,10 +31,13 @@
 pub mod answer;
 pub mod conn;
 pub mod flags;
+pub mod guard;
 pub mod held;
 mod http;
 pub mod hub;
 pub mod longpoll;
+pub mod meters;
+pub mod metrics;
 pub mod observe;
 pub mod options;
 pub mod page;
@@ -60,6 +64,7 @@ pub use options::Options;
 pub use state::{HubRoutes, LoopCtx, Service};
 
 use crate::hub::{Hub, HubLimits, LocalHub, Mailbox};
+use crate::meters::{Meter, Meters};
 use crate::observe::Observer;
 use crate::stats::Stats;
 use crate::trace::Tracer;
@@ -101,13 +106,17 @@ pub fn start_with_hub(
         ..Config::default()
     };
     let stats = Arc::new(Stats::default());
+    let meters = Meters::new(options.threads.max(1));
     let options = Arc::new(options);
     Server::start::<Conn, _>(listener, config, move |index, loops| {
         let mailboxes = loops.iter().map(|handle| Box::new(handle.clone()) as Box<dyn Mailbox>).collect();
         let local = LocalHub::new(Arc::clone(&hub), index, mailboxes);
         let tracer = options.trace.then(|| Tracer::new(index));
         let observer = Observer::new(tracer, Arc::clone(&stats), service.counts_page_requests());
-        LoopCtx::new(service, Arc::clone(&options), local, observer)
+        let mut ctx = LoopCtx::new(service, Arc::clone(&options), local, observer);
+        ctx.meter = Meter::new(Arc::clone(&meters), index);
+        ctx.loops = loops.to_vec();
+        ctx
     })
 }
 

@@ -134,7 +134,7 @@ fn answer_messages(messages: &Messages, to: ReplyTo, cx: &mut Cx<'_>, state: &Lo
     let length = json_array_len_of(batch.iter().map(|m| m.json_len()));
     let shared = !to.head_only && batch.iter().any(|m| is_long(m));
     respond_with(cx, state, |out, state| {
-        let head = to.head(Status::OK).header("Content-Type", CONTENT_TYPE.as_bytes());
+        let head = to.head(Status::OK, &state.guard).header("Content-Type", CONTENT_TYPE.as_bytes());
         let head = head.header("Cache-Control", b"no-store").fields(missed_header);
         head.content_length(length as u64).encode(&state.date, out);
         if !to.head_only && !shared {

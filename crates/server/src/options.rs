@@ -60,6 +60,16 @@ pub struct Options {
     /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
     /// still open are closed (`--drain-timeout`, seconds, default 5).
     pub drain_timeout: Duration,
+    /// The token a publisher must present (`--publish-token TOKEN`, or the first line of
+    /// `--publish-token-file PATH`): `POST` needs `Authorization: Bearer TOKEN`, a WebSocket
+    /// publishes only if its upgrade carried it. `None` (the default): anyone may publish.
+    pub publish_token: Option<String>,
+    /// Origins allowed to open a WebSocket and to read the hub cross-origin (`--allow-origin
+    /// ORIGIN`, repeatable; `*` allows every one). Empty (the default): no CORS headers, and a
+    /// WebSocket from any `Origin` is accepted.
+    pub allow_origins: Vec<String>,
+    /// Whether the hub answers `GET /metrics` (`--metrics on|off`, default on).
+    pub metrics: bool,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -104,6 +114,9 @@ impl Options {
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
             drain_timeout: Duration::from_secs(5),
+            publish_token: None,
+            allow_origins: Vec::new(),
+            metrics: true,
         }
     }
 
@@ -176,6 +189,10 @@ impl Options {
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
+            "--publish-token" => self.publish_token = Some(crate::guard::token_flag(flag, value)?),
+            "--publish-token-file" => self.publish_token = Some(crate::guard::token_file(value)?),
+            "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
+            "--metrics" => self.metrics = on_off(flag, value)?,
             _ => return Err(flags::unknown(flag)),
         }
         Ok(())
@@ -214,6 +231,15 @@ fn documented(flag: &str) -> bool {
     HELP.lines()
         .filter_map(|line| line.strip_prefix("  "))
         .any(|line| line.strip_prefix(flag).is_some_and(|rest| rest.starts_with(' ')) && line.starts_with("--"))
+}
+
+/// `on` or `off`.
+fn on_off(flag: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{flag}: {value:?} is neither on nor off")),
+    }
 }
 
 /// The `--help` text, with the defaults of this binary where they differ between binaries.
@@ -268,6 +294,14 @@ Options:
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1s)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
                              is closed (default 5s; a second signal exits at once)
+  --publish-token TOKEN      publishing needs this token: POST with Authorization: Bearer TOKEN
+                             (else 401), a WebSocket whose upgrade carried it (header or
+                             ?token=; else its text messages get close 1008); reading stays open
+  --publish-token-file PATH  the same, the token read from the file's first line
+  --allow-origin ORIGIN      WebSocket handshakes only from this Origin (else 403; no Origin or
+                             the hub's own is fine), CORS for it on POST, poll, longpoll, sse;
+                             repeatable, * for any (default: no CORS, any Origin's WebSocket)
+  --metrics on|off           GET /metrics, Prometheus text format (default on)
   --help                     this text";
 
 #[cfg(test)]
@@ -327,10 +361,15 @@ mod tests {
             .map(|line| line.split(' ').next().unwrap_or_default())
             .collect();
         assert!(listed.len() >= 25, "{listed:?}");
+        let token_file = std::env::temp_dir().join(format!("talkback-options-test-{}", std::process::id()));
+        std::fs::write(&token_file, "s3cret\n").unwrap();
         for name in listed {
             let flag = format!("--{name}");
             let value = match name {
                 "addr" => "127.0.0.1:0",
+                "allow-origin" => "https://a.example",
+                "metrics" => "off",
+                "publish-token-file" => token_file.to_str().unwrap_or_default(),
                 _ => "64",
             };
             let words: Vec<&str> = if matches!(name, "trace" | "help") { vec![&flag] } else { vec![&flag, value] };
@@ -338,6 +377,7 @@ mod tests {
                 assert!(parse(&words).is_ok(), "{flag} {value}: {:?}", parse(&words));
             }
         }
+        let _ = std::fs::remove_file(&token_file);
         assert_eq!(parse(&["--bogus", "1"]).unwrap_err(), "unknown flag --bogus (see --help)");
     }
 
@@ -418,6 +458,24 @@ mod tests {
             assert_eq!(error, reason, "{words:?}");
             assert!(!error.contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_guard_flags_set_the_token_the_origins_and_the_metrics_route() {
+        let options =
+            parse(&["--publish-token", "s3cret", "--allow-origin", "https://a.example", "--allow-origin", "*"])
+                .unwrap()
+                .unwrap();
+        assert_eq!(options.publish_token.as_deref(), Some("s3cret"));
+        assert_eq!(options.allow_origins, ["https://a.example", "*"]);
+        assert!(options.metrics, "on by default");
+        assert!(!parse(&["--metrics", "off"]).unwrap().unwrap().metrics);
+        assert!(parse(&["--metrics", "maybe"]).is_err());
+        assert!(parse(&["--publish-token", "has space"]).is_err(), "not an RFC 6750 b64token");
+        assert!(parse(&["--publish-token", ""]).is_err());
+        assert!(parse(&["--allow-origin", "a.example"]).is_err(), "an origin has a scheme");
+        assert!(parse(&["--allow-origin", "https://a.example/"]).is_err(), "and no path");
+        assert!(parse(&["--publish-token-file", "/nonexistent/token"]).is_err());
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn publish(
     let Ok(id) = state.hub.publish(channel, text) else {
         return Published::Answered(respond_try_later(cx, state, to, TooManyChannels::REASON));
     };
+    state.meter.published();
     state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
     if state.hub.hold_answer(cx.id()) {
         let backlog = state.hub.shared().backlog();

@@ -10,28 +10,36 @@
 //! | hub | `GET /ch/{c}/poll?after=N` | short poll |
 //! | hub | `GET /ch/{c}/longpoll?after=N&timeout=S` | long-poll |
 //! | hub | `GET /ch/{c}/sse` | Server-Sent Events |
-//! | hub | `GET /ch/{c}/ws` | WebSocket subscriber and publisher |
+//! | hub | `GET /ch/{c}/ws?after=N` | WebSocket subscriber and publisher (`talkback.json`: ids) |
+//! | hub | `GET /metrics` | Prometheus text format (unless `--metrics off`) |
 //! | demo | `GET /` | the demo page |
 //! | demo | `GET /stats?page=ID` | the page's counters (SSE) |
 //! | every binary | `OPTIONS` a path it serves | 200 with `Allow`: that path's methods |
 //! | every binary | `OPTIONS *` | 200 with `Allow`: every method the server answers |
 //!
 //! A method a path does not take gets 405 with the same `Allow` (RFC 9110 §15.5.6).
+//!
+//! Before a request is routed, the guard reads its credential and its origin ([`Access`]);
+//! here they become answers: a publish without the token gets 401, a WebSocket from an
+//! unlisted origin 403, and the readable resources (`POST /ch/{c}`, poll, long-poll, SSE) their
+//! CORS fields — a preflight `OPTIONS` 204 with the `Access-Control-Allow-*` fields.
 
 use talkback_http1::{Method, Request, Status};
-use talkback_longpoll::ChannelQuery;
+use talkback_longpoll::{ChannelQuery, MessageId};
 use talkback_reactor::Cx;
 
-use crate::answer::{ReplyTo, respond};
+use crate::answer::{Cors, ReplyTo, respond};
+use crate::guard::{ALLOW_HEADERS, Access, Credential, OriginSeen, PREFLIGHT_MAX_AGE};
 use crate::held::Held;
 use crate::longpoll::Polled;
+use crate::meters::Delivered;
 use crate::page::StatsConn;
 use crate::publish::Published;
 use crate::sse::SseConn;
 use crate::state::{HubRoutes, LoopCtx, Service};
 use crate::stats::Answered;
 use crate::websocket::WsConn;
-use crate::{hub, longpoll, page, publish, sse, websocket};
+use crate::{hub, longpoll, metrics, page, publish, sse, websocket};
 
 /// The answer chosen for a request, decided from its head alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +48,9 @@ pub(crate) enum Route {
     EchoText,
     /// http-echo: the body back.
     EchoBody,
-    /// A WebSocket upgrade: echo (`None`) or a hub channel.
-    WebSocket(Option<String>),
+    /// A WebSocket upgrade: echo (`channel: None`) or a hub channel, replayed from `after`;
+    /// its text messages are published only if `may_publish`.
+    WebSocket { channel: Option<String>, after: Option<MessageId>, may_publish: bool },
     /// `POST /ch/{c}`.
     Publish(String),
     /// `GET /ch/{c}/poll`.
@@ -54,6 +63,10 @@ pub(crate) enum Route {
     Page,
     /// `GET /stats?page=ID`: the demo page's counters as an SSE stream.
     Stats,
+    /// `GET /metrics`: the Prometheus text exposition.
+    Metrics,
+    /// A publish without the publish token: 401 with the challenge for what it carried.
+    Unauthorized(Credential),
     /// `OPTIONS`: 200 with the methods the target takes in `Allow`
     /// ([RFC 9110 §9.3.7](https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7)).
     Options { allow: &'static str },
@@ -66,7 +79,18 @@ impl Route {
     pub(crate) fn wants_body(&self) -> bool {
         matches!(self, Route::EchoBody | Route::Publish(_))
     }
+
+    /// Whether the request is refused from its head alone (its body, if any, is not read).
+    pub(crate) fn refuses(&self) -> bool {
+        matches!(self, Route::Error { .. } | Route::Unauthorized(_))
+    }
 }
+
+const ORIGIN_NOT_ALLOWED: Route =
+    Route::Error { status: Status::FORBIDDEN, allow: None, reason: "this Origin may not open a WebSocket here" };
+
+const MALFORMED_ORIGIN: Route =
+    Route::Error { status: Status::FORBIDDEN, allow: None, reason: "malformed Origin: expected scheme://host[:port]" };
 
 const NOT_FOUND: Route = Route::Error { status: Status::NOT_FOUND, allow: None, reason: "no such path" };
 
@@ -79,10 +103,12 @@ const ECHO_METHODS: &str = "GET, HEAD, POST, PUT, OPTIONS";
 /// ws-echo's methods, on every path.
 const WS_ECHO_METHODS: &str = "GET, OPTIONS";
 
-/// Chooses the route for a request head.
-pub(crate) fn route(service: Service, request: &Request) -> Route {
+/// Chooses the route for a request head, and the CORS fields of its answers: the guard reads
+/// the head first (the token and the origin), then the path and the method decide.
+pub(crate) fn route(state: &LoopCtx, request: &Request) -> (Route, Cors) {
+    let access = state.guard.read(request);
     let method = &request.method;
-    match service {
+    let route = match state.service {
         Service::HttpEcho => match method {
             Method::Get | Method::Head => Route::EchoText,
             Method::Post | Method::Put => Route::EchoBody,
@@ -90,12 +116,20 @@ pub(crate) fn route(service: Service, request: &Request) -> Route {
             _ => method_not_allowed(ECHO_METHODS),
         },
         Service::WsEcho => match method {
-            Method::Get => Route::WebSocket(None),
+            _ if access.origin == OriginSeen::Malformed => MALFORMED_ORIGIN,
+            Method::Get if !access.origin.may_open_websocket() => ORIGIN_NOT_ALLOWED,
+            Method::Get => Route::WebSocket { channel: None, after: None, may_publish: false },
             Method::Options => Route::Options { allow: WS_ECHO_METHODS },
             _ => method_not_allowed(WS_ECHO_METHODS),
         },
-        Service::Hub(routes) => hub_route(routes, request),
-    }
+        Service::Hub(routes) => {
+            let Some(resource) = HubPath::of(routes, state.options.metrics, request.path()) else {
+                return (NOT_FOUND, Cors::Off);
+            };
+            return (hub_route(routes, state.options.metrics, resource, request, access), resource.cors(access.origin));
+        }
+    };
+    (route, Cors::Off)
 }
 
 /// What a path names on the hub, before its method is looked at.
@@ -107,6 +141,8 @@ enum HubPath<'a> {
     Page,
     /// `/stats`: the page's counters.
     Stats,
+    /// `/metrics`: the Prometheus exposition.
+    Metrics,
     /// `/ch/{c}`: publish.
     Channel(&'a str),
     /// `/ch/{c}/poll`.
@@ -121,11 +157,12 @@ enum HubPath<'a> {
 
 impl<'a> HubPath<'a> {
     /// The resource `path` names on a hub with `routes`, if any.
-    fn of(routes: HubRoutes, path: &'a str) -> Option<HubPath<'a>> {
+    fn of(routes: HubRoutes, metrics: bool, path: &'a str) -> Option<HubPath<'a>> {
         match path {
             "*" => return Some(HubPath::Server),
             "/" if routes.page => return Some(HubPath::Page),
             "/stats" if routes.page => return Some(HubPath::Stats),
+            "/metrics" if metrics => return Some(HubPath::Metrics),
             _ => {}
         }
         let rest = path.strip_prefix("/ch/")?;
@@ -148,32 +185,51 @@ impl<'a> HubPath<'a> {
     }
 
     /// The methods this resource takes: the `Allow` of its `OPTIONS` and 405 answers.
-    fn allow(self, routes: HubRoutes) -> &'static str {
+    fn allow(self, routes: HubRoutes, metrics: bool) -> &'static str {
         match self {
             // Every method some path of this server takes: POST always (publish), GET with any
-            // reading route, HEAD with the poll or the page.
-            HubPath::Server => match (routes.poll || routes.page, routes.longpoll || routes.sse || routes.ws) {
-                (true, _) => "GET, HEAD, POST, OPTIONS",
-                (false, true) => "GET, POST, OPTIONS",
-                (false, false) => "POST, OPTIONS",
-            },
-            HubPath::Page | HubPath::Poll(_) => "GET, HEAD, OPTIONS",
+            // reading route, HEAD with the poll, the page or the metrics.
+            HubPath::Server => {
+                match (routes.poll || routes.page || metrics, routes.longpoll || routes.sse || routes.ws) {
+                    (true, _) => "GET, HEAD, POST, OPTIONS",
+                    (false, true) => "GET, POST, OPTIONS",
+                    (false, false) => "POST, OPTIONS",
+                }
+            }
+            HubPath::Page | HubPath::Poll(_) | HubPath::Metrics => "GET, HEAD, OPTIONS",
             HubPath::Channel(_) => "POST, OPTIONS",
             HubPath::Stats | HubPath::LongPoll(_) | HubPath::Sse(_) | HubPath::Ws(_) => "GET, OPTIONS",
         }
     }
+
+    /// The CORS fields of this resource's answers for a request from `origin`: the resources
+    /// a page on another origin reads (publish, poll, long-poll, SSE) carry them when
+    /// `--allow-origin` is given; the rest never do (a WebSocket is not CORS: its Origin is
+    /// checked at the handshake instead).
+    fn cors(self, origin: OriginSeen) -> Cors {
+        let readable = matches!(self, HubPath::Channel(_) | HubPath::Poll(_) | HubPath::LongPoll(_) | HubPath::Sse(_));
+        match origin {
+            OriginSeen::Unchecked => Cors::Off,
+            _ if !readable => Cors::Off,
+            OriginSeen::Listed(n) => Cors::Allow(n),
+            _ => Cors::Vary,
+        }
+    }
 }
 
-fn hub_route(routes: HubRoutes, request: &Request) -> Route {
+fn hub_route(routes: HubRoutes, metrics: bool, resource: HubPath<'_>, request: &Request, access: Access) -> Route {
     let method = &request.method;
-    let Some(resource) = HubPath::of(routes, request.path()) else { return NOT_FOUND };
-    let allow = resource.allow(routes);
+    let allow = resource.allow(routes, metrics);
     let get = matches!(method, Method::Get | Method::Head);
+    if access.origin == OriginSeen::Malformed {
+        return MALFORMED_ORIGIN;
+    }
     match (resource, method) {
         (_, Method::Options) => return Route::Options { allow },
+        (HubPath::Metrics, _) if get => return Route::Metrics,
         (HubPath::Page, _) if get => return Route::Page,
         (HubPath::Stats, Method::Get) => return Route::Stats,
-        (HubPath::Server | HubPath::Page | HubPath::Stats, _) => return method_not_allowed(allow),
+        (HubPath::Server | HubPath::Page | HubPath::Stats | HubPath::Metrics, _) => return method_not_allowed(allow),
         _ => {}
     }
     let query = match ChannelQuery::parse(request.query().unwrap_or("").as_bytes()) {
@@ -187,11 +243,24 @@ fn hub_route(routes: HubRoutes, request: &Request) -> Route {
         }
     };
     match (resource, method) {
+        (HubPath::Channel(_), Method::Post) if !access.credential.may_publish() => {
+            Route::Unauthorized(access.credential)
+        }
         (HubPath::Channel(channel), Method::Post) => Route::Publish(channel.to_owned()),
         (HubPath::Poll(channel), _) if get => Route::Poll(channel.to_owned(), query),
         (HubPath::LongPoll(channel), Method::Get) => Route::LongPoll(channel.to_owned(), query),
         (HubPath::Sse(channel), Method::Get) => Route::Sse(channel.to_owned(), query),
-        (HubPath::Ws(channel), Method::Get) => Route::WebSocket(Some(channel.to_owned())),
+        (HubPath::Ws(_), Method::Get) if !access.origin.may_open_websocket() => ORIGIN_NOT_ALLOWED,
+        // A wrong or malformed token is refused, not quietly taken as none: the client means
+        // to publish and should know it cannot.
+        (HubPath::Ws(_), Method::Get) if matches!(access.credential, Credential::Wrong | Credential::Malformed) => {
+            Route::Unauthorized(access.credential)
+        }
+        (HubPath::Ws(channel), Method::Get) => Route::WebSocket {
+            channel: Some(channel.to_owned()),
+            after: query.after,
+            may_publish: access.credential.may_publish(),
+        },
         _ => method_not_allowed(allow),
     }
 }
@@ -223,13 +292,14 @@ pub(crate) enum Switch {
 /// Answers a complete request.
 pub(crate) fn handle(
     route: &Route,
+    cors: Cors,
     request: &Request,
     body: &[u8],
     requests: u64,
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
 ) -> Handled {
-    let to = ReplyTo::of(request);
+    let to = ReplyTo::of(request).with_cors(cors);
     let answered = match route {
         Route::EchoText => {
             respond(cx, state, to, Status::OK, &[("Content-Type", b"text/plain")], b"Hello from talkback\n")
@@ -238,8 +308,13 @@ pub(crate) fn handle(
             let content_type = request.header("content-type").unwrap_or(b"application/octet-stream");
             respond(cx, state, to, Status::OK, &[("Content-Type", content_type)], body)
         }
-        Route::WebSocket(channel) => {
-            return match websocket::upgrade(request, channel.as_deref(), cx, state) {
+        Route::WebSocket { channel, after, may_publish } => {
+            let hub = channel.as_deref().map(|name| websocket::HubSide {
+                channel: name,
+                after: *after,
+                may_publish: *may_publish,
+            });
+            return match websocket::upgrade(request, hub, cx, state) {
                 Ok(ws) => Handled::Switch(Switch::WebSocket(ws)),
                 Err(refused) => Handled::Refused(refused),
             };
@@ -248,16 +323,45 @@ pub(crate) fn handle(
             Published::Answered(answered) => answered,
             Published::Held(held) => return Handled::Switch(Switch::Held(held)),
         },
-        Route::Poll(channel, query) => longpoll::answer_poll(channel, query, to, cx, state),
+        Route::Poll(channel, query) => {
+            let answered = longpoll::answer_poll(channel, query, to, cx, state);
+            state.meter.delivered(Delivered::Poll, answered.messages);
+            answered
+        }
         Route::LongPoll(channel, query) => match longpoll::answer_longpoll(channel, query, to, requests, cx, state) {
-            Polled::Answered(answered) => answered,
+            Polled::Answered(answered) => {
+                state.meter.delivered(Delivered::LongPoll, answered.messages);
+                answered
+            }
             Polled::Held(held) => return Handled::Switch(Switch::Held(held)),
         },
-        Route::Sse(channel, query) => match sse::open(channel, query, request, cx, state) {
+        Route::Sse(channel, query) => match sse::open(channel, query, request, to, cx, state) {
             Ok(sse) => return Handled::Switch(Switch::Sse(sse)),
             Err(refused) => refused,
         },
-        Route::Options { allow } => respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b""),
+        Route::Options { allow } => match to.cors {
+            // A CORS preflight from a listed origin (Fetch, "CORS-preflight request").
+            Cors::Allow(_) if request.header("access-control-request-method").is_some() => {
+                let headers: [(&str, &[u8]); 4] = [
+                    ("Allow", allow.as_bytes()),
+                    ("Access-Control-Allow-Methods", allow.as_bytes()),
+                    ("Access-Control-Allow-Headers", ALLOW_HEADERS),
+                    ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
+                ];
+                respond(cx, state, to, Status::NO_CONTENT, &headers, b"")
+            }
+            _ => respond(cx, state, to, Status::OK, &[("Allow", allow.as_bytes())], b""),
+        },
+        Route::Metrics => metrics::answer(to, cx, state),
+        Route::Unauthorized(credential) => {
+            let reason = credential.reason();
+            let mut text = String::with_capacity(reason.len() + 1);
+            text.push_str(reason);
+            text.push('\n');
+            let headers: [(&str, &[u8]); 2] =
+                [("Content-Type", b"text/plain; charset=utf-8"), ("WWW-Authenticate", credential.challenge())];
+            respond(cx, state, to, Status::UNAUTHORIZED, &headers, text.as_bytes())
+        }
         Route::Page => page::answer(to, cx, state),
         Route::Stats => match page::open_stats(request, cx, state) {
             Ok(stats) => return Handled::Switch(Switch::Stats(stats)),

@@ -20,6 +20,7 @@ use talkback_reactor::{ConnId, Cx};
 
 use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with};
 use crate::hub::{Encoded, TooManyChannels};
+use crate::meters::Delivered;
 use crate::options::DRAIN_RETRY_AFTER;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
@@ -39,6 +40,7 @@ pub fn open(
     channel: &str,
     query: &ChannelQuery,
     request: &Request,
+    to: ReplyTo,
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
 ) -> Result<SseConn, Answered> {
@@ -47,10 +49,16 @@ pub fn open(
         .and_then(|value| parse_decimal(value.trim_ascii()).ok())
         .or(query.last_event_id);
     let Ok(subscription) = state.hub.subscribe(channel, cx.id(), resume) else {
-        return Err(respond_try_later(cx, state, ReplyTo::of(request), TooManyChannels::REASON));
+        return Err(respond_try_later(cx, state, to, TooManyChannels::REASON));
     };
     respond_with(cx, state, |out, state| {
-        let _ = talkback_sse::encode_stream_head_with_date(state.date.value(), out);
+        let mut fields: [(&str, &[u8]); 3] = [("Date", state.date.value()), ("", b""), ("", b"")];
+        let mut count = 1;
+        for field in to.cors_fields(&state.guard) {
+            fields[count] = field;
+            count += 1;
+        }
+        let _ = talkback_sse::encode_stream_head(&fields[..count], out);
     });
     let (replay, last_sent) = (&subscription.replay, subscription.last_sent);
     match (replay.missed, replay.messages.is_empty()) {
@@ -63,6 +71,7 @@ pub fn open(
     for message in &replay.messages {
         cx.write_shared(Arc::clone(message.sse()));
     }
+    state.meter.delivered(Delivered::Sse, replay.messages.len() as u64);
     let channel = subscription.channel;
     state.observer.note(cx.id(), || format!("SSE stream open on {channel}, resuming after id {last_sent}"));
     cx.set_deadline(Some(cx.now() + state.options.heartbeat));

@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use talkback_http1::DateCache;
 use talkback_reactor::{ConnId, LoopHandle};
 
+use crate::guard::Guard;
 use crate::hub::{HubMessage, LocalHub, Mailbox};
+use crate::meters::Meter;
 use crate::observe::Observer;
 use crate::options::Options;
 
@@ -68,6 +70,8 @@ pub struct LoopCtx {
     pub service: Service,
     /// The command line.
     pub options: Arc<Options>,
+    /// The publish token and Origin checks the options ask for.
+    pub guard: Guard,
     /// The `Date` header value, refreshed once a second.
     pub date: DateCache,
     date_secs: u64,
@@ -77,13 +81,29 @@ pub struct LoopCtx {
     pub hub: LocalHub<ConnId>,
     /// Message buffers lent to whichever WebSocket reads next (see `websocket.rs`).
     pub ws_spares: Vec<Vec<u8>>,
+    /// This loop's counters for `/metrics` (its own unless the server shares them out).
+    pub meter: Meter,
+    /// Every loop of the server (their socket byte totals, for `/metrics`); empty in a loop
+    /// made alone.
+    pub loops: Vec<LoopHandle<HubMessage>>,
 }
 
 impl LoopCtx {
     /// The state of one loop.
     pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
-        let mut ctx =
-            LoopCtx { service, options, date: DateCache::new(), date_secs: 0, observer, hub, ws_spares: Vec::new() };
+        let guard = Guard::new(options.publish_token.as_deref(), &options.allow_origins);
+        let mut ctx = LoopCtx {
+            service,
+            options,
+            guard,
+            date: DateCache::new(),
+            date_secs: 0,
+            observer,
+            hub,
+            ws_spares: Vec::new(),
+            meter: Meter::solo(),
+            loops: Vec::new(),
+        };
         ctx.refresh_date();
         ctx
     }

@@ -11,19 +11,28 @@
 //!    │ close ───────────────────────────────────▶ close ends it, or the close timeout does
 //! ```
 //!
+//! On the hub, a client that offers the subprotocol `talkback.json` gets it, and then every
+//! channel message as `{"id":N,"data":"…"}` — `/poll`'s element, kept once by the hub and
+//! framed here — and `?after=N` replays what is retained after N first (`{"missed":K}` before
+//! it when the cursor is older than the history). Without the subprotocol, frames carry the
+//! text alone. With `--publish-token`, a socket whose upgrade did not carry the token may
+//! listen but not publish: its first text message gets close 1008 (RFC 6455 §7.4.1, "policy
+//! violation").
+//!
 //! One code path, traced or not: with `--trace` the protocol logs the frames it reads and
 //! sends, and the echo below notes the frames it encodes itself.
 
 use std::sync::Arc;
 
 use talkback_http1::Request;
-use talkback_longpoll::MessageId;
+use talkback_longpoll::{JSON_ELEMENT_TAIL, MessageId, encode_json_element_head};
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
 use talkback_ws::{Config, Connection, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role};
 
-use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with, write_framed};
-use crate::hub::{Encoded, TooManyChannels};
+use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
+use crate::hub::{Encoded, Json, Messages, TooManyChannels};
+use crate::meters::Delivered;
 use crate::observe::Observer;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
@@ -35,6 +44,9 @@ const ZERO_COPY_ECHO: usize = 16 * 1024;
 /// The largest message buffer a loop keeps as a spare (at most `talkback_ws::MAX_SPARES` of them).
 const MAX_SPARE: usize = 1 << 20;
 
+/// The subprotocol whose frames carry ids: `{"id":N,"data":"…"}`.
+pub const JSON_PROTOCOL: &str = "talkback.json";
+
 /// An open WebSocket: the protocol state plus, for the hub, its channel.
 #[derive(Debug)]
 pub struct WsConn {
@@ -43,6 +55,21 @@ pub struct WsConn {
     channel: Option<Arc<str>>,
     /// The id of the last channel message sent on this socket.
     last_sent: MessageId,
+    /// `talkback.json` was chosen: messages go out as JSON elements.
+    json: bool,
+    /// The upgrade carried the publish token (or none is needed): text messages are published.
+    may_publish: bool,
+}
+
+/// What a hub WebSocket asked for at its upgrade.
+#[derive(Debug, Clone, Copy)]
+pub struct HubSide<'a> {
+    /// The channel.
+    pub channel: &'a str,
+    /// `?after=N`: replay the retained messages after N first.
+    pub after: Option<MessageId>,
+    /// Whether its text messages may be published (see `guard.rs`).
+    pub may_publish: bool,
 }
 
 /// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal, or 503 when the
@@ -50,11 +77,13 @@ pub struct WsConn {
 /// after a refusal).
 pub fn upgrade(
     request: &Request,
-    channel: Option<&str>,
+    hub: Option<HubSide<'_>>,
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
 ) -> Result<Box<WsConn>, Answered> {
-    let accepted = match handshake::accept(request, &ServerPolicy::default()) {
+    // The hub speaks `talkback.json` to a client that offers it (RFC 6455 §4.2.2 /subprotocol/).
+    let protocols = if hub.is_some() { vec![JSON_PROTOCOL.to_owned()] } else { Vec::new() };
+    let accepted = match handshake::accept(request, &ServerPolicy { protocols, origin: None }) {
         Ok(accepted) => accepted,
         Err(refusal) => {
             state.observer.note(cx.id(), || format!("!! handshake refused: {refusal:?} -> {}", refusal.status()));
@@ -63,7 +92,7 @@ pub fn upgrade(
         }
     };
     // Subscribe before the 101: past `--max-channels` a new channel's upgrade is refused.
-    let subscription = match channel.map(|name| state.hub.subscribe(name, cx.id(), None)) {
+    let subscription = match hub.map(|side| state.hub.subscribe(side.channel, cx.id(), side.after)) {
         None => None,
         Some(Ok(subscription)) => Some(subscription),
         Some(Err(TooManyChannels)) => {
@@ -72,6 +101,7 @@ pub fn upgrade(
         }
     };
     respond_with(cx, state, |out, _| accepted.encode_response(out));
+    let json = accepted.protocol() == Some(JSON_PROTOCOL);
     let options = &state.options;
     let config = Config {
         max_frame_size: options.max_frame.unwrap_or(options.max_message),
@@ -83,14 +113,73 @@ pub fn upgrade(
     let mut ws = Connection::new(Role::Server, config, cx.now());
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
-    let conn = match subscription {
-        Some(subscription) => WsConn { ws, channel: Some(subscription.channel), last_sent: subscription.last_sent },
-        None => WsConn { ws, channel: None, last_sent: 0 },
-    };
+    let may_publish = hub.is_some_and(|side| side.may_publish);
+    let mut conn = WsConn { ws, channel: None, last_sent: 0, json, may_publish };
+    if let Some(subscription) = subscription {
+        conn.replay(&subscription.replay, cx);
+        state.meter.delivered(Delivered::WebSocket, subscription.replay.messages.len() as u64);
+        conn.channel = Some(subscription.channel);
+        conn.last_sent = subscription.last_sent;
+    }
     Ok(Box::new(conn))
 }
 
 impl WsConn {
+    /// `?after=N`: what is retained after N, right behind the 101 — after `{"missed":K}` when
+    /// the history no longer reaches back to N (with `talkback.json`; a plain-text client has
+    /// no way to tell a notice from a message, and gets the messages alone).
+    fn replay(&mut self, replay: &Messages, cx: &mut Cx<'_>) {
+        if self.json && replay.missed > 0 {
+            let mut notice = Vec::with_capacity(24);
+            notice.extend_from_slice(b"{\"missed\":");
+            talkback_http1::decimal::push_decimal(&mut notice, replay.missed);
+            notice.push(b'}');
+            let header =
+                FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: notice.len() as u64 };
+            cx.with_output(|out| {
+                header.encode(out);
+                out.extend_from_slice(&notice);
+            });
+        }
+        for message in &replay.messages {
+            self.write_message(message, cx);
+        }
+    }
+
+    /// Queues one channel message's frame: the text alone, or (`talkback.json`) its JSON
+    /// element — framed around the shared text, or the hub's escaped element shared whole.
+    fn write_message<'m>(&self, message: &'m Encoded, cx: &mut Cx<'_>) -> &'m [u8] {
+        if !self.json {
+            let (bytes, range) = message.text();
+            write_framed(cx, |out| message.ws_header().encode(out), bytes, range, b"");
+            return message.text_bytes();
+        }
+        let header = message.ws_json_header();
+        match message.json() {
+            Json::Framed => {
+                let (bytes, range) = message.text();
+                let head = |out: &mut Vec<u8>| {
+                    header.encode(out);
+                    encode_json_element_head(message.id, out);
+                };
+                write_framed(cx, head, bytes, range, JSON_ELEMENT_TAIL);
+                message.text_bytes()
+            }
+            Json::Escaped(element) => {
+                if element.len() < SHARE_FROM {
+                    cx.with_output(|out| {
+                        header.encode(out);
+                        out.extend_from_slice(element);
+                    });
+                } else {
+                    cx.with_output(|out| header.encode(out));
+                    cx.write_shared(Arc::clone(element));
+                }
+                element
+            }
+        }
+    }
+
     /// Frames arrived: decode them, act on each message, queue what the protocol answers.
     pub fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
         // Lend the loop's spare buffers: a whole message is received into one, and after the
@@ -140,8 +229,16 @@ impl WsConn {
     fn publish_all(&mut self, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         while let Some(event) = self.ws.poll_event() {
             match event {
+                // Listening is open to all; publishing, with a token set, to those who showed it.
+                Event::Text(_) if !self.may_publish => {
+                    state.observer.note(cx.id(), || "!! publish without the token: close 1008".into());
+                    let _ = self.ws.close(1008, "publishing needs the publish token");
+                }
                 Event::Text(text) => match state.hub.publish(channel, &text) {
-                    Ok(id) => state.observer.note(cx.id(), || format!("published id {id} to channel {channel}")),
+                    Ok(id) => {
+                        state.meter.published();
+                        state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
+                    }
                     // Not expected: this socket listens on the channel, which keeps it
                     // (RFC 6455 §7.4.1: 1011, "an unexpected condition").
                     Err(TooManyChannels) => {
@@ -236,9 +333,8 @@ impl WsConn {
             return Pushed::Skipped;
         }
         self.last_sent = message.id;
-        let (bytes, range) = message.text();
-        write_framed(cx, |out| message.ws_header().encode(out), bytes, range, b"");
-        Pushed::Sent { bytes: message.text_bytes(), what: "WebSocket text frame, payload (after its header)" }
+        let bytes = self.write_message(message, cx);
+        Pushed::Sent { bytes, what: "WebSocket text frame, payload (after its header)" }
     }
 
     /// The socket is gone: unsubscribe.

@@ -150,7 +150,10 @@ impl<H: Handler> Connections<H> {
     /// when its output is gone.
     pub(super) fn flush(&mut self, slot: usize, state: &mut H::State) {
         let Some(conn) = self.slab.at_mut(slot) else { return };
-        let done = match conn.endpoint.parts.out.flush(&mut conn.socket, &mut self.env.pool) {
+        let before = conn.endpoint.parts.out.pending();
+        let flushed = conn.endpoint.parts.out.flush(&mut conn.socket, &mut self.env.pool);
+        self.env.io.written += (before - conn.endpoint.parts.out.pending()) as u64;
+        let done = match flushed {
             Ok(done) => done,
             Err(_) => return self.remove(slot, state),
         };

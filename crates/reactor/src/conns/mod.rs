@@ -95,6 +95,11 @@ impl<H: Handler> Connections<H> {
         self.slab.len() == 0
     }
 
+    /// The bytes this loop's sockets have read and written so far.
+    pub(crate) fn io_totals(&self) -> crate::shared::IoTotals {
+        self.env.io
+    }
+
     pub(crate) fn set_now(&mut self, now: Instant) {
         self.env.now = now;
     }

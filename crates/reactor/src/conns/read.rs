@@ -51,6 +51,7 @@ impl<H: Handler> Connections<H> {
                 Err(_) => return self.remove(slot, state),
             };
             conn.endpoint.parts.read_total += n as u64;
+            self.env.io.read += n as u64;
             let answer = OutputKind::Answer;
             match conn.phase {
                 Phase::Lingering if n == 0 => return self.remove(slot, state),

@@ -336,3 +336,17 @@ fn a_drain_asks_each_open_connection_once_and_later_arrivals_too() {
     }
     assert!(lp.is_empty(), "every connection gone: a real loop would return now");
 }
+
+#[test]
+fn the_loops_io_totals_count_every_connections_bytes_through_its_handle() {
+    let mut lp = test_loop();
+    let handle = lp.state().handle.clone();
+    let (a, b) = (lp.connect(), lp.connect());
+    lp.send(a, b"echo hi\n");
+    lp.send(b, b"echo there\n");
+    assert_eq!(handle.io_totals().read, 19, "both connections' input");
+    assert_eq!(handle.io_totals().written, 0, "nothing written until the socket takes it");
+    assert_eq!(lp.take_output(a), b"hi\n");
+    assert_eq!(lp.take_output(b), b"there\n");
+    assert_eq!(handle.io_totals(), crate::IoTotals { read: 19, written: 9 });
+}

@@ -105,6 +105,12 @@ impl Encoded {
         FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: self.text.len() as u64 }
     }
 
+    /// The header of the WebSocket text frame that carries the JSON element instead (the
+    /// `talkback.json` subprotocol).
+    pub fn ws_json_header(&self) -> FrameHeader {
+        FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: self.json_len() as u64 }
+    }
+
     /// How the JSON element is kept.
     pub fn json(&self) -> Json<'_> {
         match &self.escaped {
