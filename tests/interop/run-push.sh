@@ -5,6 +5,8 @@
 #   2. `curl -N`: the exact event-stream bytes, live and after Last-Event-ID
 #   3. Python `httpx-sse` (tests/interop/push/sse_httpx.py): live, replay, missed
 #   4. Node `ws` (tests/interop/push/ws-client.mjs): own message back, POSTed message, close 1003
+#   5. Node `ws` with `talkback.json` (tests/interop/push/ws-json.mjs): ids in frames, ?after= replay
+#   6. Python `prometheus_client.parser` (tests/interop/push/metrics_prometheus.py): GET /metrics
 # Every check prints PASS or FAIL; the last line is `N passed, M failed`; exits non-zero on any
 # failure. The server is stopped by its PID when the script exits.
 #
@@ -25,6 +27,9 @@ bin="$target/release/demo"
 if ! python3 -c 'import httpx, httpx_sse' 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check httpx httpx-sse==0.4.3 || exit 1
 fi
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    python3 -m pip install -q --disable-pip-version-check prometheus-client || exit 1
+fi
 
 work="$(mktemp -d)"
 "$bin" --addr 127.0.0.1:0 --history 8 >"$work/stdout" 2>"$work/stderr" &
@@ -40,7 +45,8 @@ trap cleanup EXIT
 
 base="http://$(listening_addr demo "$server_pid" "$work/stdout" "$work/stderr")" || exit 1
 echo "demo (pid $server_pid) on $base; node $(node --version), curl $(curl --version | head -n 1 | cut -d' ' -f2)," \
-     "httpx-sse $(python3 -c 'import importlib.metadata as m; print(m.version("httpx-sse"))')"
+     "httpx-sse $(python3 -c 'import importlib.metadata as m; print(m.version("httpx-sse"))')," \
+     "prometheus-client $(python3 -c 'import importlib.metadata as m; print(m.version("prometheus-client"))')"
 
 passed=0
 failed=0
@@ -121,6 +127,10 @@ echo "--- 3. httpx-sse (Python)"
 run_client httpx-sse python3 "$push/sse_httpx.py" "$base"
 echo "--- 4. ws (Node)"
 run_client ws node "$push/ws-client.mjs" "$base"
+echo "--- 5. ws with talkback.json (Node)"
+run_client ws-json node "$push/ws-json.mjs" "$base"
+echo "--- 6. prometheus_client (Python): GET /metrics"
+run_client metrics python3 "$push/metrics_prometheus.py" "$base"
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
     fail "demo still running after the clients" "$(tail -n 5 "$work/stderr")"

@@ -27,6 +27,10 @@ pub struct ReplyTo {
     pub cors: Cors,
 }
 
+/// The hub's own response fields a cross-origin page may read: how many messages it missed,
+/// and when to ask again after a 503.
+const EXPOSE_HEADERS: &[u8] = b"Talkback-Missed, Retry-After";
+
 /// The CORS fields of an answer ([Fetch, "HTTP responses"](https://fetch.spec.whatwg.org/#http-responses)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cors {
@@ -55,14 +59,17 @@ impl ReplyTo {
         ReplyTo { cors, ..self }
     }
 
-    /// The CORS fields of its answers (none, `Vary` alone, or both), the origin `guard`'s.
+    /// The CORS fields of its answers (none, `Vary` alone, or the allowed origin, the fields
+    /// it may read and `Vary`), the origin `guard`'s.
     pub fn cors_fields<'a>(&self, guard: &'a Guard) -> impl Iterator<Item = (&'static str, &'a [u8])> {
         let allow = match self.cors {
             Cors::Allow(n) => Some(("Access-Control-Allow-Origin", guard.allowed_origin(n))),
             Cors::Off | Cors::Vary => None,
         };
+        // A page reads only the CORS-safelisted response fields unless told otherwise.
+        let expose = allow.is_some().then_some(("Access-Control-Expose-Headers", EXPOSE_HEADERS));
         let vary = (self.cors != Cors::Off).then_some(("Vary", &b"Origin"[..]));
-        allow.into_iter().chain(vary)
+        allow.into_iter().chain(expose).chain(vary)
     }
 
     /// The same, but the connection closes after the answer.

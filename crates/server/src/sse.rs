@@ -52,7 +52,7 @@ pub fn open(
         return Err(respond_try_later(cx, state, to, TooManyChannels::REASON));
     };
     respond_with(cx, state, |out, state| {
-        let mut fields: [(&str, &[u8]); 3] = [("Date", state.date.value()), ("", b""), ("", b"")];
+        let mut fields: [(&str, &[u8]); 4] = [("Date", state.date.value()), ("", b""), ("", b""), ("", b"")];
         let mut count = 1;
         for field in to.cors_fields(&state.guard) {
             fields[count] = field;

@@ -9,6 +9,7 @@ mod drain;
 mod held;
 mod http;
 mod longpoll;
+mod metrics;
 mod sse;
 mod websocket;
 
@@ -30,9 +31,11 @@ fn test_loop(service: Service, max_message: usize, opts: impl FnOnce(&mut Option
     opts(&mut options);
     let hub = crate::hub_for(&options);
     TestLoop::new(move |handle| {
-        let local = LocalHub::new(hub, 0, vec![Box::new(handle) as Box<dyn Mailbox>]);
+        let local = LocalHub::new(hub, 0, vec![Box::new(handle.clone()) as Box<dyn Mailbox>]);
         let observer = Observer::new(None, Arc::new(Stats::default()), service.counts_page_requests());
-        LoopCtx::new(service, Arc::new(options), local, observer)
+        let mut ctx = LoopCtx::new(service, Arc::new(options), local, observer);
+        ctx.loops = vec![handle];
+        ctx
     })
 }
 

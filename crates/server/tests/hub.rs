@@ -8,8 +8,9 @@
 //!
 //! This file holds those clients and helpers; the tests are in `hub/`, one file per part:
 //! `routes.rs` (the URL contract and its refusals), `polling.rs`, `longpoll.rs`, `sse.rs`,
-//! `websocket.rs`, and `together.rs` (all four on one channel, concurrent publishers,
-//! backpressure on publishers).
+//! `websocket.rs`, `together.rs` (all four on one channel, concurrent publishers,
+//! backpressure on publishers), `guard.rs` (the publish token, Origins, CORS), `ids.rs`
+//! (WebSocket frames with ids: `talkback.json`, `?after=`) and `metrics.rs` (`GET /metrics`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -17,8 +18,14 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+#[path = "hub/guard.rs"]
+mod guard;
+#[path = "hub/ids.rs"]
+mod ids;
 #[path = "hub/longpoll.rs"]
 mod longpoll;
+#[path = "hub/metrics.rs"]
+mod metrics;
 #[path = "hub/polling.rs"]
 mod polling;
 #[path = "hub/routes.rs"]
@@ -33,6 +40,7 @@ mod websocket;
 use common::{get, post, spawn_hub};
 
 use talkback_harness::{Client, Response, parse_response};
+use talkback_server::{HubRoutes, Service};
 use talkback_sse::{ParsedEvent, Parser};
 use talkback_ws::handshake::ClientHandshake;
 use talkback_ws::{Config, Connection, Event, Role};
@@ -254,18 +262,41 @@ struct Ws {
 
 impl Ws {
     fn open(addr: SocketAddr, target: &str) -> Ws {
+        match Ws::connect(addr, target, &[], "") {
+            Ok((ws, _)) => ws,
+            Err(refused) => panic!("101 Switching Protocols expected, got {refused:?}"),
+        }
+    }
+
+    /// An upgrade offering `protocols`, with `extra` header lines (each ending in CRLF): the
+    /// socket and the subprotocol the server chose, or the server's refusal.
+    fn connect(
+        addr: SocketAddr,
+        target: &str,
+        protocols: &[&str],
+        extra: &str,
+    ) -> Result<(Ws, Option<String>), Response> {
         let mut stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         stream.set_read_timeout(Some(Duration::from_secs(5))).expect("read timeout");
-        let mut handshake = ClientHandshake::new("test", target, &[]);
+        let mut handshake = ClientHandshake::new("test", target, protocols);
         let mut request = Vec::new();
         handshake.encode_request(&mut request);
+        request.truncate(request.len() - 2); // the blank line: extra fields go before it
+        request.extend_from_slice(extra.as_bytes());
+        request.extend_from_slice(b"\r\n");
         stream.write_all(&request).expect("send the handshake");
         let mut received = Vec::new();
         let mut chunk = [0u8; 4096];
-        let consumed = loop {
-            if let Some((consumed, _)) = handshake.handle_response(&received).expect("101 Switching Protocols") {
-                break consumed;
+        let (consumed, protocol) = loop {
+            match handshake.handle_response(&received) {
+                Ok(Some(accepted)) => break accepted,
+                Ok(None) => {}
+                Err(_) => {
+                    if let Ok(Some((response, _))) = parse_response(&received, false, false) {
+                        return Err(response);
+                    }
+                }
             }
             let n = stream.read(&mut chunk).expect("reading the handshake response");
             assert!(n > 0, "EOF during the handshake: {:?}", String::from_utf8_lossy(&received));
@@ -273,7 +304,7 @@ impl Ws {
         };
         let mut ws = Connection::new(Role::Client, Config::default(), Instant::now());
         ws.handle_bytes(&received[consumed..], Instant::now()).expect("valid frames");
-        Ws { stream, ws }
+        Ok((Ws { stream, ws }, protocol))
     }
 
     fn flush(&mut self) {

@@ -8,6 +8,10 @@
 //! curl -i 'http://127.0.0.1:8080/ch/room/longpoll?after=1'
 //! websocat ws://127.0.0.1:8080/ch/room/ws
 //! ```
+//!
+//! Guarded: `--publish-token TOKEN` (publishers show it: `Authorization: Bearer TOKEN`, or a
+//! WebSocket's `?token=`), `--allow-origin ORIGIN` (WebSockets from that page only, and CORS
+//! for it); `GET /metrics` for Prometheus (`--metrics off` removes it).
 
 use talkback_server::{HubRoutes, Service, main_for};
 

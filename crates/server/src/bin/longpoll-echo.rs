@@ -7,6 +7,10 @@
 //! curl --data 'hello' http://127.0.0.1:8082/ch/room                    # terminal 2: ...released
 //! curl -i 'http://127.0.0.1:8082/ch/room/poll?after=0'                  # short poll: at once
 //! ```
+//!
+//! It takes the hub's guard flags: `--publish-token TOKEN` (a `POST` then needs
+//! `Authorization: Bearer TOKEN`), `--allow-origin ORIGIN` (CORS for that page) and
+//! `--metrics off` (no `GET /metrics`).
 
 use talkback_server::{HubRoutes, Service, main_for};
 

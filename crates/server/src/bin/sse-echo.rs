@@ -7,6 +7,10 @@
 //! curl --data 'hello' http://127.0.0.1:8081/ch/room         # terminal 2: publish (prints the id)
 //! curl -N -H 'Last-Event-ID: 0' http://127.0.0.1:8081/ch/room/sse   # replay everything retained
 //! ```
+//!
+//! It takes the hub's guard flags: `--publish-token TOKEN` (a `POST` then needs
+//! `Authorization: Bearer TOKEN`), `--allow-origin ORIGIN` (CORS for that page) and
+//! `--metrics off` (no `GET /metrics`).
 
 use talkback_server::{HubRoutes, Service, main_for};
 

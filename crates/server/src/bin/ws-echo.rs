@@ -8,6 +8,9 @@
 //! // in a browser console:
 //! let s = new WebSocket("ws://127.0.0.1:9002/"); s.onmessage = e => console.log(e.data); s.onopen = () => s.send("hi");
 //! ```
+//!
+//! `--allow-origin ORIGIN` (repeatable, `*`) refuses handshakes from other `Origin`s with 403;
+//! without it every Origin is accepted (it echoes only, so `--publish-token` does not apply).
 
 use talkback_server::{Service, main_for};
 
