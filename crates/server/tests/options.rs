@@ -44,7 +44,8 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("demo", "/ch/room/ws", Some("GET, OPTIONS")),
     ("demo", "/nowhere", None),
     ("demo", "/ch/a.b", None),
-    ("sse-echo", "*", Some("GET, POST, OPTIONS")),
+    // HEAD: every hub binary serves GET /metrics (unless --metrics off).
+    ("sse-echo", "*", Some("GET, HEAD, POST, OPTIONS")),
     ("sse-echo", "/ch/room", Some("POST, OPTIONS")),
     ("sse-echo", "/ch/room/sse", Some("GET, OPTIONS")),
     ("sse-echo", "/ch/room/poll", None),
