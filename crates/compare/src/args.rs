@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use talkback_server::flags::{self, Unit};
+
 pub(crate) const HELP: &str = "\
 compare: runs the hub in-process and measures short polling, long polling, Server-Sent Events
 and WebSocket clients against the same message stream, from the sockets.
@@ -13,11 +15,17 @@ usage: compare [--quick] [flags]
 
   --quick                  100 messages at 50/s, 60 s idle compressed 15x, 100 memory clients (< 30 s)
   --messages N             messages published in the active phase (default 500)
-  --rate N                 messages per second (default 50)
-  --idle SECS              idle phase, in simulated seconds (default 60)
+  --rate N                 messages per second, fractions too: 0.1 = one every 10 s (default 50)
+  --idle SECS              idle phase, in simulated seconds (default 60s; or 500ms, 2m, 1h)
   --time-scale K           idle phase runs K times faster: idle time, poll intervals, the SSE
                            heartbeat and the long-poll hold are all divided by K (default 6)
-  --poll-interval MS[,MS]  short-polling intervals, one table row each (default 250,1000)
+  --poll-interval MS[,MS]  short-polling intervals, one table row each (default 250,1000;
+                           a bare number is milliseconds, or 2s, 1500ms)
+  --reconnect N            messages in the reconnect scenario: halfway through, every client
+                           loses its connection (half drop it, half have it cut by the server's
+                           side) and resumes from its cursor (default 40; 0 = skip)
+  --outage MS              how long a client stays disconnected before it reconnects
+                           (default 250ms; a bare number is milliseconds)
   --clients N              idle clients per technique for the memory probe (default 500; 0 = skip)
   --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
   --trace                  the hub's annotated wire dump on stderr (every request, event, frame)
@@ -33,14 +41,18 @@ Internal: `compare --serve [--threads N]` runs only the hub; the memory probe st
 pub(crate) struct Args {
     /// Messages the publisher sends in the active phase.
     pub(crate) messages: u64,
-    /// Publish rate, messages per second.
-    pub(crate) rate: u64,
+    /// Publish rate, messages per second (a fraction is a message every few seconds).
+    pub(crate) rate: f64,
     /// The idle phase's simulated length.
     pub(crate) idle: Duration,
     /// How many times faster than real time the idle phase runs.
     pub(crate) time_scale: u32,
     /// One short-polling client (and table row) per interval.
     pub(crate) poll_intervals: Vec<Duration>,
+    /// Messages published in the reconnect scenario (0: no scenario).
+    pub(crate) reconnect: u64,
+    /// How long a client of the reconnect scenario stays away before it reconnects.
+    pub(crate) outage: Duration,
     /// Idle clients opened per technique by the memory probe.
     pub(crate) clients: usize,
     /// Server event loops.
@@ -73,10 +85,12 @@ impl Args {
     fn defaults() -> Args {
         Args {
             messages: 500,
-            rate: 50,
+            rate: 50.0,
             idle: Duration::from_secs(60),
             time_scale: 6,
             poll_intervals: vec![Duration::from_millis(250), Duration::from_millis(1000)],
+            reconnect: 40,
+            outage: Duration::from_millis(250),
             clients: 500,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             out: PathBuf::from("reports/compare"),
@@ -91,7 +105,7 @@ impl Args {
     fn make_quick(&mut self) {
         self.quick = true;
         self.messages = 100;
-        self.rate = 50;
+        self.rate = 50.0;
         self.idle = Duration::from_secs(60);
         self.time_scale = 15;
         self.clients = 100;
@@ -112,19 +126,21 @@ pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
         parsed.make_quick();
     }
     let mut serve = false;
-    let mut it = args.into_iter();
-    while let Some(flag) = it.next() {
+    let mut words = flags::Args::new(args);
+    while let Some(flag) = words.next_flag() {
         match flag.as_str() {
             "--help" | "-h" => {
-                println!("{HELP}");
+                words.switch(&flag)?;
+                flags::print_help(HELP);
                 return Ok(Mode::Help);
             }
-            "--quick" => {}
-            "--browser-headers" => parsed.browser_headers = true,
-            "--trace" => parsed.trace = true,
-            "--serve" => serve = true,
+            "--quick" => words.switch(&flag)?,
+            "--browser-headers" => words.switch(&flag).map(|()| parsed.browser_headers = true)?,
+            "--trace" => words.switch(&flag).map(|()| parsed.trace = true)?,
+            "--serve" => words.switch(&flag).map(|()| serve = true)?,
+            _ if !VALUE_FLAGS.contains(&flag.as_str()) => return Err(flags::unknown(&flag)),
             _ => {
-                let value = it.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
+                let value = words.value(&flag)?;
                 set(&mut parsed, &flag, &value)?;
             }
         }
@@ -134,6 +150,20 @@ pub(crate) fn parse(args: Vec<String>) -> Result<Mode, String> {
     }
     Ok(Mode::Compare(parsed))
 }
+
+/// The flags that take a value (each has an arm in [`set`]).
+const VALUE_FLAGS: &[&str] = &[
+    "--messages",
+    "--rate",
+    "--idle",
+    "--time-scale",
+    "--poll-interval",
+    "--reconnect",
+    "--outage",
+    "--clients",
+    "--threads",
+    "--out",
+];
 
 /// `compare` and its flags as typed, except `--out DIR`.
 fn command_line(args: &[String]) -> String {
@@ -150,28 +180,53 @@ fn command_line(args: &[String]) -> String {
 }
 
 fn set(args: &mut Args, flag: &str, value: &str) -> Result<(), String> {
-    let number = || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number"));
-    let positive = || number().and_then(|n| if n == 0 { Err(format!("{flag} must be at least 1")) } else { Ok(n) });
+    let number = || flags::count(flag, value);
+    let positive = |why: &str| number().and_then(|n| flags::at_least(flag, n, 1, why));
     match flag {
-        "--messages" => args.messages = positive()?,
-        "--rate" => args.rate = positive()?,
-        "--idle" => args.idle = Duration::from_secs(number()?),
-        "--time-scale" => args.time_scale = u32::try_from(positive()?).map_err(|_| "--time-scale is too large")?,
+        "--messages" => args.messages = positive("a stream needs a message")?,
+        "--rate" => args.rate = rate(flag, value)?,
+        "--idle" => args.idle = flags::duration(flag, value, Unit::Secs)?,
+        "--time-scale" => {
+            let scale = positive("1 is real time; the idle phase cannot run slower")?;
+            args.time_scale = u32::try_from(scale).map_err(|_| format!("{flag}: {value} is too large"))?;
+        }
         "--poll-interval" => args.poll_intervals = parse_intervals(value)?,
+        "--reconnect" => args.reconnect = reconnect_messages(flag, number()?)?,
+        "--outage" => args.outage = flags::duration(flag, value, Unit::Millis)?,
         "--clients" => args.clients = number()? as usize,
-        "--threads" => args.threads = positive()? as usize,
+        "--threads" => args.threads = positive("each event loop is a thread")? as usize,
         "--out" => args.out = PathBuf::from(value),
-        _ => return Err(format!("unknown flag {flag} (see --help)")),
+        _ => return Err(flags::unknown(flag)),
     }
     Ok(())
+}
+
+/// `--rate`: messages per second, a positive number that may be a fraction (`0.1` = one
+/// message every 10 s), at most one a microsecond.
+fn rate(flag: &str, value: &str) -> Result<f64, String> {
+    let plain = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.');
+    match value.parse::<f64>() {
+        Ok(rate) if plain && rate > 0.0 && rate <= 1e6 => Ok(rate),
+        Ok(_) if plain => Err(format!("{flag}: {value} is out of range (more than 0, at most 1000000 a second)")),
+        _ => Err(format!("{flag}: {value:?} is not a number of messages per second (e.g. 50, 0.1)")),
+    }
+}
+
+/// `--reconnect`: 0 (skip) or enough messages that the cut falls between two of them.
+fn reconnect_messages(flag: &str, n: u64) -> Result<u64, String> {
+    if n == 1 {
+        return Err(format!("{flag} must be 0 (skip) or at least 2: the connection is lost between two messages"));
+    }
+    Ok(n)
 }
 
 fn parse_intervals(value: &str) -> Result<Vec<Duration>, String> {
     value
         .split(',')
-        .map(|ms| match ms.trim().parse::<u64>() {
-            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-            _ => Err(format!("--poll-interval: {ms:?} is not a positive number of milliseconds")),
+        .map(|ms| match flags::duration("--poll-interval", ms.trim(), Unit::Millis) {
+            Ok(interval) if interval >= Duration::from_millis(1) => Ok(interval),
+            Ok(_) => Err(format!("--poll-interval must be at least 1ms (given {ms:?})")),
+            Err(e) => Err(e),
         })
         .collect()
 }
@@ -210,9 +265,57 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_errors() {
-        assert!(args(&["--rate"]).is_err());
+    fn poll_intervals_take_units_and_a_bare_number_is_milliseconds() {
+        let Ok(Mode::Compare(a)) = args(&["--poll-interval", "2s,1500ms,250"]) else { panic!("not a compare run") };
+        assert_eq!(a.poll_intervals, [Duration::from_secs(2), Duration::from_millis(1500), Duration::from_millis(250)]);
+        let Ok(Mode::Compare(a)) = args(&["--idle", "2m", "--outage", "1s"]) else { panic!("not a compare run") };
+        assert_eq!((a.idle, a.outage), (Duration::from_secs(120), Duration::from_secs(1)));
+        let Ok(Mode::Compare(a)) = args(&["--idle", "90"]) else { panic!("not a compare run") };
+        assert_eq!(a.idle, Duration::from_secs(90), "a bare --idle is seconds, as before");
+    }
+
+    #[test]
+    fn rate_accepts_fractions_one_message_every_ten_seconds_is_0_1() {
+        let Ok(Mode::Compare(a)) = args(&["--rate", "0.1"]) else { panic!("not a compare run") };
+        assert_eq!(a.rate, 0.1);
+        assert_eq!(format!("{}/s", a.rate), "0.1/s", "as the notes print it");
+        let Ok(Mode::Compare(a)) = args(&["--rate=250"]) else { panic!("not a compare run") };
+        assert_eq!(format!("{}/s", a.rate), "250/s");
+        for bad in ["0", "0.0", "-1", "1e3", "NaN", "inf", "fast", "", "2000000"] {
+            let error = args(&["--rate", bad]).unwrap_err();
+            assert!(error.starts_with("--rate: ") && !error.contains('\n'), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn reconnect_is_zero_to_skip_or_at_least_two_messages() {
+        let Ok(Mode::Compare(a)) = args(&["--reconnect", "0"]) else { panic!("not a compare run") };
+        assert_eq!(a.reconnect, 0);
+        assert!(args(&["--reconnect", "1"]).unwrap_err().contains("at least 2"));
+    }
+
+    #[test]
+    fn bad_flags_are_one_line_errors_that_name_the_flag() {
+        assert_eq!(args(&["--rate"]).unwrap_err(), "--rate needs a value (see --help)");
         assert!(args(&["--rate", "0"]).is_err());
-        assert!(args(&["--frobnicate", "1"]).is_err());
+        assert_eq!(args(&["--bogus"]).unwrap_err(), "unknown flag --bogus (see --help)");
+        assert_eq!(args(&["--frobnicate", "1"]).unwrap_err(), "unknown flag --frobnicate (see --help)");
+        assert_eq!(args(&["--threads", "0"]).unwrap_err(), "--threads must be at least 1: each event loop is a thread");
+        assert_eq!(
+            args(&["--messages", "--quick"]).unwrap_err(),
+            "--messages needs a value, but --quick follows it (see --help)"
+        );
+        assert_eq!(args(&["--quick=yes"]).unwrap_err(), "--quick takes no value (given \"yes\")");
+        assert!(args(&["--poll-interval", "0"]).unwrap_err().contains("at least 1ms"));
+        assert!(args(&["--poll-interval", "1x"]).unwrap_err().contains("is not a duration"));
+    }
+
+    #[test]
+    fn every_value_flag_has_an_arm_and_a_help_line() {
+        for flag in VALUE_FLAGS {
+            assert!(HELP.contains(&format!("  {flag} ")), "{flag} is in --help");
+            let value = if *flag == "--out" { "x" } else { "2" };
+            assert!(!set(&mut Args::defaults(), flag, value).is_err_and(|e| e.contains("unknown")), "{flag}");
+        }
     }
 }

@@ -51,9 +51,14 @@ impl Technique {
     }
 }
 
+/// How many times one client of the reconnect scenario connects again before it gives up.
+const MAX_RECONNECTS: u64 = 5;
+
 /// Runs one client of `technique` until `ctx.stop`; `ready` is called once it is subscribed
-/// (the publisher waits for every client's). An I/O error ends the client early; what it
-/// received until then still counts, and the error is returned beside the tally.
+/// (the publisher waits for every client's). An I/O error ends the client early — unless the
+/// run resumes (`ctx.resume`, the reconnect scenario): then the client stays away for the
+/// outage, connects again and asks for what it missed from its cursor, as a browser page
+/// would. What it received still counts, and the error is returned beside the tally.
 pub(crate) fn run(
     technique: Technique,
     ctx: &Ctx,
@@ -61,14 +66,44 @@ pub(crate) fn run(
     ready: impl FnOnce(),
 ) -> (Tally, Option<String>) {
     let mut tally = Tally::new(ctx.expected);
-    let result = match technique {
-        Technique::ShortPoll(interval) => short_poll(ctx, counters, interval, &mut tally, ready),
-        Technique::LongPoll => long_poll(ctx, counters, &mut tally, ready),
-        Technique::Sse => crate::stream::sse(ctx, counters, &mut tally, ready),
-        Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, ready),
-    };
-    let error = result.err().filter(|_| !ctx.stop.load(Relaxed)).map(|e| e.to_string());
-    (tally, error)
+    tally.resumed_by = technique.resumes_by(ctx.resume.is_some());
+    let mut ready = Some(ready);
+    loop {
+        let subscribed = || {
+            if let Some(ready) = ready.take() {
+                ready();
+            }
+        };
+        let result = match technique {
+            Technique::ShortPoll(interval) => short_poll(ctx, counters, interval, &mut tally, subscribed),
+            Technique::LongPoll => long_poll(ctx, counters, &mut tally, subscribed),
+            Technique::Sse => crate::stream::sse(ctx, counters, &mut tally, subscribed),
+            Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, subscribed),
+        };
+        let error = match result {
+            Err(error) if !ctx.stop.load(Relaxed) => error,
+            _ => return (tally, None),
+        };
+        let Some(outage) = ctx.resume.filter(|_| tally.reconnects < MAX_RECONNECTS) else {
+            return (tally, Some(error.to_string()));
+        };
+        let noticed = ctx.since_cut();
+        tally.noticed = Some(tally.noticed.map_or(noticed, |longest| longest.max(noticed)));
+        sleep_until(Instant::now() + outage, &ctx.stop);
+        tally.reconnected(ctx.published.load(Relaxed));
+    }
+}
+
+impl Technique {
+    /// What a client of this technique sends to resume from its cursor.
+    fn resumes_by(self, resume: bool) -> &'static str {
+        match self {
+            _ if !resume => "",
+            Technique::ShortPoll(_) | Technique::LongPoll => "`?after=N`",
+            Technique::Sse => "`Last-Event-ID: N`",
+            Technique::WebSocket => "`talkback.json`, `?after=N`",
+        }
+    }
 }
 
 /// Handles a poll or long-poll answer: 200 with a batch, or 204 (an empty response).

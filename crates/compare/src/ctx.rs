@@ -4,7 +4,9 @@
 //! way: `client` → `stream` → `ctx`, and `client` → `ctx`.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::tally::{Clock, Tally};
 use crate::wire::Counters;
@@ -30,6 +32,38 @@ pub(crate) struct Ctx {
     pub(crate) stop: AtomicBool,
     /// Clients that have received every expected message.
     pub(crate) completed: AtomicUsize,
+    /// The reconnect scenario: a client that loses its connection waits `outage`, connects
+    /// again and resumes from its cursor (else a lost connection ends the client).
+    pub(crate) resume: Option<Duration>,
+    /// The last id the publisher has been given back.
+    pub(crate) published: AtomicU64,
+    /// When the reconnect scenario cut the connections.
+    pub(crate) cut_at: Mutex<Option<Instant>>,
+}
+
+impl Ctx {
+    /// A run's context: `expected` messages on `channel` of the hub at `addr`.
+    pub(crate) fn new(addr: SocketAddr, channel: &str, expected: u64, time_scale: u32) -> Ctx {
+        Ctx {
+            addr,
+            channel: channel.into(),
+            headers: "",
+            clock: Clock::new(),
+            expected,
+            idle: AtomicBool::new(false),
+            time_scale,
+            stop: AtomicBool::new(false),
+            completed: AtomicUsize::new(0),
+            resume: None,
+            published: AtomicU64::new(0),
+            cut_at: Mutex::new(None),
+        }
+    }
+
+    /// How long ago the connections were cut (zero if they were not).
+    pub(crate) fn since_cut(&self) -> Duration {
+        self.cut_at.lock().unwrap_or_else(PoisonError::into_inner).map_or(Duration::ZERO, |at| at.elapsed())
+    }
 }
 
 /// Records one received message and, when it completes the stream, the counters at that

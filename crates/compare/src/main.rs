@@ -18,6 +18,8 @@ mod client;
 mod ctx;
 mod http;
 mod memory;
+mod proxy;
+mod reconnect;
 mod report;
 mod run;
 mod stream;
@@ -62,9 +64,18 @@ fn compare(args: &Args) -> io::Result<()> {
     let mut rows = Vec::new();
     for measured in &result.rows {
         let memory = probe_memory(args, measured.technique, &rows);
-        rows.push(report::Row::new(measured, idle_minutes, memory));
+        rows.push(report::Row::new(measured, idle_minutes, memory, result.payload_bytes));
     }
-    let tables = format!("{}\n{}", report::main_table(&rows, args.messages), report::idle_table(&rows));
+    let mut tables = format!("{}\n{}", report::main_table(&rows, args.messages), report::idle_table(&rows));
+    if args.reconnect > 0 {
+        eprintln!("compare: reconnect scenario, {} messages, cut after {} ...", args.reconnect, args.reconnect / 2);
+        let outcome = reconnect::run(args)?;
+        tables += &format!(
+            "\n{}\n{}",
+            report::reconnect_table(&outcome, args.reconnect),
+            report::reconnect_notes(args, &outcome)
+        );
+    }
     let notes = report::notes(args, &result, &rows, started.elapsed().as_secs_f64());
     println!("{tables}\n{notes}");
     std::fs::create_dir_all(&args.out)?;

@@ -112,8 +112,8 @@ fn park(technique: Technique, addr: SocketAddr, counters: &Arc<Counters>) -> io:
             conn.read_response(&stop)?;
         }
         Technique::LongPoll => conn.get("/ch/memory/longpoll?after=0&timeout=120", "Accept: application/json\r\n")?,
-        Technique::Sse => open_sse(&mut conn, "memory", &stop)?,
-        Technique::WebSocket => open_websocket(&mut conn, "memory", &stop)?,
+        Technique::Sse => open_sse(&mut conn, "memory", 0, &stop)?,
+        Technique::WebSocket => open_websocket(&mut conn, "/ch/memory/ws", &[], &stop).map(|_| ())?,
     }
     Ok(conn)
 }

@@ -7,7 +7,10 @@
 
 use std::fmt::Write as _;
 
+use std::time::Duration;
+
 use crate::args::Args;
+use crate::reconnect::Outcome;
 use crate::run::{Measured, RunResult};
 use crate::wire::{CLOSE_PACKETS, HANDSHAKE_PACKETS, TCP_IP_HEADER};
 
@@ -28,6 +31,8 @@ pub(crate) struct Row {
     pub(crate) empty: u64,
     /// Bytes both ways per delivered message, HTTP level.
     pub(crate) bytes_http: f64,
+    /// [`Row::bytes_http`] less the message text itself: what the technique adds per message.
+    pub(crate) overhead: f64,
     /// ... plus the TCP/IP header model.
     pub(crate) bytes_tcp: f64,
     /// Median publish-to-receive latency, ms.
@@ -44,7 +49,8 @@ pub(crate) struct Row {
 
 impl Row {
     /// Computes a row from one client's measurements.
-    pub(crate) fn new(m: &Measured, idle_minutes: f64, memory: Option<f64>) -> Row {
+    /// `payload` is the mean length of one message's text, the part every technique carries.
+    pub(crate) fn new(m: &Measured, idle_minutes: f64, memory: Option<f64>, payload: f64) -> Row {
         let t = &m.tally;
         let per = |x: u64| if t.delivered == 0 { f64::NAN } else { x as f64 / t.delivered as f64 };
         let per_min = |x: u64| x as f64 / idle_minutes;
@@ -65,6 +71,7 @@ impl Row {
             requests_per_message: per(m.active.requests),
             empty: m.active.empty,
             bytes_http: per(m.active.http_bytes()),
+            overhead: per(m.active.http_bytes()) - payload,
             bytes_tcp: per(m.active.tcp_bytes()),
             p50_ms: t.percentile(50.0).map(|us| us as f64 / 1000.0),
             p99_ms: t.percentile(99.0).map(|us| us as f64 / 1000.0),
@@ -104,19 +111,21 @@ fn bytes(value: Option<f64>) -> String {
 pub(crate) fn main_table(rows: &[Row], expected: u64) -> String {
     let mut out = String::from(
         "| technique | messages delivered | lost | requests/message | empty responses | bytes/message (HTTP) \
-         | bytes/message (incl. TCP estimate) | p50 latency | p99 latency | server memory/client |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | overhead per message, payload excluded | bytes/message (incl. TCP estimate) | p50 latency | p99 latency \
+         | server memory/client |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let lost = if r.anomalies.is_empty() { r.lost.to_string() } else { format!("{} ({})", r.lost, r.anomalies) };
         let _ = writeln!(
             out,
-            "| {} | {} / {expected} | {lost} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} / {expected} | {lost} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.delivered,
             number(r.requests_per_message, 3),
             r.empty,
             number(r.bytes_http, 0),
+            number(r.overhead, 0),
             number(r.bytes_tcp, 0),
             ms(r.p50_ms),
             ms(r.p99_ms),
@@ -143,6 +152,56 @@ pub(crate) fn idle_table(rows: &[Row]) -> String {
             number(http, 0),
             number(tcp, 0)
         );
+    }
+    out
+}
+
+/// The reconnect table: one line per technique and kind of loss.
+pub(crate) fn reconnect_table(outcome: &Outcome, expected: u64) -> String {
+    let mut out = String::from(
+        "| technique (reconnect) | connection lost by | messages delivered | lost | duplicates, reordered \
+         | reported missed | noticed after | caught up after reconnecting | resumed with |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    let duration = |d: Option<Duration>| ms(d.map(|d| d.as_secs_f64() * 1000.0));
+    for r in &outcome.rows {
+        let t = &r.tally;
+        let lost = match &r.error {
+            Some(error) => format!("{} (gave up: {error})", t.lost()),
+            None => t.lost().to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} / {expected} | {lost} | {}, {} | {} | {} | {} | {} |",
+            r.technique.name(),
+            r.loss.name(),
+            t.delivered,
+            t.duplicates,
+            t.out_of_order,
+            t.missed_reported,
+            duration(t.noticed),
+            duration(t.catch_up),
+            t.resumed_by,
+        );
+    }
+    out
+}
+
+/// The note under the reconnect table.
+pub(crate) fn reconnect_notes(args: &Args, outcome: &Outcome) -> String {
+    let mut out = format!(
+        "Reconnect: {} messages at {}/s; right after message {} every client lost its connection — \
+         \"client drops\" shut its own socket, \"server cuts\" had it closed from the hub's side by a relay — \
+         and stayed away {} ms before connecting again with its cursor. \"Noticed after\": from the cut to \
+         the client's failed read or write; \"caught up\": from the new connection until every message \
+         published before it had arrived.\n",
+        args.reconnect,
+        args.rate,
+        outcome.cut_after,
+        args.outage.as_millis(),
+    );
+    for e in &outcome.publisher_errors {
+        let _ = writeln!(out, "\n**reconnect publisher**: {e}");
     }
     out
 }
@@ -189,6 +248,21 @@ pub(crate) fn markdown(args: &Args, tables: &str, notes: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overhead_is_the_bytes_per_message_less_the_payload() {
+        use crate::client::Technique;
+        use crate::tally::{Tally, stamp};
+        use crate::wire::Snapshot;
+        let mut tally = Tally::new(2);
+        tally.record(1, &stamp(0, 1), 0);
+        tally.record(2, &stamp(0, 2), 0);
+        let active = Snapshot { bytes_read: 300, bytes_written: 100, requests: 2, ..Snapshot::default() };
+        let m = Measured { technique: Technique::LongPoll, tally, active, idle: Snapshot::default(), error: None };
+        let row = Row::new(&m, 1.0, None, 15.0);
+        assert_eq!((row.bytes_http, row.overhead), (200.0, 185.0));
+        assert!(main_table(&[row], 2).contains("| 200 | 185 |"));
+    }
 
     #[test]
     fn formats_missing_values_as_dashes() {

@@ -15,9 +15,9 @@
 //! the messages travel.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ use crate::args::Args;
 use crate::client::{self, Technique, sleep_until};
 use crate::ctx::Ctx;
 use crate::http::HttpConn;
-use crate::tally::{Clock, Tally, stamp};
+use crate::tally::{Tally, stamp};
 use crate::wire::{Counters, Snapshot};
 
 /// The SSE heartbeat interval, a hub default that the idle phase compresses (README, "The hub's
@@ -73,7 +73,7 @@ pub(crate) fn techniques(args: &Args) -> Vec<Technique> {
 }
 
 /// The hub's options for a run: the heartbeat and the longest hold compressed by the time scale.
-fn hub_options(args: &Args) -> Options {
+pub(crate) fn hub_options(args: &Args) -> Options {
     let mut options = Options::with_defaults(64 << 10);
     options.threads = args.threads;
     options.trace = args.trace;
@@ -87,17 +87,9 @@ pub(crate) fn run(args: &Args) -> io::Result<RunResult> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let server = talkback_server::start(listener, Service::Hub(HubRoutes::ALL), hub_options(args), false)?;
     let addr = server.local_addr();
-    let ctx = Arc::new(Ctx {
-        addr,
-        channel: "compare".into(),
-        headers: if args.browser_headers { crate::http::BROWSER_HEADERS } else { "" },
-        clock: Clock::new(),
-        expected: args.messages,
-        idle: AtomicBool::new(false),
-        time_scale: args.time_scale,
-        stop: AtomicBool::new(false),
-        completed: AtomicUsize::new(0),
-    });
+    let mut ctx = Ctx::new(addr, "compare", args.messages, args.time_scale);
+    ctx.headers = if args.browser_headers { crate::http::BROWSER_HEADERS } else { "" };
+    let ctx = Arc::new(ctx);
     let result = phases(args, &ctx);
     ctx.stop.store(true, Relaxed);
     server.shutdown_handle().stop_now();
@@ -105,7 +97,7 @@ pub(crate) fn run(args: &Args) -> io::Result<RunResult> {
     result
 }
 
-type ClientThread = (Technique, Arc<Counters>, thread::JoinHandle<(Tally, Option<String>)>);
+pub(crate) type ClientThread = (Technique, Arc<Counters>, thread::JoinHandle<(Tally, Option<String>)>);
 
 fn phases(args: &Args, ctx: &Arc<Ctx>) -> io::Result<RunResult> {
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -128,7 +120,7 @@ fn phases(args: &Args, ctx: &Arc<Ctx>) -> io::Result<RunResult> {
             return Err(io::Error::other("a client did not connect in time"));
         }
     }
-    let (publisher_errors, payload_total) = publish(args, ctx.addr, &ctx.clock, &ctx.channel);
+    let (publisher_errors, payload_total) = publish(ctx, args.messages, args.rate, |_| {});
     let payload_bytes = payload_total as f64 / args.messages as f64;
     drain(args, ctx, clients.len());
     let active_end: Vec<Snapshot> = clients.iter().map(|(_, c, _)| c.snapshot()).collect();
@@ -157,29 +149,34 @@ fn drain(args: &Args, ctx: &Ctx, clients: usize) {
     }
 }
 
-/// The publisher: one keep-alive connection, `POST /ch/{c}` at `args.rate`, each text
-/// stamped with its send time. Checks that the hub answers with the expected id. Returns the
-/// problems seen and the total bytes of message text sent.
-fn publish(args: &Args, addr: SocketAddr, clock: &Clock, channel: &str) -> (Vec<String>, usize) {
+/// The publisher: one keep-alive connection, `POST /ch/{c}` at `rate` per second, each text
+/// stamped with its send time. Checks that the hub answers with the expected id, records it in
+/// `ctx.published`, then calls `after_each(id)`. Returns the problems seen and the total bytes
+/// of message text sent.
+pub(crate) fn publish(ctx: &Ctx, messages: u64, rate: f64, mut after_each: impl FnMut(u64)) -> (Vec<String>, usize) {
+    let (clock, channel) = (&ctx.clock, &ctx.channel);
     let mut errors = Vec::new();
     let never = AtomicBool::new(false);
-    let mut conn = match HttpConn::connect(addr, &Arc::new(Counters::default()), "") {
+    let mut conn = match HttpConn::connect(ctx.addr, &Arc::new(Counters::default()), "") {
         Ok(conn) => conn,
         Err(e) => return (vec![format!("publisher could not connect: {e}")], 0),
     };
     let start = Instant::now();
     let mut total = 0;
     let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
-    for seq in 1..=args.messages {
+    for seq in 1..=messages {
         // A random moment inside the message's 1/rate slot: the rate is kept on average, the
         // order is kept, and a poller's schedule cannot phase-lock with the publisher's.
-        let due = ((seq - 1) as f64 + jitter.next_unit()) / args.rate as f64;
+        let due = ((seq - 1) as f64 + jitter.next_unit()) / rate;
         sleep_until(start + Duration::from_secs_f64(due), &never);
         let text = stamp(clock.micros(), seq);
         total += text.len();
         let sent = conn.post(&format!("/ch/{channel}"), &text);
         match sent.and_then(|()| conn.read_response(&never)) {
-            Ok(Some((head, body))) if head.status == 200 && body == seq.to_string().as_bytes() => {}
+            Ok(Some((head, body))) if head.status == 200 && body == seq.to_string().as_bytes() => {
+                ctx.published.store(seq, Relaxed);
+                after_each(seq);
+            }
             Ok(Some((head, body))) => {
                 errors.push(format!("message {seq}: {} {:?}", head.status, String::from_utf8_lossy(&body)))
             }
@@ -213,7 +210,7 @@ mod tests {
     #[test]
     fn every_technique_delivers_a_small_stream_completely() {
         let Ok(crate::args::Mode::Compare(mut args)) = crate::args::parse(vec![]) else { panic!("defaults") };
-        (args.messages, args.rate, args.idle, args.time_scale) = (20, 200, Duration::from_secs(6), 30);
+        (args.messages, args.rate, args.idle, args.time_scale) = (20, 200.0, Duration::from_secs(6), 30);
         (args.poll_intervals, args.clients, args.threads) = (vec![Duration::from_millis(50)], 0, 2);
         let result = run(&args).unwrap();
         assert!(result.publisher_errors.is_empty(), "{:?}", result.publisher_errors);

@@ -4,9 +4,15 @@
 //!   `id: N` / `data: …` blocks and `: heartbeat` comments, parsed with `talkback-sse`'s
 //!   WHATWG parser exactly as `EventSource` would. The id comes from the `id:` field.
 //! - **WebSocket**: the RFC 6455 opening handshake (`talkback-ws`'s `ClientHandshake`), then
-//!   unmasked text frames from the hub, decoded by a client-role `Connection`. Frames carry no
-//!   id, so the id is the `seq` inside the message text — resuming after a drop would need such
-//!   application-level ids; SSE has them built in.
+//!   unmasked text frames from the hub, decoded by a client-role `Connection`. Plain frames
+//!   carry no id, so the id is the `seq` inside the message text. To resume after a drop the
+//!   client needs the hub's ids: in the reconnect scenario it offers the subprotocol
+//!   `talkback.json`, gets each message as `{"id":N,"data":"…"}` (`{"missed":K}` first when the
+//!   history no longer reaches back), and reconnects to `/ch/{c}/ws?after=N` — what SSE has
+//!   built in (`id:` fields, `Last-Event-ID`).
+//!
+//! Both resume from the cursor when they connect again: SSE sends `Last-Event-ID: N`, the
+//! WebSocket asks for `?after=N` (`client::run` decides when).
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -19,15 +25,21 @@ use talkback_ws::{Config, Connection, Event, Role};
 
 use crate::ctx::{Ctx, deliver};
 use crate::http::HttpConn;
-use crate::tally::{Tally, parse_stamp};
+use crate::tally::{Tally, parse_element, parse_missed, parse_stamp};
 use crate::wire::Counters;
 
 /// The hub's WebSocket message limit (64 KiB); the client accepts the same.
 const MAX_MESSAGE: usize = 64 << 10;
 
-/// Opens an SSE stream on `channel`, leaving the connection positioned after the head.
-pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) -> io::Result<()> {
-    conn.get(&format!("/ch/{channel}/sse"), "Accept: text/event-stream\r\nCache-Control: no-cache\r\n")?;
+/// The subprotocol in which the hub's WebSocket frames carry ids.
+const JSON_PROTOCOL: &str = "talkback.json";
+
+/// Opens an SSE stream on `channel` — resuming after `last_id` when it is not 0, as
+/// `EventSource` does when it reconnects — leaving the connection positioned after the head.
+pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, last_id: u64, stop: &AtomicBool) -> io::Result<()> {
+    let resume = if last_id > 0 { format!("Last-Event-ID: {last_id}\r\n") } else { String::new() };
+    let accept = format!("Accept: text/event-stream\r\nCache-Control: no-cache\r\n{resume}");
+    conn.get(&format!("/ch/{channel}/sse"), &accept)?;
     match conn.read_head(stop)? {
         Some(head) if head.status == 200 => Ok(()),
         Some(head) => Err(io::Error::other(format!("SSE: unexpected status {}", head.status))),
@@ -35,10 +47,16 @@ pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) ->
     }
 }
 
-/// Runs the WebSocket opening handshake, leaving in `conn.buf` the bytes after the 101 head.
-pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) -> io::Result<()> {
+/// Runs the WebSocket opening handshake for `target` offering `protocols`, leaving in
+/// `conn.buf` the bytes after the 101 head. Returns the subprotocol the hub chose.
+pub(crate) fn open_websocket(
+    conn: &mut HttpConn,
+    target: &str,
+    protocols: &[&str],
+    stop: &AtomicBool,
+) -> io::Result<Option<String>> {
     let host = conn.stream.peer_host();
-    let mut handshake = ClientHandshake::new(&host, &format!("/ch/{channel}/ws"), &[]);
+    let mut handshake = ClientHandshake::new(&host, target, protocols);
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
     if request.ends_with(b"\r\n\r\n") {
@@ -51,9 +69,9 @@ pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBo
     conn.stream.write_all(&request)?;
     loop {
         match handshake.handle_response(&conn.buf) {
-            Ok(Some((consumed, _protocol))) => {
+            Ok(Some((consumed, protocol))) => {
                 conn.buf.drain(..consumed);
-                return Ok(());
+                return Ok(protocol);
             }
             Ok(None) if stop.load(Relaxed) => return Err(io::Error::other("stopped during the handshake")),
             Ok(None) => {
@@ -67,7 +85,7 @@ pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBo
 /// The SSE client: one request, then events until `ctx.stop`.
 pub(crate) fn sse(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready: impl FnOnce()) -> io::Result<()> {
     let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
-    open_sse(&mut conn, &ctx.channel, &ctx.stop)?;
+    open_sse(&mut conn, &ctx.channel, tally.last_id, &ctx.stop)?;
     ready();
     let mut parser = Parser::new();
     while !ctx.stop.load(Relaxed) {
@@ -88,6 +106,7 @@ pub(crate) fn sse(ctx: &Ctx, counters: &Arc<Counters>, tally: &mut Tally, ready:
 }
 
 /// The WebSocket client: the handshake, then frames until `ctx.stop`; then a close frame.
+/// Resuming (`ctx.resume`), it offers `talkback.json` and asks for `?after=` its cursor.
 pub(crate) fn websocket(
     ctx: &Ctx,
     counters: &Arc<Counters>,
@@ -95,7 +114,15 @@ pub(crate) fn websocket(
     ready: impl FnOnce(),
 ) -> io::Result<()> {
     let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
-    open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
+    let mut target = format!("/ch/{}/ws", ctx.channel);
+    let protocols: &[&str] = if ctx.resume.is_some() { &[JSON_PROTOCOL] } else { &[] };
+    if ctx.resume.is_some() && tally.last_id > 0 {
+        target += &format!("?after={}", tally.last_id);
+    }
+    let json = open_websocket(&mut conn, &target, protocols, &ctx.stop)?.as_deref() == Some(JSON_PROTOCOL);
+    if ctx.resume.is_some() && !json {
+        tally.resumed_by = "nothing: the hub did not choose `talkback.json`, so frames carry no ids";
+    }
     ready();
     let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };
     let mut ws = Connection::new(Role::Client, config, Instant::now());
@@ -107,6 +134,11 @@ pub(crate) fn websocket(
         }
         while let Some(event) = ws.poll_event() {
             match event {
+                Event::Text(text) if json => match (parse_element(&text), parse_missed(&text)) {
+                    (Some((id, data)), _) => deliver(ctx, counters, tally, id, &data),
+                    (None, Some(missed)) => tally.missed_reported += missed,
+                    (None, None) => tally.malformed += 1,
+                },
                 Event::Text(text) => match parse_stamp(&text) {
                     Some((_, seq)) => deliver(ctx, counters, tally, seq, &text),
                     None => tally.malformed += 1,

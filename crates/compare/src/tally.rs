@@ -4,7 +4,7 @@
 //! that ids arrive contiguous and once (counting losses, duplicates and reordering honestly)
 //! and keeps one publish-to-receive latency per delivered message.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::wire::Snapshot;
 
@@ -62,6 +62,18 @@ pub(crate) struct Tally {
     pub(crate) latencies: Vec<u64>,
     /// The client's counters when the last expected message arrived.
     pub(crate) done_at: Option<Snapshot>,
+    /// Ids 1..=prefix have all arrived (no gap below it).
+    pub(crate) prefix: u64,
+    /// Connections lost and made again (the reconnect scenario).
+    pub(crate) reconnects: u64,
+    /// Since the last reconnect: when it was made, and the last id published by then.
+    pub(crate) catching_up: Option<(Instant, u64)>,
+    /// The longest time from a reconnect until every message published before it had arrived.
+    pub(crate) catch_up: Option<Duration>,
+    /// The longest time from the cut until the client noticed its connection was gone.
+    pub(crate) noticed: Option<Duration>,
+    /// How the client resumed after a reconnect (`after=N`, `Last-Event-ID`, …).
+    pub(crate) resumed_by: &'static str,
 }
 
 impl Tally {
@@ -89,6 +101,26 @@ impl Tally {
         self.last_id = self.last_id.max(id);
         self.delivered += 1;
         self.latencies.push(now.saturating_sub(t));
+        while self.seen.get(self.prefix as usize) == Some(&true) {
+            self.prefix += 1;
+        }
+        self.check_caught_up();
+    }
+
+    /// A reconnect was just made, when `published` messages had been sent.
+    pub(crate) fn reconnected(&mut self, published: u64) {
+        self.reconnects += 1;
+        self.catching_up = Some((Instant::now(), published));
+        self.check_caught_up();
+    }
+
+    /// Ends a catch-up once every message published before the reconnect has arrived.
+    fn check_caught_up(&mut self) {
+        if let Some((since, _)) = self.catching_up.filter(|&(_, target)| self.prefix >= target) {
+            let took = since.elapsed();
+            self.catch_up = Some(self.catch_up.map_or(took, |longest| longest.max(took)));
+            self.catching_up = None;
+        }
     }
 
     /// Whether every expected message has arrived.
@@ -117,13 +149,28 @@ pub(crate) fn parse_batch(body: &[u8]) -> Option<Vec<(u64, String)>> {
     let mut out = Vec::new();
     while !rest.is_empty() {
         rest = rest.strip_prefix(',').unwrap_or(rest);
-        let after_id = rest.strip_prefix("{\"id\":")?;
-        let (id, after) = after_id.split_once(",\"data\":")?;
-        let (data, after) = parse_json_string(after)?;
-        rest = after.strip_prefix('}')?;
-        out.push((id.parse().ok()?, data));
+        let (element, after) = parse_element_prefix(rest)?;
+        rest = after;
+        out.push(element);
     }
     Some(out)
+}
+
+/// Parses one element `{"id":N,"data":"…"}` — a `talkback.json` WebSocket frame is exactly one.
+pub(crate) fn parse_element(text: &str) -> Option<(u64, String)> {
+    parse_element_prefix(text).filter(|(_, rest)| rest.is_empty()).map(|(element, _)| element)
+}
+
+/// The `K` of a `talkback.json` frame `{"missed":K}`.
+pub(crate) fn parse_missed(text: &str) -> Option<u64> {
+    text.strip_prefix("{\"missed\":")?.strip_suffix('}')?.parse().ok()
+}
+
+fn parse_element_prefix(text: &str) -> Option<((u64, String), &str)> {
+    let after_id = text.strip_prefix("{\"id\":")?;
+    let (id, after) = after_id.split_once(",\"data\":")?;
+    let (data, after) = parse_json_string(after)?;
+    Some(((id.parse().ok()?, data), after.strip_prefix('}')?))
 }
 
 /// Parses a JSON string at the start of `text`; returns it and the text after it.
@@ -166,6 +213,34 @@ mod tests {
         assert_eq!(batch, [(1, stamp(5, 1)), (2, "a\nb\u{1}".to_owned())]);
         assert_eq!(parse_batch(b"[]"), Some(vec![]));
         assert_eq!(parse_batch(b"[{\"id\":1}]"), None);
+    }
+
+    #[test]
+    fn a_talkback_json_frame_is_one_element_or_a_missed_count() {
+        assert_eq!(parse_element(r#"{"id":7,"data":"{\"t\":5,\"seq\":7}"}"#), Some((7, stamp(5, 7))));
+        assert_eq!(parse_element(r#"{"id":7,"data":"x"},"#), None, "one element, nothing after");
+        assert_eq!(parse_missed(r#"{"missed":12}"#), Some(12));
+        assert_eq!(parse_missed(r#"{"id":1,"data":"x"}"#), None);
+    }
+
+    #[test]
+    fn catch_up_ends_when_everything_published_before_the_reconnect_has_arrived() {
+        let mut tally = Tally::new(6);
+        for id in 1..=2 {
+            tally.record(id, &stamp(0, id), 0);
+        }
+        tally.reconnected(5);
+        assert_eq!((tally.reconnects, tally.catch_up), (1, None));
+        tally.record(4, &stamp(0, 4), 0);
+        tally.record(5, &stamp(0, 5), 0);
+        assert_eq!((tally.prefix, tally.catch_up), (2, None), "3 is still missing");
+        tally.record(3, &stamp(0, 3), 0);
+        assert_eq!(tally.prefix, 5);
+        assert!(tally.catch_up.is_some() && tally.catching_up.is_none());
+        let mut tally = Tally::new(3);
+        tally.record(1, &stamp(0, 1), 0);
+        tally.reconnected(1);
+        assert_eq!(tally.catch_up.map(|d| d < Duration::from_secs(1)), Some(true), "nothing to catch up");
     }
 
     #[test]

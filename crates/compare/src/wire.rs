@@ -17,8 +17,8 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::Sub;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// IPv4 + TCP header without options (Linux adds 12 bytes of timestamps; we stay conservative).
@@ -42,6 +42,9 @@ pub(crate) struct Counters {
     closes: AtomicU64,
     requests: AtomicU64,
     empty: AtomicU64,
+    /// A handle on the client's open socket, so the reconnect scenario can drop the
+    /// connection from outside the client's thread ([`Counters::drop_connection`]).
+    live: Mutex<Option<TcpStream>>,
 }
 
 /// The counters at one instant; subtract two to get a phase.
@@ -89,6 +92,14 @@ impl Counters {
     pub(crate) fn empty_answer(&self) {
         self.empty.fetch_add(1, Relaxed);
     }
+
+    /// The client drops its connection, as a laptop's lid closing would: the socket is shut
+    /// down both ways (a FIN goes to the hub), and the client's next read or write fails, so
+    /// it notices on its own. Returns whether there was a socket to drop.
+    pub(crate) fn drop_connection(&self) -> bool {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.as_ref().is_some_and(|socket| socket.shutdown(std::net::Shutdown::Both).is_ok())
+    }
 }
 
 impl Snapshot {
@@ -134,6 +145,7 @@ impl Counted {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(TICK))?;
         counters.connections.fetch_add(1, Relaxed);
+        *counters.live.lock().unwrap_or_else(PoisonError::into_inner) = stream.try_clone().ok();
         Ok(Counted { stream, counters: Arc::clone(counters) })
     }
 
@@ -215,5 +227,18 @@ mod tests {
         drop(client);
         let s = counters.snapshot();
         assert_eq!((s.bytes_written, s.bytes_read, s.connections, s.closes), (4, 5, 1, 1));
+    }
+
+    #[test]
+    fn dropping_the_connection_from_outside_ends_the_clients_reads_and_sends_a_fin() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let counters = Arc::new(Counters::default());
+        assert!(!counters.drop_connection(), "no socket yet");
+        let mut client = Counted::connect(listener.local_addr().unwrap(), &counters).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert!(counters.drop_connection());
+        let mut buf = [0u8; 4];
+        assert_eq!(client.read(&mut buf).unwrap(), 0, "the client's own read sees the end");
+        assert_eq!(server.read(&mut buf).unwrap(), 0, "the hub's side sees the client's FIN");
     }
 }

@@ -30,6 +30,7 @@
 
 pub mod answer;
 pub mod conn;
+pub mod flags;
 pub mod guard;
 pub mod held;
 mod http;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use talkback_http1::Limits;
 
+use crate::flags::{self, Args, Unit, size_text};
+
 /// Everything a talkback server binary can be told on its command line.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -134,46 +136,56 @@ impl Options {
         defaults: Options,
     ) -> Result<Option<Options>, String> {
         let mut options = defaults;
-        let mut args = args.into_iter();
-        while let Some(flag) = args.next() {
+        let mut args = Args::new(args);
+        while let Some(flag) = args.next_flag() {
             if flag == "--help" || flag == "-h" {
-                println!("{about}\n\n{}", help(&options));
+                args.switch(&flag)?;
+                flags::print_help(&format!("{about}\n\n{}", help(&options)));
                 return Ok(None);
             }
             if flag == "--trace" {
+                args.switch(&flag)?;
                 options.trace = true;
                 continue;
             }
-            let value = args.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
+            // Known means listed in --help: a flag cannot be accepted and left undocumented.
+            if !documented(&flag) {
+                return Err(flags::unknown(&flag));
+            }
+            let value = args.value(&flag)?;
             options.set(&flag, &value)?;
         }
         Ok(Some(options))
     }
 
     fn set(&mut self, flag: &str, value: &str) -> Result<(), String> {
-        let number = || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number"));
-        let seconds = || number().map(Duration::from_secs);
+        let number = || flags::count(flag, value);
+        let at_least = |min: u64, why: &str| number().and_then(|n| flags::at_least(flag, n, min, why));
+        let bytes = || flags::size(flag, value);
+        let bytes_at_least = |min: usize, why: &str| bytes().and_then(|n| flags::at_least(flag, n, min, why));
+        let seconds = || flags::duration(flag, value, Unit::Secs);
+        let positive = |why: &str| seconds().and_then(|d| flags::at_least(flag, d, Duration::from_millis(1), why));
         match flag {
-            "--addr" => self.addr = value.parse().map_err(|_| format!("--addr: {value:?} is not HOST:PORT"))?,
-            "--threads" => self.threads = (number()? as usize).max(1),
-            "--busy-poll" => self.busy_poll = Duration::from_micros(number()?.min(1_000_000)),
-            "--max-request-line" => self.http.max_request_line = number()? as usize,
-            "--max-head" => self.http.max_head = number()? as usize,
-            "--max-headers" => self.http.max_headers = number()? as usize,
-            "--max-body" => self.http.max_body = number()?,
-            "--head-timeout" => self.head_timeout = seconds()?,
+            "--addr" => self.addr = flags::addr(flag, value)?,
+            "--threads" => self.threads = at_least(1, "each event loop is a thread")? as usize,
+            "--busy-poll" => self.busy_poll = busy_poll(flag, value)?,
+            "--max-request-line" => self.http.max_request_line = bytes_at_least(16, "no request line is shorter")?,
+            "--max-head" => self.http.max_head = bytes_at_least(16, "no request head is shorter")?,
+            "--max-headers" => self.http.max_headers = at_least(1, "a request needs a Host field")? as usize,
+            "--max-body" => self.http.max_body = bytes()? as u64,
+            "--head-timeout" => self.head_timeout = positive("no client could send a head in no time")?,
             "--keepalive-timeout" => self.keepalive_timeout = seconds()?,
-            "--output-cap" => self.output_cap = number()? as usize,
-            "--max-connections" => self.max_connections = number()? as usize,
-            "--max-message" => self.max_message = number()? as usize,
-            "--max-frame" => self.max_frame = Some(number()? as usize),
+            "--output-cap" => self.output_cap = bytes_at_least(1, "nothing could ever be sent")?,
+            "--max-connections" => self.max_connections = at_least(1, "no client could connect")? as usize,
+            "--max-message" => self.max_message = bytes_at_least(1, "every message would be refused")?,
+            "--max-frame" => self.max_frame = Some(bytes_at_least(1, "every frame would be refused")?),
             "--ping-interval" => self.ping_interval = Some(seconds()?).filter(|d| !d.is_zero()),
-            "--pong-timeout" => self.pong_timeout = seconds()?,
-            "--history" => self.history = (number()? as usize).max(1),
-            "--max-retained-bytes" => self.max_retained_bytes = number()? as usize,
-            "--max-channels" => self.max_channels = number()? as usize,
-            "--max-hold" => self.max_hold = seconds()?,
-            "--heartbeat" => self.heartbeat = seconds()?.max(Duration::from_secs(1)),
+            "--pong-timeout" => self.pong_timeout = positive("no pong could arrive in no time")?,
+            "--history" => self.history = at_least(1, "a channel keeps at least its last message")? as usize,
+            "--max-retained-bytes" => self.max_retained_bytes = bytes()?,
+            "--max-channels" => self.max_channels = at_least(1, "no channel could be made")? as usize,
+            "--max-hold" => self.max_hold = positive("a long-poll with no hold is /poll")?,
+            "--heartbeat" => self.heartbeat = seconds().and_then(|d| heartbeat(flag, d))?,
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
@@ -181,7 +193,7 @@ impl Options {
             "--publish-token-file" => self.publish_token = Some(crate::guard::token_file(value)?),
             "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
             "--metrics" => self.metrics = on_off(flag, value)?,
-            _ => return Err(format!("unknown flag {flag} (see --help)")),
+            _ => return Err(flags::unknown(flag)),
         }
         Ok(())
     }
@@ -199,6 +211,28 @@ impl Options {
     }
 }
 
+/// `--busy-poll`: a bare number is microseconds; at most a second (a longer spin is a busy core
+/// that could as well sleep).
+fn busy_poll(flag: &str, value: &str) -> Result<Duration, String> {
+    let spin = flags::duration(flag, value, Unit::Micros)?;
+    if spin > Duration::from_secs(1) {
+        return Err(format!("{flag} must be at most 1s: past that, sleeping costs nothing"));
+    }
+    Ok(spin)
+}
+
+/// `--heartbeat`: at least a second (the SSE `retry`/comment cadence is in seconds).
+fn heartbeat(flag: &str, every: Duration) -> Result<Duration, String> {
+    flags::at_least(flag, every, Duration::from_secs(1), "a comment more often than once a second is only noise")
+}
+
+/// Whether `flag` has its own line in [`HELP`] (the list of flags this parser knows).
+fn documented(flag: &str) -> bool {
+    HELP.lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .any(|line| line.strip_prefix(flag).is_some_and(|rest| rest.starts_with(' ')) && line.starts_with("--"))
+}
+
 /// `on` or `off`.
 fn on_off(flag: &str, value: &str) -> Result<bool, String> {
     match value {
@@ -210,46 +244,56 @@ fn on_off(flag: &str, value: &str) -> Result<bool, String> {
 
 /// The `--help` text, with the defaults of this binary where they differ between binaries.
 fn help(defaults: &Options) -> String {
-    let ping = defaults.ping_interval.map_or(0, |d| d.as_secs());
-    HELP.replace("{max_message}", &defaults.max_message.to_string())
-        .replace("{ping}", &ping.to_string())
+    let ping = defaults.ping_interval.map_or("0".into(), |d| format!("{}s", d.as_secs()));
+    let http = Limits::default();
+    HELP.replace("{max_message}", &size_text(defaults.max_message))
+        .replace("{ping}", &ping)
         .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
-        .replace("{max_retained}", &DEFAULT_MAX_RETAINED_BYTES.to_string())
+        .replace("{max_retained}", &size_text(DEFAULT_MAX_RETAINED_BYTES))
+        .replace("{max_request_line}", &size_text(http.max_request_line))
+        .replace("{max_head}", &size_text(http.max_head))
+        .replace("{max_body}", &size_text(http.max_body as usize))
+        .replace("{output_cap}", &size_text(defaults.output_cap))
 }
 
 const HELP: &str = "\
+Sizes are bytes, or a whole number with K, M or G (powers of 1024: 64K = 65536, 16M, 1G).
+Times take a unit (500ms, 30s, 2m, 1h, 250us); a bare number is in the unit the flag names.
+Values follow the flag (--max-body 16M) or an equals sign (--max-body=16M).
+
 Options:
-  --addr HOST:PORT           listen address (default 127.0.0.1:8080; port 0 = any free port)
-  --threads N                event loops, one per thread (default: number of cores)
-  --busy-poll MICROS         after a turn with work, poll this long before sleeping (default 0 = off;
-                             saves a thread wake-up per message at the cost of a busy core)
+  --addr HOST:PORT           listen address (default 127.0.0.1:8080; port 0 = any free port;
+                             HOST may be a name, resolved once at start, or [IPv6] like [::1])
+  --threads N                event loops, one per thread (default: number of cores; at least 1)
+  --busy-poll MICROS         after a turn with work, poll this long before sleeping (default 0 = off,
+                             at most 1s; saves a thread wake-up per message at the cost of a busy core)
   --trace                    annotated wire dump on stderr
-  --max-request-line BYTES   longest request line (default 8192; over it: 414, close)
-  --max-head BYTES           largest request head (default 16384; over it: 431, close)
+  --max-request-line BYTES   longest request line (default {max_request_line}; over it: 414, close)
+  --max-head BYTES           largest request head (default {max_head}; over it: 431, close)
   --max-headers N            most header fields (default 100; over it: 431, close)
-  --max-body BYTES           largest request body (default 1048576; over it: 413, close)
-  --head-timeout SECS        time to send a request head (default 10; then 408, close)
-  --keepalive-timeout SECS   idle keep-alive connection lifetime (default 60)
-  --output-cap BYTES         output queued per connection before backpressure (default 1048576)
+  --max-body BYTES           largest request body (default {max_body}; over it: 413, close)
+  --head-timeout SECS        time to send a request head (default 10s; then 408, close)
+  --keepalive-timeout SECS   idle keep-alive connection lifetime (default 60s)
+  --output-cap BYTES         output queued per connection before backpressure (default {output_cap})
   --max-connections N        connections open at once (default 100000; more are refused)
   --max-message BYTES        largest WebSocket message (default {max_message}; close 1009 past it;
                              the hub's POST body limit too: 413 past it)
   --max-frame BYTES          largest WebSocket frame (default: the message limit)
   --ping-interval SECS       WebSocket keepalive ping when idle (default {ping}; 0 = off)
-  --pong-timeout SECS        time to wait for the pong (default 10)
-  --history N                messages each channel keeps for late readers (default 1024)
+  --pong-timeout SECS        time to wait for the pong (default 10s)
+  --history N                messages each channel keeps for late readers (default 1024; at least 1)
   --max-retained-bytes BYTES history kept across all channels, every form of a message counted
                              (default {max_retained}; past it the oldest messages, whichever
                              channel, are evicted and late readers told what they missed)
   --max-channels N           channels at once (default 100000; a request that would make one
                              more: 503 with Retry-After; unused channels are freed)
-  --max-hold SECS            longest long-poll hold (default 120; then 204)
-  --heartbeat SECS           SSE heartbeat comment interval (default 15)
+  --max-hold SECS            longest long-poll hold (default 120s; then 204)
+  --heartbeat SECS           SSE heartbeat comment interval (default 15s; at least 1s)
   --max-ahead N              broadcasts publishers may run ahead of delivery before a POST's
                              answer is held (default {max_ahead})
-  --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
+  --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1s)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
-                             is closed (default 5; a second signal exits at once)
+                             is closed (default 5s; a second signal exits at once)
   --publish-token TOKEN      publishing needs this token: POST with Authorization: Bearer TOKEN
                              (else 401), a WebSocket whose upgrade carried it (header or
                              ?token=; else its text messages get close 1008); reading stays open
@@ -291,7 +335,7 @@ mod tests {
         assert_eq!((options.max_retained_bytes, options.max_channels), (256 << 20, 100_000));
         let text = help(&options);
         assert!(text.contains("--max-retained-bytes BYTES history kept across all channels"), "{text}");
-        assert!(text.contains("(default 268435456;"), "{text}");
+        assert!(text.contains("(default 256M;"), "{text}");
         assert!(text.contains("--max-channels N           channels at once (default 100000;"), "{text}");
         assert!(parse(&["--max-channels", "-1"]).is_err());
     }
@@ -301,11 +345,119 @@ mod tests {
         let mut hub = Options::with_defaults(64 << 10);
         hub.ping_interval = Some(Duration::from_secs(30));
         let text = help(&hub);
-        assert!(text.contains("largest WebSocket message (default 65536;"), "{text}");
-        assert!(text.contains("when idle (default 30;"));
-        assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16777216;"));
+        assert!(text.contains("largest WebSocket message (default 64K;"), "{text}");
+        assert!(text.contains("when idle (default 30s;"));
+        assert!(help(&Options::with_defaults(16 << 20)).contains("(default 16M;"));
+        assert!(text.contains("largest request body (default 1M;"), "{text}");
         assert!(text.contains("--drain-timeout SECS"), "{text}");
         assert!(!text.contains('{'), "every placeholder is filled");
+    }
+
+    #[test]
+    fn every_flag_in_help_is_accepted_and_every_accepted_flag_is_in_help() {
+        let listed: Vec<&str> = HELP
+            .lines()
+            .filter_map(|line| line.strip_prefix("  --"))
+            .map(|line| line.split(' ').next().unwrap_or_default())
+            .collect();
+        assert!(listed.len() >= 25, "{listed:?}");
+        let token_file = std::env::temp_dir().join(format!("talkback-options-test-{}", std::process::id()));
+        std::fs::write(&token_file, "s3cret\n").unwrap();
+        for name in listed {
+            let flag = format!("--{name}");
+            let value = match name {
+                "addr" => "127.0.0.1:0",
+                "allow-origin" => "https://a.example",
+                "metrics" => "off",
+                "publish-token-file" => token_file.to_str().unwrap_or_default(),
+                _ => "64",
+            };
+            let words: Vec<&str> = if matches!(name, "trace" | "help") { vec![&flag] } else { vec![&flag, value] };
+            if name != "help" {
+                assert!(parse(&words).is_ok(), "{flag} {value}: {:?}", parse(&words));
+            }
+        }
+        let _ = std::fs::remove_file(&token_file);
+        assert_eq!(parse(&["--bogus", "1"]).unwrap_err(), "unknown flag --bogus (see --help)");
+    }
+
+    #[test]
+    fn an_unknown_flag_is_named_as_unknown_even_without_a_value() {
+        assert_eq!(parse(&["--bogus"]).unwrap_err(), "unknown flag --bogus (see --help)");
+        assert_eq!(parse(&["--threads", "2", "--bogus"]).unwrap_err(), "unknown flag --bogus (see --help)");
+        assert_eq!(parse(&["--bogus=1"]).unwrap_err(), "unknown flag --bogus (see --help)");
+        assert!(parse(&["8080"]).unwrap_err().starts_with("unexpected argument \"8080\""));
+        // A continuation line of the help text is not a flag.
+        assert!(parse(&["--the", "1"]).is_err());
+    }
+
+    #[test]
+    fn a_flag_that_needs_a_value_and_has_none_says_so() {
+        assert_eq!(parse(&["--threads"]).unwrap_err(), "--threads needs a value (see --help)");
+        assert_eq!(
+            parse(&["--max-body", "--trace"]).unwrap_err(),
+            "--max-body needs a value, but --trace follows it (see --help)"
+        );
+        assert_eq!(parse(&["--trace=1"]).unwrap_err(), "--trace takes no value (given \"1\")");
+    }
+
+    #[test]
+    fn sizes_take_suffixes_where_a_flag_counts_bytes() {
+        let options =
+            parse(&["--max-body", "16M", "--max-message=64K", "--max-retained-bytes", "1G"]).unwrap().unwrap();
+        assert_eq!(
+            (options.http.max_body, options.max_message, options.max_retained_bytes),
+            (16 << 20, 64 << 10, 1 << 30)
+        );
+        let options = parse(&["--output-cap", "2M", "--max-frame", "16k", "--max-head", "32K"]).unwrap().unwrap();
+        assert_eq!((options.output_cap, options.max_frame, options.http.max_head), (2 << 20, Some(16 << 10), 32 << 10));
+        assert!(parse(&["--history", "1K"]).unwrap_err().contains("is not a whole number"), "a count is no size");
+    }
+
+    #[test]
+    fn durations_take_units_and_a_bare_number_keeps_its_old_unit() {
+        let options =
+            parse(&["--max-hold", "2m", "--head-timeout", "500ms", "--drain-timeout", "30"]).unwrap().unwrap();
+        assert_eq!(options.max_hold, Duration::from_secs(120));
+        assert_eq!(options.head_timeout, Duration::from_millis(500));
+        assert_eq!(options.drain_timeout, Duration::from_secs(30), "bare = seconds");
+        let options = parse(&["--busy-poll", "50", "--ping-interval", "0"]).unwrap().unwrap();
+        assert_eq!(options.busy_poll, Duration::from_micros(50), "bare = microseconds");
+        assert_eq!(options.ping_interval, None, "0 = off");
+        assert_eq!(parse(&["--busy-poll", "1ms"]).unwrap().unwrap().busy_poll, Duration::from_millis(1));
+        assert!(parse(&["--max-hold", "2 minutes"]).unwrap_err().contains("is not a duration"));
+    }
+
+    #[test]
+    fn addr_accepts_host_names_and_ipv6_literals() {
+        let options = parse(&["--addr", "localhost:0"]).unwrap().unwrap();
+        assert!(options.addr.ip().is_loopback() && options.addr.port() == 0, "{}", options.addr);
+        let options = parse(&["--addr", "[::1]:8081"]).unwrap().unwrap();
+        assert_eq!(options.addr, "[::1]:8081".parse().unwrap());
+        assert!(parse(&["--addr", "localhost"]).unwrap_err().contains("is not HOST:PORT"));
+    }
+
+    #[test]
+    fn impossible_values_are_refused_with_a_one_line_reason() {
+        let cases = [
+            (&["--threads", "0"][..], "--threads must be at least 1: each event loop is a thread"),
+            (&["--history", "0"], "--history must be at least 1: a channel keeps at least its last message"),
+            (&["--max-connections", "0"], "--max-connections must be at least 1: no client could connect"),
+            (&["--max-channels", "0"], "--max-channels must be at least 1: no channel could be made"),
+            (&["--max-message", "0"], "--max-message must be at least 1: every message would be refused"),
+            (&["--max-hold", "0"], "--max-hold must be at least 1ms: a long-poll with no hold is /poll"),
+            (
+                &["--heartbeat", "500ms"],
+                "--heartbeat must be at least 1s: a comment more often than once a second is only noise",
+            ),
+            (&["--busy-poll", "2s"], "--busy-poll must be at most 1s: past that, sleeping costs nothing"),
+            (&["--max-head", "8"], "--max-head must be at least 16: no request head is shorter"),
+        ];
+        for (words, reason) in cases {
+            let error = parse(words).unwrap_err();
+            assert_eq!(error, reason, "{words:?}");
+            assert!(!error.contains('\n'));
+        }
     }
 
     #[test]
@@ -332,5 +484,10 @@ mod tests {
         assert!(parse(&["--threads", "many"]).is_err());
         assert!(parse(&["--frobnicate", "1"]).is_err());
         assert!(parse(&["--addr", "nowhere"]).is_err());
+        for flag in ["--max-body", "--max-hold", "--threads", "--addr"] {
+            for value in ["", "-", "\u{0}", "99999999999999999999999", "1e400", "NaN", "inf", "[::1", "::"] {
+                assert!(parse(&[flag, value]).is_err(), "{flag} {value:?}");
+            }
+        }
     }
 }

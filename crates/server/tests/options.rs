@@ -45,7 +45,8 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("demo", "/metrics", Some("GET, HEAD, OPTIONS")),
     ("demo", "/nowhere", None),
     ("demo", "/ch/a.b", None),
-    ("sse-echo", "*", Some("GET, HEAD, POST, OPTIONS")), // HEAD: GET /metrics
+    // HEAD: every hub binary serves GET /metrics (unless --metrics off).
+    ("sse-echo", "*", Some("GET, HEAD, POST, OPTIONS")),
     ("sse-echo", "/metrics", Some("GET, HEAD, OPTIONS")),
     ("sse-echo", "/ch/room", Some("POST, OPTIONS")),
     ("sse-echo", "/ch/room/sse", Some("GET, OPTIONS")),
