@@ -33,7 +33,9 @@ impl Tracer {
     }
 
     /// An HTTP head as it crossed the wire, one indented line per line of the head, with the
-    /// line endings made visible.
+    /// line endings made visible. The credentials in a request head — the `Authorization`
+    /// field's value and a `token=` query value — are shown as their length only (see
+    /// [`redact`]), so a trace can be shared without the publish token in it.
     pub fn head(&self, id: ConnId, inbound: bool, head: &[u8]) {
         let arrow = if inbound { "<-" } else { "->" };
         let what = if inbound { "request head" } else { "response head" };
@@ -43,7 +45,7 @@ impl Tracer {
                 continue;
             }
             text.push_str("        ");
-            text.push_str(&escape(line));
+            text.push_str(&escape(&if inbound { redact(line) } else { line.to_vec() }));
             text.push('\n');
         }
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
@@ -56,6 +58,39 @@ impl Tracer {
         let more = if bytes.len() > shown.len() { "…" } else { "" };
         self.note(id, &format!("{arrow} {label} ({} bytes) \"{}{more}\"", bytes.len(), escape(shown)));
     }
+}
+
+/// One line of a request head with its credentials replaced by `<N bytes redacted>`: the
+/// value of an `Authorization` field after its scheme (`Authorization: Bearer <6 bytes
+/// redacted>`), and the value of every `token` parameter in the request line's query.
+fn redact(line: &[u8]) -> Vec<u8> {
+    let hidden = |n: usize| format!("<{n} bytes redacted>").into_bytes();
+    if line.len() > 14 && line[..14].eq_ignore_ascii_case(b"authorization:") {
+        let body = line.trim_ascii_end();
+        let value = body[14..].trim_ascii_start();
+        let scheme = value.iter().position(|&b| b == b' ').map_or(0, |i| i + 1);
+        let mut out = body[..body.len() - value.len() + scheme].to_vec();
+        out.extend(hidden(value.len() - scheme));
+        out.extend_from_slice(&line[body.len()..]);
+        return out;
+    }
+    let Some(query) = line.iter().position(|&b| b == b'?') else { return line.to_vec() };
+    let end = (line[query..].iter().position(|&b| b == b' ' || b == b'#')).map_or(line.len(), |i| query + i);
+    let mut out = line[..=query].to_vec();
+    for (n, pair) in line[query + 1..end].split(|&b| b == b'&').enumerate() {
+        if n > 0 {
+            out.push(b'&');
+        }
+        match pair.strip_prefix(b"token=") {
+            Some(value) => {
+                out.extend_from_slice(b"token=");
+                out.extend(hidden(value.len()));
+            }
+            None => out.extend_from_slice(pair),
+        }
+    }
+    out.extend_from_slice(&line[end..]);
+    out
 }
 
 /// Shows bytes as text with CR, LF, tabs and non-printables escaped.
@@ -77,4 +112,27 @@ pub fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_shows_no_credentials() {
+        let shown = |line: &str| String::from_utf8(redact(line.as_bytes())).unwrap();
+        assert_eq!(shown("Authorization: Bearer s3cret\r\n"), "Authorization: Bearer <6 bytes redacted>\r\n");
+        assert_eq!(shown("authorization:   Basic dTpw  \r\n"), "authorization:   Basic <4 bytes redacted>  \r\n");
+        assert_eq!(shown("Authorization: s3cret\r\n"), "Authorization: <6 bytes redacted>\r\n", "no scheme");
+        assert_eq!(
+            shown("GET /ch/a/ws?after=3&token=s3cret HTTP/1.1\r\n"),
+            "GET /ch/a/ws?after=3&token=<6 bytes redacted> HTTP/1.1\r\n"
+        );
+        assert_eq!(
+            shown("GET /ch/a/ws?token=&x=1 HTTP/1.1\r\n"),
+            "GET /ch/a/ws?token=<0 bytes redacted>&x=1 HTTP/1.1\r\n"
+        );
+        assert_eq!(shown("GET /ch/a/poll?after=3 HTTP/1.1\r\n"), "GET /ch/a/poll?after=3 HTTP/1.1\r\n");
+        assert_eq!(shown("Host: x\r\n"), "Host: x\r\n");
+    }
 }
