@@ -232,6 +232,18 @@ impl Hub {
         channel.note_first_id(state);
     }
 
+    /// A node of a cluster is given message `id` by the store when its log's next id is
+    /// lower: the messages in between are lost for good (the store lost or trimmed them before
+    /// this node saw them). The log skips past them — what it retains goes, since its ids stay
+    /// consecutive, and is released from the budget — so cursors are told they missed them.
+    pub(super) fn skip_gap(&self, channel: &Arc<Channel>, state: &mut ChannelState, id: MessageId) {
+        let (count, bytes) = state.log.skip_to(id.saturating_sub(1));
+        if count > 0 {
+            self.budget.released(count, bytes);
+            channel.note_first_id(state);
+        }
+    }
+
     /// Evicts the oldest retained messages, whichever channels they are in, until the budget
     /// holds; a channel left empty and unlistened is freed. Called with no lock held.
     pub(super) fn enforce_budget(&self) {
