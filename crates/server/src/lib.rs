@@ -28,6 +28,7 @@
 //! and the technique chapters in `docs/`.
 
 pub mod answer;
+pub mod cluster;
 pub mod conn;
 pub mod held;
 mod http;
@@ -37,6 +38,7 @@ pub mod observe;
 pub mod options;
 pub mod page;
 pub mod publish;
+pub mod redis_options;
 mod routes;
 pub mod sse;
 pub mod state;

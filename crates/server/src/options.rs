@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use talkback_http1::Limits;
 
+use crate::redis_options::RedisOptions;
+
 /// Everything a talkback server binary can be told on its command line.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -58,6 +60,8 @@ pub struct Options {
     /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
     /// still open are closed (`--drain-timeout`, seconds, default 5).
     pub drain_timeout: Duration,
+    /// The cluster flags (`--redis URL` and the limits of talking to Redis).
+    pub redis: RedisOptions,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -102,6 +106,7 @@ impl Options {
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
             drain_timeout: Duration::from_secs(5),
+            redis: RedisOptions::default(),
         }
     }
 
@@ -164,6 +169,7 @@ impl Options {
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
+            _ if RedisOptions::owns(flag) => self.redis.set(flag, value)?,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -189,6 +195,7 @@ fn help(defaults: &Options) -> String {
         .replace("{ping}", &ping.to_string())
         .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
         .replace("{max_retained}", &DEFAULT_MAX_RETAINED_BYTES.to_string())
+        .replace("{redis}", crate::redis_options::HELP)
 }
 
 const HELP: &str = "\
@@ -223,7 +230,7 @@ Options:
                              answer is held (default {max_ahead})
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
-                             is closed (default 5; a second signal exits at once)
+                             is closed (default 5; a second signal exits at once){redis}
   --help                     this text";
 
 #[cfg(test)]
