@@ -38,11 +38,13 @@ pub mod observe;
 pub mod options;
 pub mod page;
 pub mod publish;
+pub mod redis_link;
 pub mod redis_options;
 mod routes;
 pub mod sse;
 pub mod state;
 pub mod stats;
+pub mod stored;
 pub mod trace;
 pub mod websocket;
 pub mod ws_client;
@@ -60,6 +62,7 @@ pub use conn::Conn;
 pub use options::Options;
 pub use state::{HubRoutes, LoopCtx, Service};
 
+use crate::cluster::{Client, Cluster, ClusterMailbox, ClusterStatus, Settings};
 use crate::hub::{Hub, HubLimits, LocalHub, Mailbox};
 use crate::observe::Observer;
 use crate::stats::Stats;
@@ -103,13 +106,42 @@ pub fn start_with_hub(
     };
     let stats = Arc::new(Stats::default());
     let options = Arc::new(options);
+    let status = Arc::new(ClusterStatus::default());
     Server::start::<Conn, _>(listener, config, move |index, loops| {
         let mailboxes = loops.iter().map(|handle| Box::new(handle.clone()) as Box<dyn Mailbox>).collect();
         let local = LocalHub::new(Arc::clone(&hub), index, mailboxes);
         let tracer = options.trace.then(|| Tracer::new(index));
         let observer = Observer::new(tracer, Arc::clone(&stats), service.counts_page_requests());
-        LoopCtx::new(service, Arc::clone(&options), local, observer)
+        let ctx = LoopCtx::new(service, Arc::clone(&options), local, observer);
+        match cluster_for(&options, index, loops, &status) {
+            Some(cluster) => ctx.with_cluster(cluster),
+            None => ctx,
+        }
     })
+}
+
+/// Loop `index`'s side of the cluster `--redis` names (none without the flag): loop 0 owns
+/// the Redis links, the others send it their publishes.
+pub fn cluster_for<M>(options: &Options, index: usize, loops: &[M], status: &Arc<ClusterStatus>) -> Option<Cluster>
+where
+    M: ClusterMailbox + Clone + 'static,
+{
+    let url = options.redis.url.as_ref()?;
+    let mailbox = |handle: &M| Box::new(handle.clone()) as Box<dyn ClusterMailbox>;
+    let client = (index == 0).then(|| {
+        let settings = Settings {
+            addr: url.addr,
+            db: url.db,
+            prefix: options.redis.prefix.clone(),
+            history: options.history,
+            timeout: options.redis.timeout,
+            backoff: (options.redis.backoff_min, options.redis.backoff_max),
+            max_pending: options.redis.max_pending,
+            sync_buffer: options.redis.sync_buffer,
+        };
+        Client::new(settings, Arc::clone(status), loops.iter().map(mailbox).collect())
+    });
+    Some(Cluster::new(index, mailbox(loops.first()?), Arc::clone(status), client))
 }
 
 /// What every binary does: bind, print `listening on http://ADDR` as the first line of

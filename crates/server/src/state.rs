@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use talkback_http1::DateCache;
 use talkback_reactor::{ConnId, LoopHandle};
 
+use crate::cluster::{Cluster, ClusterMailbox, ClusterMessage};
 use crate::hub::{HubMessage, LocalHub, Mailbox};
 use crate::observe::Observer;
 use crate::options::Options;
@@ -54,10 +55,26 @@ impl Service {
     }
 }
 
+/// What one loop sends another: the hub's messages, and (in a cluster) the Redis client's.
+#[derive(Debug)]
+pub enum LoopMessage {
+    /// A broadcast, a catch-up.
+    Hub(HubMessage),
+    /// A publish for the loop that owns the Redis links, or its answer.
+    Cluster(ClusterMessage),
+}
+
 /// The hub reaches a loop through its reactor handle.
-impl Mailbox for LoopHandle<HubMessage> {
+impl Mailbox for LoopHandle<LoopMessage> {
     fn send(&self, message: HubMessage) {
-        LoopHandle::send(self, message);
+        LoopHandle::send(self, LoopMessage::Hub(message));
+    }
+}
+
+/// So does the cluster.
+impl ClusterMailbox for LoopHandle<LoopMessage> {
+    fn send_cluster(&self, message: ClusterMessage) {
+        LoopHandle::send(self, LoopMessage::Cluster(message));
     }
 }
 
@@ -77,15 +94,23 @@ pub struct LoopCtx {
     pub hub: LocalHub<ConnId>,
     /// Message buffers lent to whichever WebSocket reads next (see `websocket.rs`).
     pub ws_spares: Vec<Vec<u8>>,
+    /// This loop's side of the cluster (`--redis`); `None` runs the hub alone.
+    pub cluster: Option<Cluster>,
 }
 
 impl LoopCtx {
     /// The state of one loop.
     pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
-        let mut ctx =
-            LoopCtx { service, options, date: DateCache::new(), date_secs: 0, observer, hub, ws_spares: Vec::new() };
+        let date = DateCache::new();
+        let mut ctx = LoopCtx { service, options, date, date_secs: 0, observer, hub, ws_spares: Vec::new(), cluster: None };
         ctx.refresh_date();
         ctx
+    }
+
+    /// The same loop, a node of a cluster.
+    pub fn with_cluster(mut self, cluster: Cluster) -> LoopCtx {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Called once per loop turn: the `Date` value changes once a second.

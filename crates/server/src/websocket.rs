@@ -140,6 +140,13 @@ impl WsConn {
     fn publish_all(&mut self, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         while let Some(event) = self.ws.poll_event() {
             match event {
+                // A node of a cluster: Redis gives the id; while it is unreachable the
+                // message cannot be stored (RFC 6455 §7.4.1, 1013: try again later).
+                Event::Text(text) if let Some(cluster) = &state.cluster => {
+                    if cluster.publish(channel, &text, None).is_err() {
+                        let _ = self.ws.close(1013, "Redis is unreachable; try again later");
+                    }
+                }
                 Event::Text(text) => match state.hub.publish(channel, &text) {
                     Ok(id) => state.observer.note(cx.id(), || format!("published id {id} to channel {channel}")),
                     // Not expected: this socket listens on the channel, which keeps it

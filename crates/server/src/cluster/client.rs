@@ -130,6 +130,8 @@ pub struct Client {
     to_drop: Vec<ConnId>,
     /// The last fault, for the log.
     last_fault: Option<Fault>,
+    /// `last_fault` has not been logged yet.
+    new_fault: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -158,6 +160,7 @@ impl Client {
             retry_at: None,
             to_drop: Vec::new(),
             last_fault: None,
+            new_fault: false,
         }
     }
 
@@ -238,6 +241,7 @@ impl Client {
         self.retry_at = Some(now + self.backoff);
         self.backoff = (self.backoff * 2).min(self.settings.backoff.1);
         self.last_fault = Some(fault);
+        self.new_fault = true;
     }
 
     /// Stores `request` in Redis: the publish script goes out on the command link (after the
@@ -461,6 +465,16 @@ impl Client {
     /// Links to drop now (taken).
     pub fn take_drops(&mut self) -> Vec<ConnId> {
         std::mem::take(&mut self.to_drop)
+    }
+
+    /// Gives back the drops a caller could not do itself (they are another link's).
+    pub fn give_back_drops(&mut self, mut drops: Vec<ConnId>) {
+        self.to_drop.append(&mut drops);
+    }
+
+    /// The fault that dropped the links, once (for the log).
+    pub fn take_new_fault(&mut self) -> Option<Fault> {
+        std::mem::take(&mut self.new_fault).then(|| self.last_fault.clone()).flatten()
     }
 
     /// When to try connecting again.

@@ -24,7 +24,7 @@
 //!
 //! The modules: `script` (keys, the Lua script, encoding), `client` (the state machine).
 
-mod client;
+pub mod client;
 pub mod script;
 
 use std::sync::Arc;
