@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+#[path = "hub/cluster.rs"]
+mod cluster;
 #[path = "hub/longpoll.rs"]
 mod longpoll;
 #[path = "hub/polling.rs"]
