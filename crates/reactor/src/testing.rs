@@ -438,7 +438,8 @@ impl<H: Handler> ConnectionSet<H> for TestConnections<H> {
         let id = self.slab.reserve();
         let mut endpoint = Endpoint::outbound(handler);
         endpoint.parts.deadline = Some(self.env.now + timeout);
-        let conn = TestConn { endpoint, phase: Phase::Open, peer_closed: false, outbound: true, connecting: Some(addr) };
+        let conn =
+            TestConn { endpoint, phase: Phase::Open, peer_closed: false, outbound: true, connecting: Some(addr) };
         self.slab.fill(id, conn);
         Ok(id)
     }

@@ -19,7 +19,8 @@ impl RedisUrl {
     /// Parses `redis://HOST[:PORT][/DB]` (port 6379 by default). Credentials and TLS
     /// (`rediss://`) are not supported, and refused here rather than ignored.
     pub fn parse(url: &str) -> Result<RedisUrl, String> {
-        let rest = url.strip_prefix("redis://").ok_or_else(|| format!("--redis: {url:?} is not redis://HOST:PORT[/DB]"))?;
+        let rest =
+            url.strip_prefix("redis://").ok_or_else(|| format!("--redis: {url:?} is not redis://HOST:PORT[/DB]"))?;
         let (authority, db) = match rest.split_once('/') {
             Some((authority, "")) => (authority, 0),
             Some((authority, db)) => {
@@ -141,7 +142,8 @@ mod tests {
     #[test]
     fn the_flags_set_their_limits_and_refuse_nonsense() {
         let mut options = RedisOptions::default();
-        for (flag, value) in [("--redis-prefix", "app.one"), ("--redis-timeout", "500"), ("--redis-backoff-max", "50")] {
+        for (flag, value) in [("--redis-prefix", "app.one"), ("--redis-timeout", "500"), ("--redis-backoff-max", "50")]
+        {
             options.set(flag, value).expect(flag);
         }
         assert_eq!((options.prefix.as_str(), options.timeout), ("app.one", Duration::from_millis(500)));

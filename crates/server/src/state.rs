@@ -102,7 +102,8 @@ impl LoopCtx {
     /// The state of one loop.
     pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
         let date = DateCache::new();
-        let mut ctx = LoopCtx { service, options, date, date_secs: 0, observer, hub, ws_spares: Vec::new(), cluster: None };
+        let mut ctx =
+            LoopCtx { service, options, date, date_secs: 0, observer, hub, ws_spares: Vec::new(), cluster: None };
         ctx.refresh_date();
         ctx
     }

@@ -93,10 +93,15 @@ enum Command {
 #[derive(Debug)]
 enum Sync {
     Idle,
-    Subscribing { since: Instant },
+    Subscribing {
+        since: Instant,
+    },
     /// Confirmed; the command link is not up yet.
     Subscribed,
-    CatchingUp { kept: Vec<(Arc<str>, MessageId, String)>, ranges_left: usize },
+    CatchingUp {
+        kept: Vec<(Arc<str>, MessageId, String)>,
+        ranges_left: usize,
+    },
     Live,
 }
 
@@ -215,7 +220,7 @@ impl Client {
         if self.command.id() == Some(id) || self.subscriber.id() == Some(id) {
             let role = self.role_name(id);
             *self.role_of(id) = Link::Down;
-            self.fault(Fault(format!("the Redis {role:?} link closed")), now);
+            self.fault(Fault(format!("the {role:?} link closed or could not connect")), now);
         }
     }
 

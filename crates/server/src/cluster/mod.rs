@@ -129,7 +129,12 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// Loop `index`'s side; `client` on the owner loop only.
-    pub fn new(index: usize, owner: Box<dyn ClusterMailbox>, status: Arc<ClusterStatus>, client: Option<Client>) -> Self {
+    pub fn new(
+        index: usize,
+        owner: Box<dyn ClusterMailbox>,
+        status: Arc<ClusterStatus>,
+        client: Option<Client>,
+    ) -> Self {
         Cluster { index, owner, status, client }
     }
 

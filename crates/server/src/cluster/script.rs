@@ -97,7 +97,8 @@ pub struct Publish<'a> {
 pub fn encode_publish(out: &mut Vec<u8>, keys: &Keys, sha: &str, publish: Publish<'_>) {
     let Publish { channel, text, history, floor } = publish;
     let (history, floor) = (history.to_string(), floor.to_string());
-    let (counter, stream, set, pubsub) = (keys.counter(channel), keys.history(channel), keys.channels(), keys.pubsub(channel));
+    let (counter, stream, set, pubsub) =
+        (keys.counter(channel), keys.history(channel), keys.channels(), keys.pubsub(channel));
     let args: [&[u8]; 11] = [
         b"EVALSHA",
         sha.as_bytes(),

@@ -281,7 +281,13 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
 
     /// Under `channel`'s lock: keeps message `id` once, appends it, and sends it to every loop
     /// — still under the lock, so every loop sees this channel's messages in id order.
-    fn append_and_send(&self, channel: &Arc<channel::Channel>, state: &mut channel::ChannelState, id: MessageId, text: &str) {
+    fn append_and_send(
+        &self,
+        channel: &Arc<channel::Channel>,
+        state: &mut channel::ChannelState,
+        id: MessageId,
+        text: &str,
+    ) {
         let message = Arc::new(Encoded::new(id, text, self.loops.len()));
         self.shared.backlog.fetch_add(1, Ordering::AcqRel);
         self.shared.append(channel, state, &message);
