@@ -393,7 +393,7 @@ impl<H: Handler> TestConnections<H> {
 
     /// An outbound connect failed: its handler is told, then closed.
     fn connect_failed(&mut self, id: ConnId, error: &io::Error, state: &mut H::State) {
-        if !self.slab.get(id).is_some_and(|c| c.connecting.is_some()) {
+        if self.slab.get(id).is_none_or(|c| c.connecting.is_none()) {
             return;
         }
         let Some(mut conn) = self.slab.remove(id.slot as usize) else { return };
