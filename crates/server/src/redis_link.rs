@@ -36,8 +36,9 @@ impl RedisLink {
     /// The connect succeeded: the client queues the link's first commands.
     pub fn on_connected(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         state.observer.note(cx.id(), || "connected to Redis".into());
-        if let Some(client) = client(state) {
-            client.connected(cx.id(), cx.now());
+        let LoopCtx { cluster, hub, .. } = state;
+        if let Some(client) = cluster.as_mut().and_then(|c| c.client.as_mut()) {
+            client.connected(cx.id(), cx.now(), hub);
         }
         settle(cx, state);
     }

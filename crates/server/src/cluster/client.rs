@@ -85,6 +85,7 @@ enum Command {
     Select,
     LoadScript,
     Publish(PublishRequest),
+    Raise,
     Members,
     Range(Arc<str>),
 }
@@ -190,7 +191,7 @@ impl Client {
     }
 
     /// Link `id` is established: its first commands are queued.
-    pub fn connected(&mut self, id: ConnId, now: Instant) {
+    pub fn connected(&mut self, id: ConnId, now: Instant, hub: &LocalHub<ConnId>) {
         if self.command == Link::Connecting(id) {
             self.command = Link::Up(id);
             if self.settings.db != 0 {
@@ -199,7 +200,7 @@ impl Client {
                 self.inflight.push_back((now, Command::Select));
             }
             if let Sync::Subscribed = self.sync {
-                self.catch_up(now);
+                self.catch_up(now, hub);
             }
         } else if self.subscriber == Link::Connecting(id) {
             self.subscriber = Link::Up(id);
@@ -297,7 +298,7 @@ impl Client {
         };
         match (command, value) {
             (Command::Select | Command::LoadScript, Value::Error(error)) => Err(Fault(format!("Redis: {error}"))),
-            (Command::Select, _) => Ok(()),
+            (Command::Select | Command::Raise, _) => Ok(()),
             (Command::LoadScript, _) => {
                 self.loading = false;
                 Ok(())
@@ -353,7 +354,7 @@ impl Client {
                 if let Sync::Subscribing { .. } = self.sync {
                     self.sync = Sync::Subscribed;
                     if let Link::Up(_) = self.command {
-                        self.catch_up(now);
+                        self.catch_up(now, hub);
                     }
                 }
                 Ok(())
@@ -386,8 +387,14 @@ impl Client {
         }
     }
 
-    /// Subscribed: read which channels exist, then each one's history after what this node has.
-    fn catch_up(&mut self, now: Instant) {
+    /// Subscribed: raise Redis's counters to what this node has seen (a Redis that lost its
+    /// data goes on after it), read which channels exist, then each one's history after what
+    /// this node has.
+    fn catch_up(&mut self, now: Instant, hub: &LocalHub<ConnId>) {
+        for (channel, last_id) in hub.last_ids().into_iter().filter(|&(_, last)| last > 0) {
+            script::encode_raise(&mut self.command_out, &self.keys, &channel, last_id);
+            self.inflight.push_back((now, Command::Raise));
+        }
         let set = self.keys.channels();
         encode_command(&mut self.command_out, &[b"SMEMBERS".as_slice(), set.as_bytes()]);
         self.inflight.push_back((now, Command::Members));

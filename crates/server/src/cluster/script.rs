@@ -31,6 +31,20 @@ redis.call('PUBLISH', ARGV[5], id .. ' ' .. ARGV[1])
 return id
 ";
 
+/// Raises a channel's counter (KEYS[1]) to ARGV[1] if it is lower: a node that rejoins sends
+/// it for every channel it has, so a Redis that lost its data goes on after the ids the node's
+/// clients have seen, whichever node publishes next.
+pub const RAISE: &str = "\
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+";
+
+/// `EVAL` of [`RAISE`] for `channel` up to `last_id`.
+pub fn encode_raise(out: &mut Vec<u8>, keys: &Keys, channel: &str, last_id: MessageId) {
+    let (counter, last) = (keys.counter(channel), last_id.to_string());
+    encode_command(out, &[b"EVAL".as_slice(), RAISE.as_bytes(), b"1", counter.as_bytes(), last.as_bytes()]);
+}
+
 /// The script's SHA-1, as `EVALSHA` names it (lowercase hex).
 pub fn publish_sha() -> String {
     Sha1::digest(PUBLISH.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

@@ -274,6 +274,12 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         Ok(stored)
     }
 
+    /// Every channel this node has, with its last id (a node of a cluster raises Redis's
+    /// counters to them when it rejoins).
+    pub fn last_ids(&self) -> Vec<(Arc<str>, MessageId)> {
+        self.shared.last_ids()
+    }
+
     /// The newest id this node knows of channel `name` (0: none; a freed channel's floor).
     pub fn last_id(&self, name: &str) -> MessageId {
         self.shared.with_existing(name, |_, state| state.log.last_id()).unwrap_or_else(|| self.shared.floor(name))

@@ -211,6 +211,13 @@ impl Hub {
         map.by_name.remove(&channel.name);
     }
 
+    /// Every channel in the map with its last id (the map's lock is let go before each
+    /// channel's is taken).
+    pub(super) fn last_ids(&self) -> Vec<(Arc<str>, MessageId)> {
+        let channels: Vec<Arc<Channel>> = self.map().by_name.values().cloned().collect();
+        channels.into_iter().map(|c| (Arc::clone(&c.name), c.lock().log.last_id())).collect()
+    }
+
     /// The last id of the channel called `name` when it was freed (0: never, or forgotten).
     pub(super) fn floor(&self, name: &str) -> MessageId {
         self.map().floor(name)

@@ -75,7 +75,14 @@ fn joined(lp: &mut TestLoop<Conn>, history: &[(u64, &str)], during: &[(u64, &str
     assert!(commands(lp, command).is_empty(), "no history is read before the subscription is confirmed");
     lp.send(subscriber, format!("*3\r\n{}{}:1\r\n", bulk("psubscribe"), bulk("talkback:{*}:m")).as_bytes());
     lp.deliver_inbox();
-    assert_eq!(commands(lp, command), [["SMEMBERS", "talkback:channels"]], "then which channels exist");
+    let mut sent = commands(lp, command);
+    let raised = sent.iter().take_while(|c| c[0] == "EVAL").count();
+    let raises: Vec<Vec<String>> = sent.drain(..raised).collect();
+    for raise in &raises {
+        assert_eq!(raise[2..], ["1".to_string(), "talkback:{room}:id".into(), raise[4].clone()], "{raise:?}");
+        lp.send(command, b":0\r\n");
+    }
+    assert_eq!(sent, [["SMEMBERS", "talkback:channels"]], "then which channels exist");
     lp.send(command, format!("*1\r\n{}", bulk("room")).as_bytes());
     assert_eq!(commands(lp, command), [["XRANGE", "talkback:{room}:h", "1-0", "+"]], "then each one's history");
     for &(id, text) in during {
@@ -174,4 +181,24 @@ fn a_command_timeout_answers_503_drops_both_links_and_reconnects_with_a_capped_b
     lp.send(publisher, &post("/ch/room", "back"));
     lp.deliver_inbox();
     assert!(lp.take_output(publisher).is_empty(), "accepted again: held for Redis's answer");
+}
+
+#[test]
+fn a_node_that_rejoins_raises_redis_counters_to_the_ids_it_has_seen() {
+    let mut lp = node();
+    let (command, _) = joined(&mut lp, &[(1, "a"), (2, "b")], &[]);
+    lp.peer_close(command); // Redis went away
+    lp.advance(BACKOFF.0);
+    let [(one, _), (other, _)] = lp.connects()[..] else { panic!("two links") };
+    lp.establish(one);
+    lp.establish(other);
+    let (first, second) = (commands(&mut lp, one), commands(&mut lp, other));
+    let (command, subscriber) = if first.is_empty() { (one, other) } else { (other, one) };
+    assert!(!second.is_empty() || !first.is_empty());
+    lp.send(subscriber, format!("*3\r\n{}{}:1\r\n", bulk("psubscribe"), bulk("talkback:{*}:m")).as_bytes());
+    lp.deliver_inbox();
+    let sent = commands(&mut lp, command);
+    assert_eq!(sent[0][0], "EVAL");
+    assert_eq!(sent[0][3..], ["talkback:{room}:id".to_string(), "2".into()], "raised to the last id seen here");
+    assert_eq!(sent[1], ["SMEMBERS", "talkback:channels"]);
 }
