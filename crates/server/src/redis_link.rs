@@ -37,8 +37,9 @@ impl RedisLink {
     pub fn on_connected(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         state.observer.note(cx.id(), || "connected to Redis".into());
         let LoopCtx { cluster, hub, .. } = state;
-        if let Some(client) = cluster.as_mut().and_then(|c| c.client.as_mut()) {
-            client.connected(cx.id(), cx.now(), hub);
+        let client = cluster.as_mut().and_then(|c| c.client.as_mut());
+        if !client.is_some_and(|client| client.connected(cx.id(), cx.now(), hub)) {
+            return cx.abort(); // given up while it was connecting
         }
         settle(cx, state);
     }

@@ -190,8 +190,9 @@ impl Client {
         *self.link_mut(role) = Link::Connecting(id);
     }
 
-    /// Link `id` is established: its first commands are queued.
-    pub fn connected(&mut self, id: ConnId, now: Instant, hub: &LocalHub<ConnId>) {
+    /// Link `id` is established: its first commands are queued. `false` for a link given up
+    /// while it was connecting (a fault dropped the other one meanwhile): close it.
+    pub fn connected(&mut self, id: ConnId, now: Instant, hub: &LocalHub<ConnId>) -> bool {
         if self.command == Link::Connecting(id) {
             self.command = Link::Up(id);
             if self.settings.db != 0 {
@@ -212,7 +213,10 @@ impl Client {
             let pattern = self.keys.pattern();
             encode_command(&mut self.subscriber_out, &[b"PSUBSCRIBE".as_slice(), pattern.as_bytes()]);
             self.sync = Sync::Subscribing { since: now };
+        } else {
+            return false;
         }
+        true
     }
 
     /// Link `id` is gone (closed, reset, or its connect failed). If it was one of ours,

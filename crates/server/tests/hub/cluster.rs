@@ -202,3 +202,31 @@ fn redis_restarted_empty_repeats_no_id_and_reports_what_is_lost() {
     assert_eq!(batch_of(&response), [(5, "five".to_string())]);
     assert_eq!(response.header("talkback-missed"), Some("2"), "{response:?}");
 }
+
+#[test]
+fn a_slow_consumer_on_one_node_is_dropped_while_a_reader_there_gets_every_message() {
+    const MESSAGES: usize = 1500;
+    const SIZE: usize = 16 << 10;
+    let Some(redis) = RedisServer::start() else { return };
+    let a = node(&redis, |_| {});
+    let b = node(&redis, |o| o.output_cap = 64 << 10);
+    let stalled = Sse::open(b.addr(), "/ch/slow/sse", "");
+    let mut reader = Sse::open(b.addr(), "/ch/slow/sse", "");
+    let reading = std::thread::spawn(move || {
+        let messages = reader.messages(MESSAGES);
+        assert!(messages.iter().all(|(_, data)| data.len() == SIZE));
+        messages.into_iter().map(|(id, _)| id).collect::<Vec<u64>>()
+    });
+    let mut publisher = a.client();
+    let body = "s".repeat(SIZE);
+    for _ in 0..MESSAGES {
+        super::publish(&mut publisher, "slow", &body);
+    }
+    let ids = reading.join().expect("the reader on node b got every message");
+    assert_eq!(ids, (1..=MESSAGES as u64).collect::<Vec<_>>(), "once each, in order, across the nodes");
+    let mut stalled = stalled;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stalled.read_more(deadline) {}
+    let received = std::iter::from_fn(|| stalled.parser.poll_event()).count();
+    assert!(received < MESSAGES, "the stalled subscriber was cut off (it got {received} of {MESSAGES})");
+}
