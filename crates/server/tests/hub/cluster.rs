@@ -209,7 +209,7 @@ fn a_slow_consumer_on_one_node_is_dropped_while_a_reader_there_gets_every_messag
     const SIZE: usize = 16 << 10;
     let Some(redis) = RedisServer::start() else { return };
     let a = node(&redis, |_| {});
-    let b = node(&redis, |o| o.output_cap = 64 << 10);
+    let b = node(&redis, |_| {}); // the default --output-cap, 1 MiB: far below 24 MiB
     let stalled = Sse::open(b.addr(), "/ch/slow/sse", "");
     let mut reader = Sse::open(b.addr(), "/ch/slow/sse", "");
     let reading = std::thread::spawn(move || {
