@@ -69,3 +69,7 @@ fuzz-seeds:
 # A cluster on this machine: redis-server and three demo nodes on 127.0.0.1 (prints their URLs).
 cluster:
     bash scripts/cluster.sh
+
+# The hub on Redis vs Nchan on Redis: 2 nodes each, SSE fan-out split across them (docs/scaling.md).
+bench-cluster:
+    bash scripts/bench-cluster.sh
