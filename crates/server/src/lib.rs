@@ -113,7 +113,8 @@ pub fn start_with_hub(
         let tracer = options.trace.then(|| Tracer::new(index));
         let observer = Observer::new(tracer, Arc::clone(&stats), service.counts_page_requests());
         let ctx = LoopCtx::new(service, Arc::clone(&options), local, observer);
-        match cluster_for(&options, index, loops, &status) {
+        // Only a hub has channels to keep in Redis (the echo servers ignore --redis).
+        match cluster_for(&options, index, loops, &status).filter(|_| matches!(service, Service::Hub(_))) {
             Some(cluster) => ctx.with_cluster(cluster),
             None => ctx,
         }

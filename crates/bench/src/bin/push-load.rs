@@ -225,10 +225,7 @@ async fn connect(plan: &Plan, url: &Url) -> Result<Conn, String> {
 
 async fn sse(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
     let conn = keep.insert(connect(plan, url).await?);
-    let req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        url.path, url.host
-    );
+    let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", url.path, url.host);
     conn.send(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let head = conn.head().await.map_err(|e| format!("sse head: {e}"))?;
     if head.status != 200 {
