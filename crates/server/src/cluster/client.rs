@@ -307,7 +307,7 @@ impl Client {
                 self.loading = false;
                 Ok(())
             }
-            (Command::Publish(request), Value::Integer(id)) if id > 0 => {
+            (Command::Publish(request), Value::Integer(id)) if script::valid_id(id).is_some() => {
                 let id = id as MessageId;
                 // Read your writes on this node: taken now if it is the next id (else the
                 // subscription brings it after the ones before it).
@@ -338,7 +338,7 @@ impl Client {
                     let _ = hub.publish_stored(&channel, id, text, Arrival::InOrder);
                 }
                 if let Sync::CatchingUp { ranges_left, .. } = &mut self.sync {
-                    *ranges_left -= 1;
+                    *ranges_left = ranges_left.saturating_sub(1);
                     if *ranges_left == 0 {
                         self.go_live(hub);
                     }

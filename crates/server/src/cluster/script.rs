@@ -135,16 +135,26 @@ pub fn encode_range(out: &mut Vec<u8>, keys: &Keys, channel: &str, after: Messag
     encode_command(out, &[b"XRANGE".as_slice(), keys.history(channel).as_bytes(), start.as_bytes(), b"+"]);
 }
 
-/// A pub/sub payload `N TEXT`, or a stream entry id `N-0`, read back.
+/// The largest id the cluster takes from Redis: 2^53 − 1, the largest integer a browser's
+/// JSON parser reads exactly. An id past it (a Redis that was tampered with) is not a message
+/// but a fault, so no counter downstream can overflow.
+pub const MAX_ID: MessageId = (1 << 53) - 1;
+
+/// An id from Redis, if it is one (1 ..= [`MAX_ID`]).
+pub fn valid_id(id: i64) -> Option<MessageId> {
+    MessageId::try_from(id).ok().filter(|&id| (1..=MAX_ID).contains(&id))
+}
+
+/// A pub/sub payload `N TEXT` read back.
 pub fn parse_payload(payload: &[u8]) -> Option<(MessageId, &str)> {
     let space = payload.iter().position(|&b| b == b' ')?;
-    let id = std::str::from_utf8(&payload[..space]).ok()?.parse().ok()?;
+    let id = valid_id(std::str::from_utf8(&payload[..space]).ok()?.parse().ok()?)?;
     Some((id, std::str::from_utf8(&payload[space + 1..]).ok()?))
 }
 
 /// The `N` of a stream entry id `N-0`.
 pub fn parse_entry_id(entry: &[u8]) -> Option<MessageId> {
-    std::str::from_utf8(entry).ok()?.strip_suffix("-0")?.parse().ok()
+    valid_id(std::str::from_utf8(entry).ok()?.strip_suffix("-0")?.parse().ok()?)
 }
 
 #[cfg(test)]
@@ -169,6 +179,9 @@ mod tests {
         assert_eq!(parse_payload(b"12"), None);
         assert_eq!(parse_entry_id(b"42-0"), Some(42));
         assert_eq!(parse_entry_id(b"42-1"), None);
+        assert_eq!(parse_payload(b"9007199254740992 too big"), None, "past 2^53 - 1");
+        assert_eq!(parse_payload(b"0 zero"), None, "ids start at 1");
+        assert_eq!(parse_entry_id(b"18446744073709551615-0"), None);
         assert_eq!(publish_sha().len(), 40);
     }
 }
