@@ -15,12 +15,15 @@
 //!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
 //!  routes      which request gets which answer; Handled / Switch
 //!  websocket · sse · longpoll · publish · page       the transports
+//!  stored · redis_link   the cluster's (--redis): a POST held until Redis stored it; the
+//!                        Redis links as loop 0's outbound connections
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
-//!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
+//!  state       LoopCtx: the per-loop state, plain data; LoopMessage; Service, HubRoutes
+//!  cluster     the Redis client as a state machine, the keys and the publish script
 //!  hub         pure data and rules: channels, logs, registries, publish, catch-up, the budget
 //!  observe     the observer: --trace and the demo page's accounting
-//!  options · stats · trace                           flags, counters, the trace writer
+//!  options · redis_options · stats · trace           flags, counters, the trace writer
 //! ```
 //!
 //! Start reading at `routes.rs` (which request becomes what), then `hub/mod.rs` (one broadcast's

@@ -129,13 +129,19 @@ fn three_nodes_every_technique_on_every_node_gets_every_message_once_in_order() 
     for (i, n) in nodes.iter().enumerate() {
         assert_eq!(poll_until(n.addr(), "/ch/room/poll?after=0", 9), sent, "poll on node {i}");
     }
+    // A WebSocket's own publish is stored in Redis too, and reaches every node.
+    ws[1].send_text("over a WebSocket");
+    assert_eq!(sse[0].messages(1), [(10, "over a WebSocket".to_string())], "SSE on node 0");
+    assert_eq!(ws[2].next_text(), "over a WebSocket", "WebSocket on node 2");
+    assert_eq!(ws[1].next_text(), "over a WebSocket", "and back to its sender, as on one node");
+    sent.push((10, "over a WebSocket".into()));
     // A node started after the messages serves the same history; a cursor from one node
     // resumes on another.
     let late = node(&redis, |_| {});
-    assert_eq!(poll_until(late.addr(), "/ch/room/poll?after=0", 9), sent, "the late node's history");
+    assert_eq!(poll_until(late.addr(), "/ch/room/poll?after=0", 10), sent, "the late node's history");
     let mut resumed = Sse::open(late.addr(), "/ch/room/sse", "Last-Event-ID: 4\r\n");
-    assert_eq!(resumed.messages(5), sent[4..], "SSE resumed on the late node after id 4");
-    let lp = long_poll_all(late.addr(), "room", 7, 2);
+    assert_eq!(resumed.messages(6), sent[4..], "SSE resumed on the late node after id 4");
+    let lp = long_poll_all(late.addr(), "room", 7, 3);
     assert_eq!(lp, sent[7..], "long-poll resumed on the late node after id 7");
 }
 
