@@ -5,7 +5,8 @@
 #   just cluster                                   (= bash scripts/cluster.sh)
 #   PORT=9000 REDIS_PORT=6400 bash scripts/cluster.sh
 #   PROFILE=debug bash scripts/cluster.sh          (skip the release build)
-#   DURATION=5 bash scripts/cluster.sh             (stop by itself after 5 s: a smoke run)
+#   DURATION=5 bash scripts/cluster.sh             (stop by itself after 5 s)
+#   SMOKE=1 PROFILE=debug bash scripts/cluster.sh  (CI: post to node 0, read it on node 2, stop)
 #
 # Nodes listen on PORT, PORT+1, PORT+2 (default 8081-8083); Redis on REDIS_PORT (default
 # 6390), with a temporary directory and persistence off. Ctrl-C stops everything this script
@@ -62,7 +63,24 @@ echo "redis:  redis://127.0.0.1:$REDIS_PORT"
 for i in 0 1 2; do echo "node $i: ${URLS[$i]}"; done
 echo "try:    curl -N ${URLS[1]}ch/room/sse   and   curl -d hi ${URLS[0]}ch/room"
 echo "Ctrl-C stops them all."
-if [ -n "${DURATION:-}" ]; then
+if [ -n "${SMOKE:-}" ]; then
+    # The page of one node shows what is posted to another: the same check with curl.
+    id=""
+    for _ in $(seq 100); do
+        id=$(curl -sf -d "smoke" "${URLS[0]}ch/smoke" || true)
+        [ -n "$id" ] && break
+        sleep 0.05
+    done
+    for _ in $(seq 100); do
+        if curl -sf "${URLS[2]}ch/smoke/poll?after=0" | grep -q "\"id\":$id,\"data\":\"smoke\""; then
+            echo "cluster: id $id posted on node 0, read on node 2"
+            exit 0
+        fi
+        sleep 0.05
+    done
+    echo "cluster: the message posted on node 0 (id '$id') did not reach node 2" >&2
+    exit 1
+elif [ -n "${DURATION:-}" ]; then
     sleep "$DURATION"
 else
     wait "${PIDS[0]}"
