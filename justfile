@@ -73,3 +73,11 @@ fuzz SECS="60":
 # Rewrite the committed fuzz seeds (fuzz/seeds/) from the harness's RFC vectors.
 fuzz-seeds:
     cargo run --manifest-path fuzz/Cargo.toml --example write_seeds
+
+# A cluster on this machine: redis-server and three demo nodes on 127.0.0.1 (prints their URLs).
+cluster:
+    bash scripts/cluster.sh
+
+# The hub on Redis vs Nchan on Redis: 2 nodes each, SSE fan-out split across them (docs/scaling.md).
+bench-cluster:
+    bash scripts/bench-cluster.sh

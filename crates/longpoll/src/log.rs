@@ -100,6 +100,21 @@ impl<T> ChannelLog<T> {
         (count, weight)
     }
 
+    /// Moves on past a gap nothing can fill: the next message gets id `last_id + 1`, and every
+    /// id up to `last_id` not retained counts as evicted ([`Batch::missed`]). Ids stay
+    /// consecutive in the ring, so what it retains is evicted first (returned as
+    /// [`ChannelLog::evict_through`] returns it). An id at or below [`ChannelLog::last_id`]
+    /// changes nothing: ids never go backwards. (A cache of a log kept elsewhere uses it when
+    /// that store lost messages the cache never saw.)
+    pub fn skip_to(&mut self, last_id: MessageId) -> (usize, usize) {
+        if last_id <= self.last_id {
+            return (0, 0);
+        }
+        let evicted = self.evict_through(self.last_id);
+        self.last_id = last_id;
+        evicted
+    }
+
     fn over_budget(&self) -> bool {
         self.entries.len() > 1 && self.limits.max_bytes.is_some_and(|max| self.bytes > max)
     }
@@ -210,6 +225,17 @@ mod tests {
 
     fn ids<T>(batch: Batch<'_, T>) -> Vec<MessageId> {
         batch.iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn skipping_past_a_gap_counts_it_missed_and_never_goes_back() {
+        let mut log = log_of(3, 10);
+        assert_eq!(log.skip_to(2), (0, 0), "backwards: nothing changes");
+        assert_eq!(log.skip_to(7), (3, 3), "the retained 1..=3 go, so ids stay consecutive");
+        assert_eq!(log.publish(800, 1), 8);
+        let batch = log.after(3);
+        assert_eq!((ids(batch), batch.missed()), (vec![8], 4), "4..=7 were never seen");
+        assert_eq!(log.after(0).missed(), 7);
     }
 
     fn log_of(n: u64, max_messages: usize) -> ChannelLog<u64> {

@@ -57,6 +57,11 @@ impl<H: Handler> Endpoint<H> {
         (Endpoint { handler, parts, input: Vec::new() }, requests)
     }
 
+    /// The endpoint of an outbound connection, whose handler the loop state made.
+    pub(crate) fn outbound(handler: H) -> Self {
+        Endpoint { handler, parts: ConnParts::default(), input: Vec::new() }
+    }
+
     /// Calls `f` with the handler and a [`Cx`], then replays kept input if it asked to.
     /// Returns `f`'s result and what is left for the loop to do.
     pub(crate) fn call<R>(

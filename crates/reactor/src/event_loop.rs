@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::conns::Connections;
+use crate::conns::{CONNECTING, Connections};
 use crate::handler::{ConnectionSet, Handler, LoopState};
 use crate::shared::{Ask, Inbox, Shared};
 
@@ -67,6 +67,7 @@ impl<H: Handler> EventLoop<H> {
         if let Some(signals) = self.signals.as_mut() {
             self.poll.registry().register(signals, SIGNALS, Interest::READABLE)?;
         }
+        self.state.on_start(&mut self.conns);
         let mut events = Events::with_capacity(1024);
         let mut scratch = vec![0u8; SCRATCH_SIZE];
         // Until when this loop polls without sleeping (see `Config::busy_poll`).
@@ -113,10 +114,12 @@ impl<H: Handler> EventLoop<H> {
         let mut woken = false;
         for event in events.iter() {
             match event.token() {
+                // First, and one comparison: every other token is above a connection's.
+                token if token.0 < CONNECTING => self.conns.ready(token, event, &mut self.state, scratch),
                 LISTENER => self.accept(),
                 WAKER => woken = true,
                 SIGNALS => self.on_signal(),
-                token => self.conns.ready(token, event, &mut self.state, scratch),
+                Token(connecting) => self.conns.connect_ready(connecting - CONNECTING, &mut self.state),
             }
         }
         // Messages from other threads are handled after this turn's sockets: a publish read
@@ -131,6 +134,9 @@ impl<H: Handler> EventLoop<H> {
         }
         self.resume_accepting(now);
         self.conns.run_timers(&mut self.state);
+        if self.conns.run_loop_timers(&mut self.state) {
+            self.state.on_timer(&mut self.conns);
+        }
         let work_left = self.conns.settle(&mut self.state, scratch);
         self.shared.loops[self.index].load.store(self.conns.len(), Ordering::Relaxed);
         self.inbox.store_io(self.conns.io_totals());
@@ -138,7 +144,12 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        let deadlines = [self.conns.next_deadline(), self.accept_paused_until, self.drain_deadline];
+        let deadlines = [
+            self.conns.next_deadline(),
+            self.conns.next_loop_deadline(),
+            self.accept_paused_until,
+            self.drain_deadline,
+        ];
         let next = deadlines.into_iter().flatten().min()?;
         Some(next.saturating_duration_since(Instant::now()))
     }

@@ -1,7 +1,9 @@
 //! The two traits a server implements to run on the loop, and what its loop state may do to
 //! the loop's connections.
 
-use std::time::Instant;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use crate::cx::Cx;
 use crate::slab::ConnId;
@@ -49,7 +51,18 @@ pub trait Handler: Sized + 'static {
     }
 
     /// The connection is gone (closed by either side or dropped); clean up subscriptions.
+    /// For an outbound connection ([`ConnectionSet::connect`]) this runs too when the connect
+    /// failed, after [`Handler::on_connect_failed`].
     fn on_closed(&mut self, _id: ConnId, _state: &mut Self::State) {}
+
+    /// An outbound connection ([`ConnectionSet::connect`]) is established: from now on it is
+    /// read and written like any other. What the handler queues here (a greeting, the first
+    /// commands) is written at the end of this turn.
+    fn on_connected(&mut self, _cx: &mut Cx<'_>, _state: &mut Self::State) {}
+
+    /// An outbound connection could not be made: refused, unreachable, or not established
+    /// within its connect timeout (`ErrorKind::TimedOut`). [`Handler::on_closed`] follows.
+    fn on_connect_failed(&mut self, _error: &io::Error, _state: &mut Self::State) {}
 }
 
 /// Per-loop state: creates handlers for accepted connections and receives messages sent to the
@@ -66,6 +79,19 @@ pub trait LoopState<H: Handler>: Sized + 'static {
 
     /// A message arrived for this loop; `conns` lets it reach its own connections.
     fn on_message(&mut self, message: Self::Message, conns: &mut impl ConnectionSet<H>);
+
+    /// Called once when the loop starts, before its first turn: the place to open outbound
+    /// connections ([`ConnectionSet::connect`]) or set the loop's timer.
+    fn on_start(&mut self, _conns: &mut impl ConnectionSet<H>) {}
+
+    /// An outbound connection of this loop is gone — closed by either side, or its connect
+    /// failed — after its handler's [`Handler::on_closed`]: the place to schedule a reconnect
+    /// ([`ConnectionSet::set_timer`]).
+    fn on_outbound_closed(&mut self, _id: ConnId, _conns: &mut impl ConnectionSet<H>) {}
+
+    /// The loop's timer ([`ConnectionSet::set_timer`]) is due. It is cleared first; set it
+    /// again to be called again.
+    fn on_timer(&mut self, _conns: &mut impl ConnectionSet<H>) {}
 }
 
 /// Whether output given to a connection answers its own request (flushed with this turn's
@@ -99,4 +125,20 @@ pub trait ConnectionSet<H: Handler> {
 
     /// The time read at the start of this loop turn.
     fn now(&self) -> Instant;
+
+    /// Opens an outbound connection to `addr`, owned by this loop, with `handler` as its
+    /// handler. The connect does not block: [`Handler::on_connected`] runs when it is
+    /// established (after which the connection is read and written like an accepted one), or
+    /// [`Handler::on_connect_failed`] then [`Handler::on_closed`] when it fails or `timeout`
+    /// passes first. Until then [`ConnectionSet::with`] finds no open connection for the id.
+    ///
+    /// An outbound connection is the loop's own: it does not count toward
+    /// `Config::max_connections` nor the loop's load, is not asked to drain, and does not keep
+    /// a drain from finishing (it is closed when the loop returns). An error here means no
+    /// socket could be made at all (out of descriptors); `handler` is dropped unheard.
+    fn connect(&mut self, addr: SocketAddr, timeout: Duration, handler: H) -> io::Result<ConnId>;
+
+    /// Sets (or clears) the loop's one timer: [`LoopState::on_timer`] runs once it is due (a
+    /// reconnect after a back-off, say). Setting it again replaces the earlier instant.
+    fn set_timer(&mut self, at: Option<Instant>);
 }

@@ -18,6 +18,8 @@
 //!   timer heap ────────────────▶ deadline due ────────────────── on_deadline ──────▶
 //!   other thread ── send + wake ▶ inbox ─── LoopState::on_message ──▶ conns.with(id, kind, …)
 //!   FIN ──read()==0────────────▶ ─────────────────────────────── on_peer_closed ───▶
+//!   connect out ◀── ConnectionSet::connect ◀─ LoopState ── writable ──▶ on_connected ─▶ H
+//!   loop timer ────────────────▶ due ────────────────────────── LoopState::on_timer
 //! ```
 //!
 //! | module | what it owns | may use |
@@ -28,6 +30,7 @@
 //! | `conns::read` | readiness and reading: short-read skip, direct reads, the input backstop | its parent |
 //! | `conns::flush` | output scheduling: answers at once, pushed output in `FLUSH_SLICE` slices, WRITABLE interest, backpressure | its parent |
 //! | `conns::lifecycle` | closing (flush, FIN, linger, remove) and deadlines (arm, fire) | its parent |
+//! | `conns::outbound` | connections the loop opens itself ([`ConnectionSet::connect`]: non-blocking connect, connect timeout, failure) and the loop's timer ([`ConnectionSet::set_timer`]) | its parent |
 //! | `testing` | `TestLoop`: the same calls without sockets, on a virtual clock (feature `testing`) | `endpoint`, `cx`, `handler`, `output`, `slab`, `shared` |
 //! | `endpoint` | one connection without its socket: handler, kept input; the kept-bytes and replay rules; its `Phase` | `cx`, `handler`, `output`, `slab` |
 //! | `handler` | the [`Handler`] and [`LoopState`] traits, [`ConnectionSet`], [`OutputKind`] | `cx`, `slab` |

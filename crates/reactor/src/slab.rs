@@ -69,6 +69,14 @@ impl<T> Slab<T> {
         self.free.push(id.slot as usize);
     }
 
+    /// Gives back a reserved slot whose id was handed out (an outbound connect that failed):
+    /// the slot moves to its next generation, so the id reaches nobody after.
+    pub(crate) fn retire_reserved(&mut self, id: ConnId) {
+        let slot = id.slot as usize;
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        self.free.push(slot);
+    }
+
     /// Puts a new connection in the slot reserved for it.
     pub(crate) fn fill(&mut self, id: ConnId, value: T) {
         self.slots[id.slot as usize] = Some(value);

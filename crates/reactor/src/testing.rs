@@ -13,9 +13,17 @@
 //! real loop, but the test decides what to send. [`OutputKind`] only orders writes, so it
 //! makes no difference here.
 //!
+//! Outbound connections ([`ConnectionSet::connect`]) are driven by the test as well: each
+//! waits, listed by [`TestLoop::connects`], until the test establishes it
+//! ([`TestLoop::establish`]) or refuses it ([`TestLoop::refuse`]), or until its connect
+//! timeout passes on the virtual clock. Once established it is fed and read like any other.
+//! The loop's timer ([`ConnectionSet::set_timer`]) fires in [`TestLoop::advance`].
+//!
 //! Compiled for the crate's own tests and with the `testing` feature.
 
 use std::collections::HashSet;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,6 +68,8 @@ struct TestConnections<H> {
     aborted: HashSet<ConnId>,
     /// [`TestLoop::drain`] was called.
     draining: bool,
+    /// The loop's timer ([`ConnectionSet::set_timer`]).
+    timer: Option<Instant>,
 }
 
 /// One connection of a [`TestLoop`].
@@ -68,6 +78,11 @@ struct TestConn<H> {
     phase: Phase,
     /// The peer closed its side ([`TestLoop::peer_close`]).
     peer_closed: bool,
+    /// Opened by the loop's state ([`ConnectionSet::connect`]): not counted, not drained.
+    outbound: bool,
+    /// An outbound connect not yet established: where to. Its connect timeout is the
+    /// connection's deadline meanwhile.
+    connecting: Option<SocketAddr>,
 }
 
 impl<H: Handler> TestLoop<H> {
@@ -85,8 +100,11 @@ impl<H: Handler> TestLoop<H> {
             max_input: DEFAULT_MAX_INPUT,
             aborted: HashSet::new(),
             draining: false,
+            timer: None,
         };
-        TestLoop { state, conns, inbox }
+        let mut lp = TestLoop { state, conns, inbox };
+        LoopState::<H>::on_start(&mut lp.state, &mut lp.conns);
+        lp
     }
 
     /// Sets the output cap (`Config::output_cap`; default 1 MiB, as there).
@@ -118,7 +136,8 @@ impl<H: Handler> TestLoop<H> {
         let conns = &mut self.conns;
         let id = conns.slab.reserve();
         let (endpoint, requests) = Endpoint::accept(id, &mut conns.env, &mut self.state);
-        conns.slab.fill(id, TestConn { endpoint, phase: Phase::Open, peer_closed: false });
+        let conn = TestConn { endpoint, phase: Phase::Open, peer_closed: false, outbound: false, connecting: None };
+        conns.slab.fill(id, conn);
         conns.after_call(id, requests, &mut self.state);
         if conns.draining {
             conns.call(id, &mut self.state, |h, cx, st| h.on_drain(cx, st));
@@ -134,20 +153,45 @@ impl<H: Handler> TestLoop<H> {
         if std::mem::replace(&mut self.conns.draining, true) {
             return;
         }
-        let open: Vec<ConnId> = self.conns.slab.iter().map(|(id, _)| id).collect();
-        for id in open {
+        let open = self.conns.slab.iter().filter(|(_, conn)| !conn.outbound).map(|(id, _)| id);
+        for id in open.collect::<Vec<_>>() {
             self.conns.call(id, &mut self.state, |h, cx, st| h.on_drain(cx, st));
         }
     }
 
-    /// How many connections are held, open or closing (the real loop's drain ends at zero).
+    /// How many accepted connections are held, open or closing (the real loop's drain ends
+    /// at zero); outbound ones are left out, as there.
     pub fn len(&self) -> usize {
-        self.conns.slab.len()
+        self.conns.slab.iter().filter(|(_, conn)| !conn.outbound).count()
     }
 
-    /// Whether no connection is held: a real loop that is draining would return now.
+    /// Whether no accepted connection is held: a real loop that is draining would return now.
     pub fn is_empty(&self) -> bool {
-        self.conns.slab.len() == 0
+        self.len() == 0
+    }
+
+    /// The outbound connects not yet established or refused, oldest slot first.
+    pub fn connects(&self) -> Vec<(ConnId, SocketAddr)> {
+        self.conns.slab.iter().filter_map(|(id, conn)| Some((id, conn.connecting?))).collect()
+    }
+
+    /// The outbound connect `id` succeeds: [`Handler::on_connected`] runs.
+    pub fn establish(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.slab.get_mut(id).filter(|c| c.connecting.is_some()) else { return };
+        conn.connecting = None;
+        conn.endpoint.parts.deadline = None;
+        self.conns.call(id, &mut self.state, |h, cx, st| h.on_connected(cx, st));
+    }
+
+    /// The outbound connect `id` fails with `error`: [`Handler::on_connect_failed`], then
+    /// [`Handler::on_closed`].
+    pub fn refuse(&mut self, id: ConnId, error: io::ErrorKind) {
+        self.conns.connect_failed(id, &io::Error::from(error), &mut self.state);
+    }
+
+    /// When the loop's timer is set for.
+    pub fn timer(&self) -> Option<Instant> {
+        self.conns.timer
     }
 
     /// `bytes` arrive in one read. An open connection's handler gets them as on the real
@@ -223,19 +267,33 @@ impl<H: Handler> TestLoop<H> {
         }
     }
 
-    /// Moves the clock forward by `by`. Every deadline that falls due meanwhile fires, in
-    /// deadline order (ties in slot order), with the clock at that deadline — each new
+    /// Moves the clock forward by `by`. Every deadline that falls due meanwhile fires — a
+    /// connection's, the loop's timer ([`LoopState::on_timer`]), a connect timeout — in
+    /// deadline order (ties in slot order, connections before the loop's timer), with the clock at that deadline — each new
     /// instant a turn of its own, with `begin_turn` — so a handler that sets its next
     /// deadline while handling one sees it fire too if it is due. Then `begin_turn` runs at
     /// the new time, and the inbox is delivered.
     pub fn advance(&mut self, by: Duration) {
         let until = self.conns.env.now + by;
-        while let Some((at, id)) = self.conns.next_due(until) {
+        loop {
+            let conn = self.conns.next_due(until);
+            let timer = self.conns.timer.filter(|&at| at <= until);
+            let at = match (conn, timer) {
+                (None, None) => break,
+                (Some((at, _)), None) | (None, Some(at)) => at,
+                (Some((conn_at, _)), Some(timer_at)) => conn_at.min(timer_at),
+            };
             if at > self.conns.env.now {
                 self.conns.env.now = at;
                 self.state.begin_turn(at);
             }
-            self.conns.fire(id, &mut self.state);
+            match conn {
+                Some((conn_at, id)) if conn_at == at => self.conns.fire(id, &mut self.state),
+                _ => {
+                    self.conns.timer = None;
+                    self.state.on_timer(&mut self.conns);
+                }
+            }
         }
         self.conns.env.now = until;
         self.state.begin_turn(until);
@@ -274,7 +332,7 @@ impl<H: Handler> TestConnections<H> {
         state: &mut H::State,
         f: impl FnOnce(&mut H, &mut Cx<'_>, &mut H::State) -> R,
     ) -> Option<R> {
-        let conn = self.slab.get_mut(id).filter(|c| c.phase == Phase::Open)?;
+        let conn = self.slab.get_mut(id).filter(|c| c.phase == Phase::Open && c.connecting.is_none())?;
         let (result, requests) = conn.endpoint.call(id, &mut self.env, state, f);
         self.after_call(id, requests, state);
         Some(result)
@@ -322,16 +380,32 @@ impl<H: Handler> TestConnections<H> {
         deadlines.filter(|&(at, _)| at <= until).min()
     }
 
-    /// `id`'s deadline is due: its handler is told, or, closing, it is removed.
+    /// `id`'s deadline is due: its handler is told, or, closing, it is removed; a connect
+    /// in progress times out.
     fn fire(&mut self, id: ConnId, state: &mut H::State) {
         let Some(conn) = self.slab.get_mut(id) else { return };
         conn.endpoint.parts.deadline = None;
+        if conn.connecting.is_some() {
+            let error = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+            return self.connect_failed(id, &error, state);
+        }
         match conn.phase {
             Phase::Open => {
                 self.call(id, state, |h, cx, st| h.on_deadline(cx, st));
             }
             Phase::Flushing | Phase::Lingering => self.remove(id, false, state),
         }
+    }
+
+    /// An outbound connect failed: its handler is told, then closed.
+    fn connect_failed(&mut self, id: ConnId, error: &io::Error, state: &mut H::State) {
+        if self.slab.get(id).is_none_or(|c| c.connecting.is_none()) {
+            return;
+        }
+        let Some(mut conn) = self.slab.remove(id.slot as usize) else { return };
+        conn.endpoint.handler.on_connect_failed(error, state);
+        conn.endpoint.closed(id, &mut self.env, state);
+        state.on_outbound_closed(id, self);
     }
 
     /// Frees `id` and tells its handler; `aborted` if its output was discarded.
@@ -343,7 +417,11 @@ impl<H: Handler> TestConnections<H> {
         if aborted {
             self.aborted.insert(id);
         }
+        let outbound = conn.outbound;
         conn.endpoint.closed(id, &mut self.env, state);
+        if outbound {
+            state.on_outbound_closed(id, self);
+        }
     }
 }
 
@@ -361,7 +439,24 @@ impl<H: Handler> ConnectionSet<H> for TestConnections<H> {
     fn now(&self) -> Instant {
         self.env.now
     }
+
+    fn connect(&mut self, addr: SocketAddr, timeout: Duration, handler: H) -> io::Result<ConnId> {
+        let id = self.slab.reserve();
+        let mut endpoint = Endpoint::outbound(handler);
+        endpoint.parts.deadline = Some(self.env.now + timeout);
+        let conn =
+            TestConn { endpoint, phase: Phase::Open, peer_closed: false, outbound: true, connecting: Some(addr) };
+        self.slab.fill(id, conn);
+        Ok(id)
+    }
+
+    fn set_timer(&mut self, at: Option<Instant>) {
+        self.timer = at;
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod outbound_tests;

@@ -4,22 +4,26 @@
 //! the loop's [`LoopState`]: a broadcast from the hub is turned into calls on the
 //! connections the hub names. The observer (trace, accounting) hangs off this layer.
 
+use std::io;
 use std::sync::Arc;
 
+use talkback_longpoll::MessageId;
 use talkback_reactor::{ConnId, ConnectionSet, Cx, Handler, LoopState, OutputKind};
 
 use crate::answer::Pushed;
+use crate::cluster::{ClusterMessage, NotStored};
 use crate::held::{Finished, Held, Resume, Waiting};
 use crate::http::{Became, HttpConn};
 use crate::hub::{Broadcast, Encoded, HubMessage, Messages};
 use crate::meters::{ConnKind, Delivered};
 use crate::observe::Accounting;
 use crate::page::StatsConn;
+use crate::redis_link::{self, RedisLink};
 use crate::routes::Switch;
 use crate::sse::SseConn;
-use crate::state::LoopCtx;
+use crate::state::{LoopCtx, LoopMessage};
 use crate::websocket::WsConn;
-use crate::{longpoll, publish};
+use crate::{longpoll, publish, stored};
 
 /// One connection: what it currently is, plus the demo page's accounting when its request
 /// was tagged (a stream's or held request's; plain requests are counted as they are answered).
@@ -45,6 +49,8 @@ enum Kind {
     Held(Held),
     /// The demo page's stream of counters.
     Stats(StatsConn),
+    /// One of the owner loop's two links to Redis (an outbound connection; `--redis`).
+    Redis(Box<RedisLink>),
     /// Closing; whatever arrives is ignored.
     Done,
 }
@@ -53,11 +59,13 @@ impl Kind {
     /// What `talkback_connections` counts it as (`None`: closing).
     fn metered(&self) -> Option<ConnKind> {
         match self {
-            Kind::Http(_) | Kind::Held(Held { waiting: Waiting::CatchUp { .. }, .. }) => Some(ConnKind::Http),
+            Kind::Http(_) | Kind::Held(Held { waiting: Waiting::CatchUp { .. } | Waiting::Stored, .. }) => {
+                Some(ConnKind::Http)
+            }
             Kind::Held(Held { waiting: Waiting::Message { .. }, .. }) => Some(ConnKind::LongPoll),
             Kind::WebSocket(_) => Some(ConnKind::WebSocket),
             Kind::Sse(_) | Kind::Stats(_) => Some(ConnKind::Sse),
-            Kind::Done => None,
+            Kind::Redis(_) | Kind::Done => None,
         }
     }
 }
@@ -67,6 +75,14 @@ impl Conn {
     fn set_kind(&mut self, kind: Kind, state: &LoopCtx) {
         state.meter.moved(self.kind.metered(), kind.metered());
         self.kind = kind;
+    }
+
+    /// A link to Redis, for the owner loop to connect out (its largest reply: a history read
+    /// of `--history` messages of `--max-message` bytes, with their framing). Not a client's
+    /// connection: no gauge counts it.
+    pub fn redis(state: &LoopCtx) -> Conn {
+        let max_reply = state.options.history.saturating_mul(state.options.max_message.saturating_add(64));
+        Conn { kind: Kind::Redis(Box::new(RedisLink::new(max_reply))), accounting: None }
     }
 
     /// Switches to what the HTTP side says the connection became (`draining`: it was asked to
@@ -116,13 +132,14 @@ impl Conn {
                 self.set_kind(Kind::Done, state);
                 return;
             }
-            Kind::Done => return,
+            Kind::Done | Kind::Redis(_) => return,
             Kind::Held(held) => match &held.waiting {
                 Waiting::Message { channel } => {
                     let channel = Arc::clone(channel);
                     longpoll::drained(held, &channel, cx, state)
                 }
                 Waiting::CatchUp { id } => publish::answer_drained(held, *id, cx, state),
+                Waiting::Stored => return stored::drained(held),
             },
         };
         self.finished(finished, cx, state);
@@ -177,6 +194,14 @@ impl Conn {
         }
     }
 
+    /// Redis stored a held `POST`'s message (or could not): it is answered.
+    fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Kind::Held(held @ Held { waiting: Waiting::Stored, .. }) = &self.kind {
+            let finished = stored::answer(held, result, cx, state);
+            self.finished(finished, cx, state);
+        }
+    }
+
     /// The loops caught up with the publishers: a held `POST` is answered (a connection that
     /// has moved on since it was held is left alone).
     fn caught_up(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
@@ -207,6 +232,7 @@ impl Handler for Conn {
             }
             Kind::Sse(sse) => sse.on_input(input),
             Kind::Held(held) => held.on_input(input, state.options.http.max_head, cx),
+            Kind::Redis(link) => link.on_input(input, cx, state),
             Kind::Stats(_) | Kind::Done => input.len(),
         }
     }
@@ -231,6 +257,7 @@ impl Handler for Conn {
             Kind::WebSocket(ws) => return ws.on_deadline(cx, state),
             Kind::Sse(sse) => return sse.on_deadline(cx, state),
             Kind::Stats(stats) => return stats.on_deadline(cx, state),
+            Kind::Redis(link) => return link.on_deadline(cx, state),
             Kind::Done => return,
             Kind::Held(held) => match &held.waiting {
                 Waiting::Message { channel } => {
@@ -238,6 +265,7 @@ impl Handler for Conn {
                     longpoll::hold_ended(held, &channel, cx, state)
                 }
                 Waiting::CatchUp { id } => publish::answer_held(held, *id, true, cx, state),
+                Waiting::Stored => stored::timed_out(held, cx, state),
             },
         };
         self.finished(finished, cx, state);
@@ -246,8 +274,8 @@ impl Handler for Conn {
     fn on_peer_closed(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         state.observer.note(cx.id(), || "peer closed its side (FIN)".into());
         match &self.kind {
-            // A client that hangs up while held frees its slot at once.
-            Kind::Held(_) | Kind::Sse(_) | Kind::Stats(_) => cx.abort(),
+            // A client that hangs up while held frees its slot at once; so does Redis.
+            Kind::Held(_) | Kind::Sse(_) | Kind::Stats(_) | Kind::Redis(_) => cx.abort(),
             // TCP ended without a close handshake (RFC 6455 §7.1.5: code 1006 for the
             // application); an HTTP client that half-closes still gets its answers.
             Kind::WebSocket(_) | Kind::Http(_) | Kind::Done => cx.close(),
@@ -258,6 +286,18 @@ impl Handler for Conn {
         self.drain(cx, state);
     }
 
+    fn on_connected(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        if let Kind::Redis(link) = &mut self.kind {
+            link.on_connected(cx, state);
+        }
+    }
+
+    fn on_connect_failed(&mut self, error: &io::Error, state: &mut LoopCtx) {
+        if let Kind::Redis(link) = &mut self.kind {
+            link.on_connect_failed(error, state);
+        }
+    }
+
     fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         state.observer.note(id, || "closed".into());
         state.meter.moved(self.kind.metered(), None);
@@ -266,13 +306,15 @@ impl Handler for Conn {
             Kind::Sse(sse) => sse.on_closed(id, state),
             Kind::Held(Held { waiting: Waiting::Message { channel }, .. }) => longpoll::closed(channel, id, state),
             Kind::Held(Held { waiting: Waiting::CatchUp { .. }, .. }) => state.hub.forget_waiting(id),
+            // A held POST's answer finds it gone; a Redis link: `on_outbound_closed`.
+            Kind::Held(Held { waiting: Waiting::Stored, .. }) | Kind::Redis(_) => {}
             Kind::Http(_) | Kind::Stats(_) | Kind::Done => {}
         }
     }
 }
 
 impl LoopState<Conn> for LoopCtx {
-    type Message = HubMessage;
+    type Message = LoopMessage;
 
     fn begin_turn(&mut self, _now: std::time::Instant) {
         self.refresh_date();
@@ -284,13 +326,45 @@ impl LoopState<Conn> for LoopCtx {
         Conn { kind: Kind::Http(Box::new(HttpConn::new(self, cx))), accounting: None }
     }
 
-    fn on_message(&mut self, message: HubMessage, conns: &mut impl ConnectionSet<Conn>) {
+    fn on_message(&mut self, message: LoopMessage, conns: &mut impl ConnectionSet<Conn>) {
         match message {
-            HubMessage::Broadcast(broadcast) => deliver(self, &broadcast, conns),
-            HubMessage::CaughtUp => {
+            LoopMessage::Hub(HubMessage::Broadcast(broadcast)) => deliver(self, &broadcast, conns),
+            LoopMessage::Hub(HubMessage::CaughtUp) => {
                 let held = self.hub.take_waiting();
                 answer_caught_up(self, held, conns);
             }
+            LoopMessage::Cluster(message) => on_cluster(self, message, conns),
+        }
+    }
+
+    fn on_start(&mut self, conns: &mut impl ConnectionSet<Conn>) {
+        redis_link::drive(self, conns, Conn::redis);
+    }
+
+    fn on_timer(&mut self, conns: &mut impl ConnectionSet<Conn>) {
+        redis_link::drive(self, conns, Conn::redis);
+    }
+
+    fn on_outbound_closed(&mut self, id: ConnId, conns: &mut impl ConnectionSet<Conn>) {
+        redis_link::closed(id, self, conns, Conn::redis);
+    }
+}
+
+/// A cluster message: a publish for the owner's client (or a nudge to act on its links), or
+/// the answer to a held `POST` of this loop.
+fn on_cluster(state: &mut LoopCtx, message: ClusterMessage, conns: &mut impl ConnectionSet<Conn>) {
+    match message {
+        ClusterMessage::Publish(request) => {
+            let now = conns.now();
+            let LoopCtx { cluster, hub, .. } = state;
+            if let Some(client) = cluster.as_mut().and_then(|c| c.client.as_mut()) {
+                client.submit(request, now, hub);
+            }
+            redis_link::drive(state, conns, Conn::redis);
+        }
+        ClusterMessage::Drive => redis_link::drive(state, conns, Conn::redis),
+        ClusterMessage::Answer { conn, result } => {
+            conns.with(conn, OutputKind::Answer, state, |c, cx, state| c.stored(result, cx, state));
         }
     }
 }

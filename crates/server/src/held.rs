@@ -33,6 +33,9 @@ pub enum Waiting {
         /// The id its answer will carry.
         id: MessageId,
     },
+    /// A `POST` in a cluster: Redis to store its message (the answer carries the id Redis
+    /// gave it), or the command timeout.
+    Stored,
 }
 
 /// A request held open. It keeps only what its answer needs.

@@ -15,13 +15,16 @@
 //!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
 //!  routes      which request gets which answer; Handled / Switch
 //!  websocket · sse · longpoll · publish · page · metrics   the transports (and the scrape)
+//!  stored · redis_link   the cluster's (--redis): a POST held until Redis stored it; the
+//!                        Redis links as loop 0's outbound connections
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
-//!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
+//!  state       LoopCtx: the per-loop state, plain data; LoopMessage; Service, HubRoutes
+//!  cluster     the Redis client as a state machine, the keys and the publish script
 //!  hub         pure data and rules: channels, logs, registries, publish, catch-up, the budget
 //!  observe     the observer: --trace and the demo page's accounting
-//!  options · guard · meters · stats · trace          flags, who may publish and from which
-//!                                                    Origin, counters, the trace writer
+//!  options · redis_options · guard · meters · stats · trace   flags, who may publish and
+//!                                                    from which Origin, counters, the trace writer
 //! ```
 //!
 //! Start reading at `routes.rs` (which request becomes what), then `hub/mod.rs` (one broadcast's
@@ -29,6 +32,7 @@
 //! and the technique chapters in `docs/`.
 
 pub mod answer;
+pub mod cluster;
 pub mod conn;
 pub mod flags;
 pub mod guard;
@@ -42,10 +46,13 @@ pub mod observe;
 pub mod options;
 pub mod page;
 pub mod publish;
+pub mod redis_link;
+pub mod redis_options;
 mod routes;
 pub mod sse;
 pub mod state;
 pub mod stats;
+pub mod stored;
 pub mod trace;
 pub mod websocket;
 pub mod ws_client;
@@ -63,6 +70,7 @@ pub use conn::Conn;
 pub use options::Options;
 pub use state::{HubRoutes, LoopCtx, Service};
 
+use crate::cluster::{Client, Cluster, ClusterMailbox, ClusterStatus, Settings};
 use crate::hub::{Hub, HubLimits, LocalHub, Mailbox};
 use crate::meters::{Meter, Meters};
 use crate::observe::Observer;
@@ -108,6 +116,7 @@ pub fn start_with_hub(
     let stats = Arc::new(Stats::default());
     let meters = Meters::new(options.threads.max(1));
     let options = Arc::new(options);
+    let status = Arc::new(ClusterStatus::default());
     Server::start::<Conn, _>(listener, config, move |index, loops| {
         let mailboxes = loops.iter().map(|handle| Box::new(handle.clone()) as Box<dyn Mailbox>).collect();
         let local = LocalHub::new(Arc::clone(&hub), index, mailboxes);
@@ -116,8 +125,36 @@ pub fn start_with_hub(
         let mut ctx = LoopCtx::new(service, Arc::clone(&options), local, observer);
         ctx.meter = Meter::new(Arc::clone(&meters), index);
         ctx.loops = loops.to_vec();
-        ctx
+        // Only a hub has channels to keep in Redis (the echo servers ignore --redis).
+        match cluster_for(&options, index, loops, &status).filter(|_| matches!(service, Service::Hub(_))) {
+            Some(cluster) => ctx.with_cluster(cluster),
+            None => ctx,
+        }
     })
+}
+
+/// Loop `index`'s side of the cluster `--redis` names (none without the flag): loop 0 owns
+/// the Redis links, the others send it their publishes.
+pub fn cluster_for<M>(options: &Options, index: usize, loops: &[M], status: &Arc<ClusterStatus>) -> Option<Cluster>
+where
+    M: ClusterMailbox + Clone + 'static,
+{
+    let url = options.redis.url.as_ref()?;
+    let mailbox = |handle: &M| Box::new(handle.clone()) as Box<dyn ClusterMailbox>;
+    let client = (index == 0).then(|| {
+        let settings = Settings {
+            addr: url.addr,
+            db: url.db,
+            prefix: options.redis.prefix.clone(),
+            history: options.history,
+            timeout: options.redis.timeout,
+            backoff: (options.redis.backoff_min, options.redis.backoff_max),
+            max_pending: options.redis.max_pending,
+            sync_buffer: options.redis.sync_buffer,
+        };
+        Client::new(settings, Arc::clone(status), loops.iter().map(mailbox).collect())
+    });
+    Some(Cluster::new(index, mailbox(loops.first()?), Arc::clone(status), client))
 }
 
 /// What every binary does: bind, print `listening on http://ADDR` as the first line of

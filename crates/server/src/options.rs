@@ -7,6 +7,7 @@ use std::time::Duration;
 use talkback_http1::Limits;
 
 use crate::flags::{self, Args, Unit, size_text};
+use crate::redis_options::RedisOptions;
 
 /// Everything a talkback server binary can be told on its command line.
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ pub struct Options {
     pub allow_origins: Vec<String>,
     /// Whether the hub answers `GET /metrics` (`--metrics on|off`, default on).
     pub metrics: bool,
+    /// The cluster flags (`--redis URL` and the limits of talking to Redis).
+    pub redis: RedisOptions,
 }
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
@@ -117,6 +120,7 @@ impl Options {
             publish_token: None,
             allow_origins: Vec::new(),
             metrics: true,
+            redis: RedisOptions::default(),
         }
     }
 
@@ -193,6 +197,7 @@ impl Options {
             "--publish-token-file" => self.publish_token = Some(crate::guard::token_file(value)?),
             "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
             "--metrics" => self.metrics = on_off(flag, value)?,
+            _ if RedisOptions::owns(flag) => self.redis.set(flag, value)?,
             _ => return Err(flags::unknown(flag)),
         }
         Ok(())
@@ -226,9 +231,10 @@ fn heartbeat(flag: &str, every: Duration) -> Result<Duration, String> {
     flags::at_least(flag, every, Duration::from_secs(1), "a comment more often than once a second is only noise")
 }
 
-/// Whether `flag` has its own line in [`HELP`] (the list of flags this parser knows).
+/// Whether `flag` has its own line in [`HELP`] or the cluster's part of it (the list of flags
+/// this parser knows).
 fn documented(flag: &str) -> bool {
-    HELP.lines()
+    (HELP.lines().chain(crate::redis_options::HELP.lines()))
         .filter_map(|line| line.strip_prefix("  "))
         .any(|line| line.strip_prefix(flag).is_some_and(|rest| rest.starts_with(' ')) && line.starts_with("--"))
 }
@@ -254,6 +260,7 @@ fn help(defaults: &Options) -> String {
         .replace("{max_head}", &size_text(http.max_head))
         .replace("{max_body}", &size_text(http.max_body as usize))
         .replace("{output_cap}", &size_text(defaults.output_cap))
+        .replace("{redis}", crate::redis_options::HELP)
 }
 
 const HELP: &str = "\
@@ -301,7 +308,7 @@ Options:
   --allow-origin ORIGIN      WebSocket handshakes only from this Origin (else 403; no Origin or
                              the hub's own is fine), CORS for it on POST, poll, longpoll, sse;
                              repeatable, * for any (default: no CORS, any Origin's WebSocket)
-  --metrics on|off           GET /metrics, Prometheus text format (default on)
+  --metrics on|off           GET /metrics, Prometheus text format (default on){redis}
   --help                     this text";
 
 #[cfg(test)]

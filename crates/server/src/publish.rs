@@ -21,6 +21,7 @@ use crate::held::{Finished, Held, Waiting};
 use crate::hub::TooManyChannels;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
+use crate::stored::{self, Forwarded};
 
 /// A `POST` answered now, or held until the loops catch up.
 #[derive(Debug)]
@@ -45,6 +46,13 @@ pub fn publish(
     let Ok(text) = std::str::from_utf8(body) else {
         return Published::Answered(respond_reason(cx, state, to, Status::BAD_REQUEST, b"message is not UTF-8 text\n"));
     };
+    if let Some(cluster) = &state.cluster {
+        // A node of a cluster: Redis gives the id (see `stored.rs`).
+        return match stored::publish(cluster, channel, text, to, requests, cx, state) {
+            Forwarded::Refused(answered) => Published::Answered(answered),
+            Forwarded::Held(held) => Published::Held(held),
+        };
+    }
     let Ok(id) = state.hub.publish(channel, text) else {
         return Published::Answered(respond_try_later(cx, state, to, TooManyChannels::REASON));
     };

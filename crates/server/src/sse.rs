@@ -101,6 +101,11 @@ impl SseConn {
         if message.id <= self.last_sent {
             return Pushed::Skipped;
         }
+        if message.id > self.last_sent + 1 {
+            // Only in a cluster, after Redis lost messages this node never saw (one process
+            // sends every id in turn): told like a late reader.
+            cx.with_output(|out| talkback_sse::encode_missed(message.id - self.last_sent - 1, out));
+        }
         self.last_sent = message.id;
         cx.write_shared(Arc::clone(message.sse()));
         cx.set_deadline(Some(cx.now() + state.options.heartbeat));

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use talkback_http1::DateCache;
 use talkback_reactor::{ConnId, LoopHandle};
 
+use crate::cluster::{Cluster, ClusterMailbox, ClusterMessage};
 use crate::guard::Guard;
 use crate::hub::{HubMessage, LocalHub, Mailbox};
 use crate::meters::Meter;
@@ -56,10 +57,26 @@ impl Service {
     }
 }
 
+/// What one loop sends another: the hub's messages, and (in a cluster) the Redis client's.
+#[derive(Debug)]
+pub enum LoopMessage {
+    /// A broadcast, a catch-up.
+    Hub(HubMessage),
+    /// A publish for the loop that owns the Redis links, or its answer.
+    Cluster(ClusterMessage),
+}
+
 /// The hub reaches a loop through its reactor handle.
-impl Mailbox for LoopHandle<HubMessage> {
+impl Mailbox for LoopHandle<LoopMessage> {
     fn send(&self, message: HubMessage) {
-        LoopHandle::send(self, message);
+        LoopHandle::send(self, LoopMessage::Hub(message));
+    }
+}
+
+/// So does the cluster.
+impl ClusterMailbox for LoopHandle<LoopMessage> {
+    fn send_cluster(&self, message: ClusterMessage) {
+        LoopHandle::send(self, LoopMessage::Cluster(message));
     }
 }
 
@@ -85,7 +102,9 @@ pub struct LoopCtx {
     pub meter: Meter,
     /// Every loop of the server (their socket byte totals, for `/metrics`); empty in a loop
     /// made alone.
-    pub loops: Vec<LoopHandle<HubMessage>>,
+    pub loops: Vec<LoopHandle<LoopMessage>>,
+    /// This loop's side of the cluster (`--redis`); `None` runs the hub alone.
+    pub cluster: Option<Cluster>,
 }
 
 impl LoopCtx {
@@ -103,9 +122,16 @@ impl LoopCtx {
             ws_spares: Vec::new(),
             meter: Meter::solo(),
             loops: Vec::new(),
+            cluster: None,
         };
         ctx.refresh_date();
         ctx
+    }
+
+    /// The same loop, a node of a cluster.
+    pub fn with_cluster(mut self, cluster: Cluster) -> LoopCtx {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Called once per loop turn: the `Date` value changes once a second.

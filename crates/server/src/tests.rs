@@ -5,6 +5,7 @@
 //! the same server through sockets.
 
 mod budget;
+mod cluster;
 mod drain;
 mod held;
 mod http;

@@ -234,6 +234,16 @@ impl WsConn {
                     state.observer.note(cx.id(), || "!! publish without the token: close 1008".into());
                     let _ = self.ws.close(1008, "publishing needs the publish token");
                 }
+                // A node of a cluster: Redis gives the id; while it is unreachable the
+                // message cannot be stored (RFC 6455 §7.4.1, 1013: try again later).
+                Event::Text(text) if let Some(cluster) = &state.cluster => {
+                    match cluster.publish(channel, &text, None) {
+                        Ok(()) => state.meter.published(),
+                        Err(_) => {
+                            let _ = self.ws.close(1013, "Redis is unreachable; try again later");
+                        }
+                    }
+                }
                 Event::Text(text) => match state.hub.publish(channel, &text) {
                     Ok(id) => {
                         state.meter.published();

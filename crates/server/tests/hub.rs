@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+#[path = "hub/cluster.rs"]
+mod cluster;
 #[path = "hub/guard.rs"]
 mod guard;
 #[path = "hub/ids.rs"]

@@ -3,6 +3,7 @@
 //! ```text
 //! push-load --scenario sse|longpoll|held --style talkback|nchan      (alias: --longpoll-style)
 //!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
+//!           [--sse-url URL ...: more than one splits the subscribers across them, round-robin]
 //!           --longpoll-url 'http://H:P/ch/{c}/longpoll'
 //!           [--label NAME] [--subscribers 1000] [--messages 200] [--size 64]
 //!           [--publish-interval-ms 0] [--drain-secs 10] [--threads 1] [--pid PID,...] [--details]
@@ -43,7 +44,9 @@ struct Plan {
     label: String,
     nchan: bool,
     publish: Url,
-    subscribe: Url,
+    /// Where subscribers subscribe: subscriber `i` uses `subscribe[i % len]` (several
+    /// `--sse-url`s split them across the nodes of a cluster).
+    subscribe: Vec<Url>,
     subscribers: usize,
     messages: u64,
     size: usize,
@@ -86,7 +89,11 @@ fn run() -> Result<u64, String> {
         ),
     };
     let url = |name: &str| -> Result<Url, String> { Url::parse(&args.required(name)?.replace("{c}", &channel)) };
-    let subscribe = if scenario == "sse" { url("sse-url")? } else { url("longpoll-url")? };
+    let name = if scenario == "sse" { "sse-url" } else { "longpoll-url" };
+    let mut subscribe = vec![url(name)?];
+    for more in args.all(name).into_iter().skip(1) {
+        subscribe.push(Url::parse(&more.replace("{c}", &channel))?);
+    }
     let default_subs = if scenario == "held" { 10_000 } else { 1_000 };
     let plan = Arc::new(Plan {
         label: args.get("label").unwrap_or(style).to_owned(),
@@ -125,8 +132,9 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     let rss_before = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks: Vec<_> = (0..plan.subscribers)
-        .map(|_| {
+        .map(|i| {
             let (plan, stop) = (plan.clone(), stop_rx.clone());
+            let url = plan.subscribe[i % plan.subscribe.len()].clone();
             tokio::spawn(async move {
                 let mut seen = Seen::new(plan.messages);
                 // A subscriber that has everything keeps its connection until the end of the
@@ -135,9 +143,9 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
                 let mut conn = None;
                 let run = async {
                     if plan.scenario == "sse" {
-                        sse(&plan, &mut seen, &mut conn).await
+                        sse(&plan, &url, &mut seen, &mut conn).await
                     } else {
-                        longpoll(&plan, &mut seen, &mut conn).await
+                        longpoll(&plan, &url, &mut seen, &mut conn).await
                     }
                 };
                 if let Err(e) = with_stop(stop, run).await {
@@ -210,17 +218,14 @@ async fn with_stop(
     }
 }
 
-async fn connect(plan: &Plan) -> Result<Conn, String> {
+async fn connect(plan: &Plan, url: &Url) -> Result<Conn, String> {
     let _permit = plan.gate.acquire().await.map_err(|e| e.to_string())?;
-    Conn::connect(plan.subscribe.addr).await.map_err(|e| format!("connect: {e}"))
+    Conn::connect(url.addr).await.map_err(|e| format!("connect: {e}"))
 }
 
-async fn sse(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
-    let conn = keep.insert(connect(plan).await?);
-    let req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        plan.subscribe.path, plan.subscribe.host
-    );
+async fn sse(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
+    let conn = keep.insert(connect(plan, url).await?);
+    let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", url.path, url.host);
     conn.send(req.as_bytes()).await.map_err(|e| e.to_string())?;
     let head = conn.head().await.map_err(|e| format!("sse head: {e}"))?;
     if head.status != 200 {
@@ -240,8 +245,7 @@ async fn sse(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<()
 }
 
 /// One long-poll request on `conn` with this server's cursor.
-fn longpoll_request(plan: &Plan, cursor: &Cursor) -> String {
-    let u = &plan.subscribe;
+fn longpoll_request(plan: &Plan, u: &Url, cursor: &Cursor) -> String {
     if plan.nchan {
         let mut req = format!("GET {} HTTP/1.1\r\nHost: {}\r\n", u.path, u.host);
         if let Some((modified, etag)) = &cursor.nchan {
@@ -261,12 +265,12 @@ struct Cursor {
     nchan: Option<(String, String)>,
 }
 
-async fn longpoll(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
-    let mut conn = keep.insert(connect(plan).await?);
+async fn longpoll(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
+    let mut conn = keep.insert(connect(plan, url).await?);
     let mut cursor = Cursor::default();
     let mut first = true;
     while !seen.done(plan.messages) {
-        conn.send(longpoll_request(plan, &cursor).as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        conn.send(longpoll_request(plan, url, &cursor).as_bytes()).await.map_err(|e| format!("write: {e}"))?;
         if first {
             plan.ready.fetch_add(1, Ordering::Relaxed);
             first = false;
@@ -297,7 +301,7 @@ async fn longpoll(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Resu
             }
         }
         if head.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
-            conn = keep.insert(connect(plan).await?);
+            conn = keep.insert(connect(plan, url).await?);
         }
     }
     seen.error.clone().map_or(Ok(()), Err)

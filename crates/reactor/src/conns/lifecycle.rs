@@ -9,7 +9,7 @@ use std::net::Shutdown;
 
 use super::Connections;
 use crate::endpoint::{LINGER, Phase};
-use crate::handler::{Handler, OutputKind};
+use crate::handler::{Handler, LoopState, OutputKind};
 use crate::timers::TimerEntry;
 
 impl<H: Handler> Connections<H> {
@@ -32,20 +32,27 @@ impl<H: Handler> Connections<H> {
         let Some(mut conn) = self.slab.remove(slot) else { return };
         let _ = self.registry.deregister(&mut conn.socket);
         conn.endpoint.closed(id, &mut self.env, state);
+        if conn.outbound {
+            self.outbound -= 1;
+            state.on_outbound_closed(id, self);
+        }
     }
 
     /// Closes every connection (the loop is shutting down).
     pub(crate) fn close_all(&mut self, state: &mut H::State) {
+        self.abandon_connects(state);
         for slot in 0..self.slab.slot_count() {
             self.remove(slot, state);
         }
     }
 
     /// Asks every open connection to finish (the loop is draining). One that is closing
-    /// already is not asked.
+    /// already is not asked, nor one the loop opened itself (it serves the others to the end).
     pub(crate) fn drain_all(&mut self, state: &mut H::State) {
         for slot in 0..self.slab.slot_count() {
-            self.drain(slot, state);
+            if self.slab.at(slot).is_some_and(|conn| !conn.outbound) {
+                self.drain(slot, state);
+            }
         }
     }
 

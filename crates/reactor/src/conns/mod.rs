@@ -10,13 +10,16 @@
 //! | `read.rs` | a readiness event: reading until the socket is drained, into the scratch buffer or the handler's own |
 //! | `flush.rs` | output scheduling: answers right after their reads, pushed output in `FLUSH_SLICE` slices, backpressure |
 //! | `lifecycle.rs` | closing (flush, FIN, linger, remove) and deadlines (arm, fire) |
+//! | `outbound.rs` | connections the loop opens itself (non-blocking connect, connect timeout) and the loop's timer |
 
 mod flush;
 mod lifecycle;
+mod outbound;
 mod read;
 
 use std::io;
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -43,6 +46,8 @@ struct Conn<H> {
     /// The peer's FIN (or an error) was reported: read until the read that returns 0, even
     /// after a short read, since no new readiness edge will come for it.
     read_closed: bool,
+    /// Opened by the loop itself ([`ConnectionSet::connect`]): not counted, not drained.
+    outbound: bool,
     /// Where it waits to be flushed.
     marks: flush::FlushMarks,
 }
@@ -70,7 +75,15 @@ pub struct Connections<H> {
     max_connections: usize,
     /// What is waiting to be read or written at the end of the turn.
     queues: flush::FlushQueues,
+    /// Outbound connects in progress (not in the slab yet; their slots are reserved).
+    pending: Vec<outbound::Pending<H>>,
+    /// Established outbound connections in the slab (left out of `len`).
+    outbound: usize,
+    /// The loop's own timer ([`ConnectionSet::set_timer`]).
+    loop_timer: Option<Instant>,
 }
+
+pub(crate) use outbound::CONNECTING;
 
 impl<H: Handler> Connections<H> {
     pub(crate) fn new(registry: Registry, limits: ConnLimits, now: Instant) -> Self {
@@ -82,17 +95,21 @@ impl<H: Handler> Connections<H> {
             max_input: limits.max_input,
             max_connections: limits.max_connections,
             queues: flush::FlushQueues::default(),
+            pending: Vec::new(),
+            outbound: 0,
+            loop_timer: None,
         }
     }
 
-    /// Number of open connections on this loop.
+    /// Number of open connections on this loop (accepted ones: the loop's own outbound
+    /// connections are left out).
     pub fn len(&self) -> usize {
-        self.slab.len()
+        self.slab.len() - self.outbound
     }
 
-    /// Whether this loop has no connections.
+    /// Whether this loop holds no accepted connection (a drain is then over).
     pub fn is_empty(&self) -> bool {
-        self.slab.len() == 0
+        self.len() == 0
     }
 
     /// The bytes this loop's sockets have read and written so far.
@@ -113,7 +130,7 @@ impl<H: Handler> Connections<H> {
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.slab.len() >= self.max_connections
+        self.len() >= self.max_connections
     }
 
     /// Registers a freshly accepted socket and makes its handler; returns the slot it is in.
@@ -132,6 +149,7 @@ impl<H: Handler> Connections<H> {
             writable_interest: false,
             read_paused: false,
             read_closed: false,
+            outbound: false,
             marks: flush::FlushMarks::default(),
         };
         self.slab.fill(id, conn);
@@ -189,6 +207,14 @@ impl<H: Handler> ConnectionSet<H> for Connections<H> {
 
     fn now(&self) -> Instant {
         self.env.now
+    }
+
+    fn connect(&mut self, addr: SocketAddr, timeout: Duration, handler: H) -> io::Result<ConnId> {
+        self.connect_out(addr, timeout, handler)
+    }
+
+    fn set_timer(&mut self, at: Option<Instant>) {
+        self.loop_timer = at;
     }
 }
 

@@ -111,6 +111,31 @@ impl Messages {
     }
 }
 
+/// How a node of a cluster takes a stored message whose id is past its log's next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// From the store's own order (the subscription, a history read): anything between was
+    /// lost for good, and the log skips past it.
+    InOrder,
+    /// From a publish's reply, which may overtake the subscription: taken only if it is the
+    /// next id; otherwise the subscription brings it, after those before it.
+    OnlyNext,
+}
+
+/// What [`LocalHub::publish_stored`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The next id: appended and sent.
+    Next,
+    /// Appended and sent after a gap of `missed` ids no store holds any more.
+    AfterGap {
+        /// Ids skipped.
+        missed: u64,
+    },
+    /// Known already (or left for the subscription): nothing done.
+    Duplicate,
+}
+
 /// A new subscription: what to replay, and the id it starts after.
 #[derive(Debug)]
 pub struct Subscription {
@@ -213,20 +238,69 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Appends `text` to channel `name` (made if need be), keeps it once, and sends it to
     /// every loop; then evicts what the budget no longer holds. Returns the new id.
     pub fn publish(&self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
-        let loops = self.loops.len();
         let id = self.shared.with_channel(name, |channel, state| {
-            let message = Arc::new(Encoded::new(state.log.next_id(), text, loops));
-            self.shared.backlog.fetch_add(1, Ordering::AcqRel);
-            self.shared.append(channel, state, &message);
-            // Still under the lock, so every loop sees this channel's messages in id order.
-            for mailbox in &self.loops {
-                let broadcast = Broadcast { channel: Arc::clone(&channel.name), message: Arc::clone(&message) };
-                mailbox.send(HubMessage::Broadcast(broadcast));
-            }
-            message.id
+            let id = state.log.next_id();
+            self.append_and_send(channel, state, id, text);
+            id
         })?;
         self.shared.enforce_budget();
         Ok(id)
+    }
+
+    /// A node of a cluster: message `id` of channel `name`, which the store (Redis) has, joins
+    /// this node's log — its cache of the store's history — and goes to every loop, as a
+    /// publish does. A message the log has already (delivered by another path) is a
+    /// [`Stored::Duplicate`] and changes nothing, so whatever order the paths deliver in, each
+    /// id is sent once. An id past the next one is taken as [`Arrival`] says.
+    pub fn publish_stored(
+        &self,
+        name: &str,
+        id: MessageId,
+        text: &str,
+        arrival: Arrival,
+    ) -> Result<Stored, TooManyChannels> {
+        let stored = self.shared.with_channel(name, |channel, state| {
+            let next = state.log.next_id();
+            if id < next || (id > next && arrival == Arrival::OnlyNext) {
+                return Stored::Duplicate;
+            }
+            if id > next {
+                self.shared.skip_gap(channel, state, id);
+            }
+            self.append_and_send(channel, state, id, text);
+            if id > next { Stored::AfterGap { missed: id - next } } else { Stored::Next }
+        })?;
+        self.shared.enforce_budget();
+        Ok(stored)
+    }
+
+    /// Every channel this node has, with its last id (a node of a cluster raises Redis's
+    /// counters to them when it rejoins).
+    pub fn last_ids(&self) -> Vec<(Arc<str>, MessageId)> {
+        self.shared.last_ids()
+    }
+
+    /// The newest id this node knows of channel `name` (0: none; a freed channel's floor).
+    pub fn last_id(&self, name: &str) -> MessageId {
+        self.shared.with_existing(name, |_, state| state.log.last_id()).unwrap_or_else(|| self.shared.floor(name))
+    }
+
+    /// Under `channel`'s lock: keeps message `id` once, appends it, and sends it to every loop
+    /// — still under the lock, so every loop sees this channel's messages in id order.
+    fn append_and_send(
+        &self,
+        channel: &Arc<channel::Channel>,
+        state: &mut channel::ChannelState,
+        id: MessageId,
+        text: &str,
+    ) {
+        let message = Arc::new(Encoded::new(id, text, self.loops.len()));
+        self.shared.backlog.fetch_add(1, Ordering::AcqRel);
+        self.shared.append(channel, state, &message);
+        for mailbox in &self.loops {
+            let broadcast = Broadcast { channel: Arc::clone(&channel.name), message: Arc::clone(&message) };
+            mailbox.send(HubMessage::Broadcast(broadcast));
+        }
     }
 
     /// After a publish by `key`: whether its answer must wait for the loops to catch up. If

@@ -211,6 +211,13 @@ impl Hub {
         map.by_name.remove(&channel.name);
     }
 
+    /// Every channel in the map with its last id (the map's lock is let go before each
+    /// channel's is taken).
+    pub(super) fn last_ids(&self) -> Vec<(Arc<str>, MessageId)> {
+        let channels: Vec<Arc<Channel>> = self.map().by_name.values().cloned().collect();
+        channels.into_iter().map(|c| (Arc::clone(&c.name), c.lock().log.last_id())).collect()
+    }
+
     /// The last id of the channel called `name` when it was freed (0: never, or forgotten).
     pub(super) fn floor(&self, name: &str) -> MessageId {
         self.map().floor(name)
@@ -230,6 +237,18 @@ impl Hub {
             self.budget.released(dropped, weight + bytes - state.log.retained_bytes());
         }
         channel.note_first_id(state);
+    }
+
+    /// A node of a cluster is given message `id` by the store when its log's next id is
+    /// lower: the messages in between are lost for good (the store lost or trimmed them before
+    /// this node saw them). The log skips past them — what it retains goes, since its ids stay
+    /// consecutive, and is released from the budget — so cursors are told they missed them.
+    pub(super) fn skip_gap(&self, channel: &Arc<Channel>, state: &mut ChannelState, id: MessageId) {
+        let (count, bytes) = state.log.skip_to(id.saturating_sub(1));
+        if count > 0 {
+            self.budget.released(count, bytes);
+            channel.note_first_id(state);
+        }
     }
 
     /// Evicts the oldest retained messages, whichever channels they are in, until the budget

@@ -398,3 +398,46 @@ fn a_slot_of_the_id_floors_keeps_the_last_name_freed_there_and_new_names_start_a
     assert_eq!(hub.publish(&b, &text("b")), Ok(5));
     assert_eq!(hub.publish("a", &text("a")), Ok(1), "a's last id was forgotten: it starts over");
 }
+
+/// The ids of the broadcasts in `inbox`, in order.
+fn broadcast_ids(inbox: &Inbox) -> Vec<MessageId> {
+    (inbox.take().into_iter())
+        .filter_map(|m| match m {
+            HubMessage::Broadcast(b) => Some(b.message.id),
+            HubMessage::CaughtUp => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_stored_message_is_taken_once_whichever_path_brings_it_first() {
+    let (hubs, inboxes) = hubs(2, 16, 100);
+    let hub = &hubs[0];
+    assert_eq!(hub.publish_stored("room", 1, "a", Arrival::InOrder), Ok(Stored::Next));
+    // The publish's reply and the subscription both bring id 2: the second is a duplicate.
+    assert_eq!(hub.publish_stored("room", 2, "b", Arrival::OnlyNext), Ok(Stored::Next));
+    assert_eq!(hub.publish_stored("room", 2, "b", Arrival::InOrder), Ok(Stored::Duplicate));
+    // A reply that overtook the subscription (id 4 before 3) waits for it.
+    assert_eq!(hub.publish_stored("room", 4, "d", Arrival::OnlyNext), Ok(Stored::Duplicate));
+    assert_eq!(hub.publish_stored("room", 3, "c", Arrival::InOrder), Ok(Stored::Next));
+    assert_eq!(hub.publish_stored("room", 4, "d", Arrival::InOrder), Ok(Stored::Next));
+    assert_eq!(hub.last_id("room"), 4);
+    for inbox in &inboxes {
+        assert_eq!(broadcast_ids(inbox), [1, 2, 3, 4], "every loop: each id once, in order");
+    }
+}
+
+#[test]
+fn a_gap_the_store_cannot_fill_is_skipped_and_counted_missed() {
+    let (hubs, inboxes) = hubs(1, 16, 100);
+    let hub = &hubs[0];
+    for id in 1..=3 {
+        hub.publish_stored("room", id, "x", Arrival::InOrder).expect("stored");
+    }
+    assert_eq!(hub.publish_stored("room", 8, "y", Arrival::InOrder), Ok(Stored::AfterGap { missed: 4 }));
+    let after = hub.messages_after("room", 2);
+    assert_eq!(after.messages.iter().map(|m| m.id).collect::<Vec<_>>(), [8]);
+    assert_eq!(after.missed, 5, "3 left the cache with the gap; 4..=7 were never seen");
+    assert_eq!(broadcast_ids(&inboxes[0]), [1, 2, 3, 8]);
+    assert_eq!(hub.shared().retained_bytes(), hub.messages_after("room", 0).messages[0].retained_bytes());
+}
