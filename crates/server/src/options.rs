@@ -58,7 +58,16 @@ pub struct Options {
     /// Longest a graceful drain (the first SIGINT/SIGTERM) may take before the connections
     /// still open are closed (`--drain-timeout`, seconds, default 5).
     pub drain_timeout: Duration,
+    /// Negotiate permessage-deflate (RFC 7692) on WebSockets (on by default; `--no-deflate`).
+    pub deflate: bool,
+    /// Messages shorter than this go uncompressed (`--deflate-threshold`, bytes, default
+    /// [`DEFAULT_DEFLATE_THRESHOLD`]).
+    pub deflate_threshold: usize,
 }
+
+/// The default of `--deflate-threshold`: shorter messages are sent uncompressed, as deflate
+/// saves little or nothing on them (a 30-byte JSON object shrinks by a few bytes at best).
+pub const DEFAULT_DEFLATE_THRESHOLD: usize = 64;
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
 /// `--max-ahead`). A loop delivers a broadcast by queueing its shared bytes on every
@@ -102,6 +111,8 @@ impl Options {
             max_publish_wait: Duration::from_secs(1),
             max_ahead: DEFAULT_MAX_AHEAD,
             drain_timeout: Duration::from_secs(5),
+            deflate: true,
+            deflate_threshold: DEFAULT_DEFLATE_THRESHOLD,
         }
     }
 
@@ -129,6 +140,10 @@ impl Options {
             }
             if flag == "--trace" {
                 options.trace = true;
+                continue;
+            }
+            if flag == "--no-deflate" {
+                options.deflate = false;
                 continue;
             }
             let value = args.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
@@ -164,6 +179,7 @@ impl Options {
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
+            "--deflate-threshold" => self.deflate_threshold = number()? as usize,
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
         Ok(())
@@ -189,6 +205,7 @@ fn help(defaults: &Options) -> String {
         .replace("{ping}", &ping.to_string())
         .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
         .replace("{max_retained}", &DEFAULT_MAX_RETAINED_BYTES.to_string())
+        .replace("{deflate_threshold}", &DEFAULT_DEFLATE_THRESHOLD.to_string())
 }
 
 const HELP: &str = "\
@@ -224,6 +241,9 @@ Options:
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
                              is closed (default 5; a second signal exits at once)
+  --no-deflate               do not negotiate permessage-deflate (RFC 7692) on WebSockets
+  --deflate-threshold BYTES  WebSocket messages shorter than this go uncompressed (default
+                             {deflate_threshold}); the hub compresses a broadcast once per window size
   --help                     this text";
 
 #[cfg(test)]
@@ -280,5 +300,16 @@ mod tests {
         assert!(parse(&["--threads", "many"]).is_err());
         assert!(parse(&["--frobnicate", "1"]).is_err());
         assert!(parse(&["--addr", "nowhere"]).is_err());
+        assert!(parse(&["--deflate-threshold", "big"]).is_err());
+    }
+
+    #[test]
+    fn deflate_is_on_by_default_and_the_flags_turn_it_off_or_set_the_threshold() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert!(options.deflate);
+        assert_eq!(options.deflate_threshold, DEFAULT_DEFLATE_THRESHOLD);
+        let options = parse(&["--no-deflate", "--deflate-threshold", "512"]).unwrap().unwrap();
+        assert!(!options.deflate);
+        assert_eq!(options.deflate_threshold, 512);
     }
 }

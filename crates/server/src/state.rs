@@ -81,7 +81,8 @@ pub struct LoopCtx {
 
 impl LoopCtx {
     /// The state of one loop.
-    pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
+    pub fn new(service: Service, options: Arc<Options>, mut hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
+        hub.set_deflate_threshold(options.deflate_threshold);
         let mut ctx =
             LoopCtx { service, options, date: DateCache::new(), date_secs: 0, observer, hub, ws_spares: Vec::new() };
         ctx.refresh_date();

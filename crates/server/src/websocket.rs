@@ -13,6 +13,12 @@
 //!
 //! One code path, traced or not: with `--trace` the protocol logs the frames it reads and
 //! sends, and the echo below notes the frames it encodes itself.
+//!
+//! permessage-deflate (RFC 7692, unless `--no-deflate`): ws-echo keeps its compression
+//! context when the client allows it (an echo's messages resemble each other); the hub
+//! announces `server_no_context_takeover` and `client_no_context_takeover`, so that a
+//! broadcast is compressed once per window size and shared (`hub/deflated.rs`), and a
+//! connection keeps no compressor or inflater of its own between messages.
 
 use std::sync::Arc;
 
@@ -20,7 +26,9 @@ use talkback_http1::Request;
 use talkback_longpoll::MessageId;
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
-use talkback_ws::{Config, Connection, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role};
+use talkback_ws::{
+    Config, Connection, DeflatePolicy, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role,
+};
 
 use crate::answer::{Pushed, ReplyTo, respond_try_later, respond_with, write_framed};
 use crate::hub::{Encoded, TooManyChannels};
@@ -43,6 +51,16 @@ pub struct WsConn {
     channel: Option<Arc<str>>,
     /// The id of the last channel message sent on this socket.
     last_sent: MessageId,
+    /// With permessage-deflate: the window our frames may use (2^N), for the hub's shared
+    /// compressed payloads.
+    window_bits: Option<u8>,
+}
+
+/// What the server answers a permessage-deflate offer with: the hub never keeps a context
+/// (one compressed payload serves every subscriber; RFC 7692 §7.1.1), ws-echo keeps it when
+/// the client lets it.
+fn deflate_policy(hub: bool) -> DeflatePolicy {
+    DeflatePolicy { server_no_context_takeover: hub, client_no_context_takeover: hub, ..DeflatePolicy::default() }
 }
 
 /// Answers an upgrade request: 101 and a WebSocket, or the handshake's refusal, or 503 when the
@@ -54,7 +72,11 @@ pub fn upgrade(
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
 ) -> Result<Box<WsConn>, Answered> {
-    let accepted = match handshake::accept(request, &ServerPolicy::default()) {
+    let policy = ServerPolicy {
+        deflate: state.options.deflate.then(|| deflate_policy(channel.is_some())),
+        ..ServerPolicy::default()
+    };
+    let accepted = match handshake::accept(request, &policy) {
         Ok(accepted) => accepted,
         Err(refusal) => {
             state.observer.note(cx.id(), || format!("!! handshake refused: {refusal:?} -> {}", refusal.status()));
@@ -78,14 +100,25 @@ pub fn upgrade(
         max_message_size: options.max_message,
         ping_interval: options.ping_interval,
         pong_timeout: options.pong_timeout,
+        deflate: accepted.deflate(),
+        deflate_threshold: options.deflate_threshold,
         ..Config::default()
     };
+    if let Some(deflate) = accepted.deflate() {
+        state.observer.note(cx.id(), || format!("permessage-deflate agreed: {}", deflate.response()));
+    }
+    let window_bits = accepted.deflate().map(|d| d.server_max_window_bits);
     let mut ws = Connection::new(Role::Server, config, cx.now());
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
     let conn = match subscription {
-        Some(subscription) => WsConn { ws, channel: Some(subscription.channel), last_sent: subscription.last_sent },
-        None => WsConn { ws, channel: None, last_sent: 0 },
+        Some(subscription) => {
+            if let Some(bits) = window_bits {
+                state.hub.count_window(&subscription.channel, bits, true);
+            }
+            WsConn { ws, channel: Some(subscription.channel), last_sent: subscription.last_sent, window_bits }
+        }
+        None => WsConn { ws, channel: None, last_sent: 0, window_bits },
     };
     Ok(Box::new(conn))
 }
@@ -175,6 +208,16 @@ impl WsConn {
             if !ws.can_send() {
                 continue;
             }
+            if ws.deflate().is_some() {
+                // Compressed by the protocol (its context kept per the agreement): a copy.
+                let _ = ws.send_message(opcode, &bytes);
+                cx.with_output(|out| ws.poll_transmit(out));
+                trace_frames(ws, cx.id(), observer);
+                if bytes.capacity() <= MAX_SPARE {
+                    ws.recycle(bytes);
+                }
+                continue;
+            }
             let header = FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: bytes.len() as u64 };
             trace_frames(ws, cx.id(), observer);
             observer.note(cx.id(), || echoed(header, &bytes));
@@ -236,6 +279,11 @@ impl WsConn {
             return Pushed::Skipped;
         }
         self.last_sent = message.id;
+        if let Some(payload) = self.window_bits.and_then(|bits| message.deflated(bits)) {
+            let header = Encoded::ws_deflated_header(payload);
+            write_framed(cx, |out| header.encode(out), payload, 0..payload.len(), b"");
+            return Pushed::Sent { bytes: payload, what: "WebSocket compressed text frame (RSV1), payload" };
+        }
         let (bytes, range) = message.text();
         write_framed(cx, |out| message.ws_header().encode(out), bytes, range, b"");
         Pushed::Sent { bytes: message.text_bytes(), what: "WebSocket text frame, payload (after its header)" }
@@ -244,6 +292,9 @@ impl WsConn {
     /// The socket is gone: unsubscribe.
     pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         if let Some(channel) = &self.channel {
+            if let Some(bits) = self.window_bits {
+                state.hub.count_window(channel, bits, false);
+            }
             state.hub.unsubscribe(channel, id);
         }
     }
@@ -259,5 +310,5 @@ fn trace_frames(ws: &mut Connection, id: ConnId, observer: &Observer) {
 /// The trace line of a frame the echo encoded itself, as the protocol's log would show it.
 fn echoed(header: FrameHeader, payload: &[u8]) -> String {
     let preview = payload[..payload.len().min(PREVIEW_LEN)].to_vec();
-    FrameRecord { direction: Direction::Out, header, preview }.to_string()
+    FrameRecord { direction: Direction::Out, header, preview, inflated: None }.to_string()
 }

@@ -21,6 +21,7 @@ const HELP: &str = "usage: ws-client [--trace] [--max-message BYTES] ws://HOST[:
   --autobahn        run the Autobahn client protocol (getCaseCount, runCase, updateReports)
   --trace           print every frame in and out on stderr
   --max-message N   largest frame and message accepted, in bytes (default 16777216)
+  --no-deflate      do not offer permessage-deflate (RFC 7692; offered by default)
   --help            this text
 
 wss:// (TLS) is not supported.";
@@ -34,7 +35,7 @@ fn main() {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut opts = Options { url: String::new(), autobahn: false, trace: false, max_message: 16 << 20 };
+    let mut opts = Options { url: String::new(), autobahn: false, trace: false, max_message: 16 << 20, deflate: true };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,6 +45,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--autobahn" => opts.autobahn = true,
             "--trace" => opts.trace = true,
+            "--no-deflate" => opts.deflate = false,
             "--max-message" => {
                 let value = args.next().ok_or("--max-message needs a number of bytes")?;
                 opts.max_message = value.parse().map_err(|_| format!("bad --max-message {value:?}"))?;

@@ -37,6 +37,7 @@
 
 mod budget;
 mod channel;
+mod deflated;
 mod encoded;
 mod shared;
 
@@ -50,6 +51,7 @@ use std::sync::atomic::Ordering;
 
 use talkback_longpoll::{Batch, ChannelLog, MessageId, Parked};
 
+pub use deflated::{BROADCAST_LEVEL, Deflated};
 pub use encoded::{Encoded, Json};
 pub use shared::{Hub, HubLimits, TooManyChannels};
 
@@ -164,6 +166,8 @@ pub struct LocalHub<K> {
     spares: Vec<LocalChannel<K>>,
     /// `POST`s on this loop waiting for the backlog to shrink.
     waiting: Vec<K>,
+    /// This loop's compressors for broadcasts, one per window size in use (`deflated.rs`).
+    compressors: deflated::Compressors,
 }
 
 impl<K> std::fmt::Debug for LocalHub<K> {
@@ -202,7 +206,8 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Loop `index`'s view of `shared`, able to reach every loop through `loops` (this one
     /// included, at position `index`).
     pub fn new(shared: Arc<Hub>, index: usize, loops: Vec<Box<dyn Mailbox>>) -> LocalHub<K> {
-        LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new() }
+        let compressors = deflated::Compressors::default();
+        LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new(), compressors }
     }
 
     /// The hub every loop shares.
@@ -210,12 +215,26 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         &self.shared
     }
 
-    /// Appends `text` to channel `name` (made if need be), keeps it once, and sends it to
-    /// every loop; then evicts what the budget no longer holds. Returns the new id.
-    pub fn publish(&self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
+    /// Messages shorter than `bytes` are not compressed for WebSocket subscribers
+    /// (`--deflate-threshold`).
+    pub fn set_deflate_threshold(&mut self, bytes: usize) {
+        self.compressors.threshold = bytes;
+    }
+
+    /// Appends `text` to channel `name` (made if need be), keeps it once — compressed once
+    /// for each window size its WebSocket subscribers negotiated, before taking its lock —
+    /// and sends it to every loop; then evicts what the budget no longer holds. Returns the
+    /// new id.
+    pub fn publish(&mut self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
         let loops = self.loops.len();
+        let deflated = match self.shared.existing(name) {
+            Some(channel) => self.compressors.compress(text, channel.windows.in_use()),
+            None => Deflated::default(),
+        };
+        let mut deflated = Some(deflated);
         let id = self.shared.with_channel(name, |channel, state| {
-            let message = Arc::new(Encoded::new(state.log.next_id(), text, loops));
+            let encoded = Encoded::new(state.log.next_id(), text, loops);
+            let message = Arc::new(encoded.with_deflated(deflated.take().unwrap_or_default()));
             self.shared.backlog.fetch_add(1, Ordering::AcqRel);
             self.shared.append(channel, state, &message);
             // Still under the lock, so every loop sees this channel's messages in id order.
@@ -287,6 +306,15 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         })?;
         self.listeners(&channel).subscribers.push(key);
         Ok(Subscription { channel, replay, last_sent })
+    }
+
+    /// A WebSocket subscriber of `channel` negotiated permessage-deflate with a
+    /// `window_bits` window (`joined`), or it went: broadcasts are compressed for each window
+    /// in use.
+    pub fn count_window(&self, channel: &str, window_bits: u8, joined: bool) {
+        if let Some(channel) = self.shared.existing(channel) {
+            channel.windows.count(window_bits, joined);
+        }
     }
 
     /// `key` no longer listens on `channel`.
