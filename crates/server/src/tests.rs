@@ -5,6 +5,7 @@
 //! the same server through sockets.
 
 mod budget;
+mod deflate;
 mod drain;
 mod held;
 mod http;

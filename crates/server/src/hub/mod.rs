@@ -44,6 +44,7 @@ mod shared;
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -166,8 +167,9 @@ pub struct LocalHub<K> {
     spares: Vec<LocalChannel<K>>,
     /// `POST`s on this loop waiting for the backlog to shrink.
     waiting: Vec<K>,
-    /// This loop's compressors for broadcasts, one per window size in use (`deflated.rs`).
-    compressors: deflated::Compressors,
+    /// This loop's compressors for broadcasts, one per window size in use (`deflated.rs`);
+    /// in a cell so that publishing stays a `&self` method (it touches nothing else here).
+    compressors: RefCell<deflated::Compressors>,
 }
 
 impl<K> std::fmt::Debug for LocalHub<K> {
@@ -206,7 +208,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Loop `index`'s view of `shared`, able to reach every loop through `loops` (this one
     /// included, at position `index`).
     pub fn new(shared: Arc<Hub>, index: usize, loops: Vec<Box<dyn Mailbox>>) -> LocalHub<K> {
-        let compressors = deflated::Compressors::default();
+        let compressors = RefCell::new(deflated::Compressors::default());
         LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new(), compressors }
     }
 
@@ -218,17 +220,17 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Messages shorter than `bytes` are not compressed for WebSocket subscribers
     /// (`--deflate-threshold`).
     pub fn set_deflate_threshold(&mut self, bytes: usize) {
-        self.compressors.threshold = bytes;
+        self.compressors.get_mut().threshold = bytes;
     }
 
     /// Appends `text` to channel `name` (made if need be), keeps it once — compressed once
     /// for each window size its WebSocket subscribers negotiated, before taking its lock —
     /// and sends it to every loop; then evicts what the budget no longer holds. Returns the
     /// new id.
-    pub fn publish(&mut self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
+    pub fn publish(&self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
         let loops = self.loops.len();
         let deflated = match self.shared.existing(name) {
-            Some(channel) => self.compressors.compress(text, channel.windows.in_use()),
+            Some(channel) => self.compressors.borrow_mut().compress(text, channel.windows.in_use()),
             None => Deflated::default(),
         };
         let mut deflated = Some(deflated);
