@@ -37,6 +37,8 @@ pub(crate) enum Technique {
     Sse,
     /// WebSocket.
     WebSocket,
+    /// WebSocket with permessage-deflate (RFC 7692) offered as Chromium offers it.
+    WebSocketDeflate,
 }
 
 impl Technique {
@@ -47,6 +49,7 @@ impl Technique {
             Technique::LongPoll => "long polling".into(),
             Technique::Sse => "SSE".into(),
             Technique::WebSocket => "WebSocket".into(),
+            Technique::WebSocketDeflate => "WebSocket + deflate".into(),
         }
     }
 }
@@ -65,7 +68,8 @@ pub(crate) fn run(
         Technique::ShortPoll(interval) => short_poll(ctx, counters, interval, &mut tally, ready),
         Technique::LongPoll => long_poll(ctx, counters, &mut tally, ready),
         Technique::Sse => crate::stream::sse(ctx, counters, &mut tally, ready),
-        Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, ready),
+        Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, ready, false),
+        Technique::WebSocketDeflate => crate::stream::websocket(ctx, counters, &mut tally, ready, true),
     };
     let error = result.err().filter(|_| !ctx.stop.load(Relaxed)).map(|e| e.to_string());
     (tally, error)

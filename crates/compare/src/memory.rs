@@ -113,7 +113,8 @@ fn park(technique: Technique, addr: SocketAddr, counters: &Arc<Counters>) -> io:
         }
         Technique::LongPoll => conn.get("/ch/memory/longpoll?after=0&timeout=120", "Accept: application/json\r\n")?,
         Technique::Sse => open_sse(&mut conn, "memory", &stop)?,
-        Technique::WebSocket => open_websocket(&mut conn, "memory", &stop)?,
+        Technique::WebSocket => drop(open_websocket(&mut conn, "memory", &stop, false)?),
+        Technique::WebSocketDeflate => drop(open_websocket(&mut conn, "memory", &stop, true)?),
     }
     Ok(conn)
 }

@@ -69,7 +69,7 @@ pub(crate) struct RunResult {
 /// The techniques of the table, in order.
 pub(crate) fn techniques(args: &Args) -> Vec<Technique> {
     let polls = args.poll_intervals.iter().map(|&i| Technique::ShortPoll(i));
-    polls.chain([Technique::LongPoll, Technique::Sse, Technique::WebSocket]).collect()
+    polls.chain([Technique::LongPoll, Technique::Sse, Technique::WebSocket, Technique::WebSocketDeflate]).collect()
 }
 
 /// The hub's options for a run: the heartbeat and the longest hold compressed by the time scale.

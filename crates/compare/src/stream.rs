@@ -6,7 +6,9 @@
 //! - **WebSocket**: the RFC 6455 opening handshake (`talkback-ws`'s `ClientHandshake`), then
 //!   unmasked text frames from the hub, decoded by a client-role `Connection`. Frames carry no
 //!   id, so the id is the `seq` inside the message text — resuming after a drop would need such
-//!   application-level ids; SSE has them built in.
+//!   application-level ids; SSE has them built in. "WebSocket + deflate" offers
+//!   permessage-deflate (RFC 7692) as Chromium does; the hub's frames then arrive compressed
+//!   (once per broadcast, shared), and the bytes on the wire show what that saves.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 use talkback_sse::Parser;
 use talkback_ws::handshake::ClientHandshake;
-use talkback_ws::{Config, Connection, Event, Role};
+use talkback_ws::{Config, Connection, Deflate, DeflateOffer, Event, Role};
 
 use crate::ctx::{Ctx, deliver};
 use crate::http::HttpConn;
@@ -35,10 +37,19 @@ pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) ->
     }
 }
 
-/// Runs the WebSocket opening handshake, leaving in `conn.buf` the bytes after the 101 head.
-pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBool) -> io::Result<()> {
+/// Runs the WebSocket opening handshake (offering permessage-deflate if `deflate`), leaving in
+/// `conn.buf` the bytes after the 101 head; returns what the hub agreed to.
+pub(crate) fn open_websocket(
+    conn: &mut HttpConn,
+    channel: &str,
+    stop: &AtomicBool,
+    deflate: bool,
+) -> io::Result<Option<Deflate>> {
     let host = conn.stream.peer_host();
     let mut handshake = ClientHandshake::new(&host, &format!("/ch/{channel}/ws"), &[]);
+    if deflate {
+        handshake = handshake.offer_deflate(DeflateOffer::default());
+    }
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
     if request.ends_with(b"\r\n\r\n") {
@@ -53,7 +64,10 @@ pub(crate) fn open_websocket(conn: &mut HttpConn, channel: &str, stop: &AtomicBo
         match handshake.handle_response(&conn.buf) {
             Ok(Some((consumed, _protocol))) => {
                 conn.buf.drain(..consumed);
-                return Ok(());
+                if deflate && handshake.deflate().is_none() {
+                    return Err(io::Error::other("the hub declined permessage-deflate"));
+                }
+                return Ok(handshake.deflate());
             }
             Ok(None) if stop.load(Relaxed) => return Err(io::Error::other("stopped during the handshake")),
             Ok(None) => {
@@ -93,11 +107,12 @@ pub(crate) fn websocket(
     counters: &Arc<Counters>,
     tally: &mut Tally,
     ready: impl FnOnce(),
+    deflate: bool,
 ) -> io::Result<()> {
     let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
-    open_websocket(&mut conn, &ctx.channel, &ctx.stop)?;
+    let deflate = open_websocket(&mut conn, &ctx.channel, &ctx.stop, deflate)?;
     ready();
-    let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };
+    let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, deflate, ..Config::default() };
     let mut ws = Connection::new(Role::Client, config, Instant::now());
     let mut out = Vec::new();
     while !ctx.stop.load(Relaxed) {

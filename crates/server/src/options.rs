@@ -205,7 +205,7 @@ fn help(defaults: &Options) -> String {
         .replace("{ping}", &ping.to_string())
         .replace("{max_ahead}", &DEFAULT_MAX_AHEAD.to_string())
         .replace("{max_retained}", &DEFAULT_MAX_RETAINED_BYTES.to_string())
-        .replace("{deflate_threshold}", &DEFAULT_DEFLATE_THRESHOLD.to_string())
+        .replace("{deflate_threshold}", &defaults.deflate_threshold.to_string())
 }
 
 const HELP: &str = "\

@@ -310,5 +310,5 @@ fn trace_frames(ws: &mut Connection, id: ConnId, observer: &Observer) {
 /// The trace line of a frame the echo encoded itself, as the protocol's log would show it.
 fn echoed(header: FrameHeader, payload: &[u8]) -> String {
     let preview = payload[..payload.len().min(PREVIEW_LEN)].to_vec();
-    FrameRecord { direction: Direction::Out, header, preview, inflated: None }.to_string()
+    FrameRecord { direction: Direction::Out, header, preview, inflated: None, deflated: Vec::new() }.to_string()
 }

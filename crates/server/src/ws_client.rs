@@ -74,8 +74,11 @@ impl Client {
         stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| format!("socket: {e}"))?;
         let mut handshake = ClientHandshake::new(&host, &path, &[]);
         if opts.deflate {
-            // What Chromium offers: `permessage-deflate; client_max_window_bits`.
-            handshake = handshake.offer_deflate(DeflateOffer::default());
+            // `permessage-deflate; client_no_context_takeover; client_max_window_bits`: the
+            // server may choose our window, and we reset after every message (so we keep no
+            // compressor between messages, and a server may ask for it: Autobahn 13.2, 13.5).
+            let offer = DeflateOffer { client_no_context_takeover: true, ..DeflateOffer::default() };
+            handshake = handshake.offer_deflate(offer);
         }
         let mut request = Vec::new();
         handshake.encode_request(&mut request);

@@ -297,7 +297,8 @@ impl DeflateOffer {
         };
         Ok(Deflate {
             server_no_context_takeover: answer.server_no_context_takeover,
-            client_no_context_takeover: answer.client_no_context_takeover,
+            // Asked by the server, or promised in our offer (§7.1.1.2: a hint we keep).
+            client_no_context_takeover: answer.client_no_context_takeover || self.client_no_context_takeover,
             server_max_window_bits: server_window,
             client_max_window_bits: client_window,
             announce_server_window: answer.server_max_window_bits.is_some(),

@@ -46,7 +46,12 @@ impl Channel {
     /// A channel called `name` over `log`.
     pub(super) fn new(name: Arc<str>, log: ChannelLog<Arc<Encoded>>) -> Channel {
         let first_id = AtomicU64::new(log.first_id());
-        Channel { name, first_id, windows: Windows::default(), state: Mutex::new(ChannelState { log, loops_listening: 0, freed: false }) }
+        Channel {
+            name,
+            first_id,
+            windows: Windows::default(),
+            state: Mutex::new(ChannelState { log, loops_listening: 0, freed: false }),
+        }
     }
 
     /// Locks it (a panic elsewhere cannot poison the hub for everyone).

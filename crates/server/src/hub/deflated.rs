@@ -63,7 +63,8 @@ impl Windows {
 
     /// The window sizes in use now, smallest first.
     pub(super) fn in_use(&self) -> impl Iterator<Item = u8> + '_ {
-        (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).filter(|&bits| self.0[usize::from(bits - MIN_WINDOW_BITS)].load(Ordering::Acquire) > 0)
+        (MIN_WINDOW_BITS..=MAX_WINDOW_BITS)
+            .filter(|&bits| self.0[usize::from(bits - MIN_WINDOW_BITS)].load(Ordering::Acquire) > 0)
     }
 }
 

@@ -164,7 +164,13 @@ impl Encoded {
         let escaped = self.escaped.as_ref().map_or(0, |e| block(ARC_HEADER + e.len()));
         let deflated: usize = self.deflated.blocks().map(|len| block(ARC_HEADER + len)).sum();
         let list = if deflated > 0 { block(self.deflated.blocks().count() * 24) } else { 0 };
-        block(ARC_HEADER + size_of::<Encoded>()) + block(ARC_HEADER + self.event.len()) + text + escaped + deflated + list + SLOTS
+        block(ARC_HEADER + size_of::<Encoded>())
+            + block(ARC_HEADER + self.event.len())
+            + text
+            + escaped
+            + deflated
+            + list
+            + SLOTS
     }
 }
 

@@ -44,7 +44,12 @@ fn inflate(payload: &[u8], window_bits: u8) -> String {
 }
 
 fn json_message() -> String {
-    (0..16).map(|i| format!(r#"{{"seq":{},"user":"u{}","text":"the quick brown fox {}"}}"#, i * 7919 % 1000, i * 31 % 17, i * i)).collect::<Vec<_>>().join(",")
+    (0..16)
+        .map(|i| {
+            format!(r#"{{"seq":{},"user":"u{}","text":"the quick brown fox {}"}}"#, i * 7919 % 1000, i * 31 % 17, i * i)
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[test]
@@ -73,7 +78,8 @@ fn rfc7692_7_1_1_1_a_broadcast_is_compressed_once_per_window_and_shared() {
     let mut lp = hub(|_| {});
     let (a, _) = open(&mut lp, &upgrade_offering("/ch/room/ws", "permessage-deflate"));
     let (b, _) = open(&mut lp, &upgrade_offering("/ch/room/ws", "permessage-deflate; client_max_window_bits"));
-    let (small, head) = open(&mut lp, &upgrade_offering("/ch/room/ws", "permessage-deflate; server_max_window_bits=10"));
+    let (small, head) =
+        open(&mut lp, &upgrade_offering("/ch/room/ws", "permessage-deflate; server_max_window_bits=10"));
     assert!(answer(&head).unwrap().contains("server_max_window_bits=10"));
     let (plain, _) = open(&mut lp, &super::websocket::upgrade("/ch/room/ws"));
     let message = json_message();
@@ -109,7 +115,8 @@ fn messages_under_the_deflate_threshold_go_uncompressed() {
 fn compressed_client_frame(message: &str) -> Vec<u8> {
     let mut payload = Vec::new();
     Deflater::new(15, 6).compress(message.as_bytes(), &mut payload, true);
-    let header = FrameHeader { fin: true, rsv: RSV1, opcode: OpCode::Text, mask: Some(KEY), payload_len: payload.len() as u64 };
+    let header =
+        FrameHeader { fin: true, rsv: RSV1, opcode: OpCode::Text, mask: Some(KEY), payload_len: payload.len() as u64 };
     let mut bytes = Vec::new();
     header.encode(&mut bytes);
     let start = bytes.len();

@@ -73,7 +73,7 @@ impl Connection {
         }
         let header = self.encode_header(opcode, RSV1, &packed);
         if let Some(log) = &mut self.log {
-            log.out_compressed(header, payload);
+            log.out_compressed(header, payload, &packed);
         }
         self.packed = packed;
     }
@@ -100,6 +100,9 @@ impl Connection {
         scratch.clear();
         scratch.extend_from_slice(chunk);
         apply_mask(&mut scratch, h.mask.unwrap_or([0; 4]), offset);
+        if let Some(log) = &mut self.log {
+            log.deflated_in(&scratch);
+        }
         let result = self.inflate_bytes(h, &scratch);
         self.scratch = scratch;
         result
