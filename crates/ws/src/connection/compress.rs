@@ -163,3 +163,35 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::{Config, Deflate, Event};
+
+    /// A server and a client with `deflate`; the client sends one compressed message, the
+    /// server echoes it. Returns the server after that.
+    fn after_one_message(deflate: Deflate) -> Connection {
+        let now = Instant::now();
+        let config = Config { deflate: Some(deflate), mask_seed: Some(1), ..Config::default() };
+        let (mut client, mut server) = (Connection::new(Role::Client, config.clone(), now), Connection::new(Role::Server, config, now));
+        client.send_text("a message long enough to be worth compressing, twice: a message long enough").unwrap();
+        let mut wire = Vec::new();
+        client.poll_transmit(&mut wire);
+        server.handle_bytes(&wire, now).unwrap();
+        let Some(Event::Text(text)) = server.poll_event() else { panic!("no message") };
+        server.send_text(&text).unwrap();
+        server
+    }
+
+    #[test]
+    fn rfc7692_7_1_1_without_context_takeover_nothing_is_kept_between_messages() {
+        let hub = Deflate { server_no_context_takeover: true, client_no_context_takeover: true, ..Deflate::default() };
+        let server = after_one_message(hub);
+        assert!(server.inflater.is_none() && server.deflater.is_none(), "no compressor, no inflater kept");
+        let echo = after_one_message(Deflate::default());
+        assert!(echo.inflater.is_some() && echo.deflater.is_some(), "context takeover keeps both windows");
+    }
+}
