@@ -176,7 +176,8 @@ mod tests {
     fn after_one_message(deflate: Deflate) -> Connection {
         let now = Instant::now();
         let config = Config { deflate: Some(deflate), mask_seed: Some(1), ..Config::default() };
-        let (mut client, mut server) = (Connection::new(Role::Client, config.clone(), now), Connection::new(Role::Server, config, now));
+        let (mut client, mut server) =
+            (Connection::new(Role::Client, config.clone(), now), Connection::new(Role::Server, config, now));
         client.send_text("a message long enough to be worth compressing, twice: a message long enough").unwrap();
         let mut wire = Vec::new();
         client.poll_transmit(&mut wire);
