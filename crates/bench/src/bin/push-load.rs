@@ -267,6 +267,7 @@ async fn ws(plan: &Plan, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(),
     if head.status != 101 {
         return Err(format!("ws answered {}", head.status));
     }
+    conn.upgraded();
     let answer = head.header("sec-websocket-extensions").map(str::as_bytes);
     let deflate = offer.check_answer(answer.into_iter()).map_err(|e| format!("bad extension answer: {e:?}"))?;
     if deflate.is_none() {
