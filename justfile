@@ -33,11 +33,12 @@ interop:
 bench-http:
     bash scripts/bench-http.sh
 
-# WebSocket benchmark: ws-echo vs tokio-tungstenite (latency, throughput, bandwidth, idle memory).
+# WebSocket benchmark: ws-echo vs tokio-tungstenite (latency, throughput, bandwidth, idle memory);
+# BENCH_SCENARIOS=deflate: compressed echo vs uWebSockets dedicated and shared.
 bench-ws:
     bash scripts/bench-ws.sh
 
-# Push benchmark: demo vs Nchan (SSE fan-out, long-poll fan-out, held long-polls).
+# Push benchmark: demo vs Nchan (SSE, long-poll and compressed WebSocket fan-out, held long-polls).
 bench-push:
     bash scripts/bench-push.sh
 

@@ -10,12 +10,16 @@
 #   longpoll  1 000 long-poll loops (each re-asks from its last id), the same 200 messages
 #   held      10 000 parked long-polls: server RSS growth per held request (Nchan: the sum
 #             of its worker processes); then one publish must release every one of them
+#   ws        1 000 WebSocket subscribers offering permessage-deflate (RFC 7692, as Chromium
+#             does), 200 messages of ~1 KiB: compressed fan-out (Nchan with
+#             nchan_deflate_message_for_websocket on); also bytes on the wire and server CPU
+#             per delivered message
 # Figures: delivered / lost / duplicated (by sequence), p50/p99 publish->receive latency,
 # deliveries per second. With several runs each figure is the median of its own values over
 # the runs (so a p99 is not just the one of whichever run had the median rate); lost,
 # duplicated and errors are the worst run's. Env: BENCH_RUNS (1), BENCH_SUBSCRIBERS (1000),
 # BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"),
-# BENCH_SCENARIOS ("sse longpoll held"), BENCH_TALKBACK_ARGS ("": its defaults),
+# BENCH_SCENARIOS ("sse longpoll held ws"), BENCH_WS_SIZE (1024), BENCH_TALKBACK_ARGS ("": its defaults),
 # BENCH_NGINX_WORKERS (2), BENCH_SKIP_BUILD.
 # Each server runs at its default settings (talkback: one loop per core; Nchan: the nginx
 # configuration in scripts/bench/nchan.conf, two workers, one per core). Other settings are
@@ -28,7 +32,8 @@ SUBS=${BENCH_SUBSCRIBERS:-1000}
 MSGS=${BENCH_MESSAGES:-200}
 HELD=${BENCH_HELD:-10000}
 SERVERS=${BENCH_SERVERS:-talkback nchan}
-SCENARIOS=${BENCH_SCENARIOS:-sse longpoll held}
+SCENARIOS=${BENCH_SCENARIOS:-sse longpoll held ws}
+WS_SIZE=${BENCH_WS_SIZE:-1024}
 
 bench_need_packages nginx libnginx-mod-nchan
 bench_build
@@ -60,9 +65,12 @@ for run in $(seq "$RUNS"); do
             start_server "$s"
             u=http://$BENCH_ADDR
             args=(--scenario "$scenario" --style "$STYLE" --label "$s"
-                --publish-url "$u/ch/{c}" --sse-url "$u/ch/{c}/sse" --longpoll-url "$u/ch/{c}/longpoll")
+                --publish-url "$u/ch/{c}" --sse-url "$u/ch/{c}/sse" --longpoll-url "$u/ch/{c}/longpoll"
+                --ws-url "$u/ch/{c}/ws")
             if [ "$scenario" = held ]; then
                 args+=(--subscribers "$HELD" --pid "$MEM_PIDS")
+            elif [ "$scenario" = ws ]; then
+                args+=(--subscribers "$SUBS" --messages "$MSGS" --size "$WS_SIZE" --pid "$MEM_PIDS")
             else
                 args+=(--subscribers "$SUBS" --messages "$MSGS")
             fi
@@ -88,7 +96,7 @@ for s in $SERVERS; do
         [ -n "$line" ] || continue
         sed 's/^BENCH /RUN /' "$BENCH_TMP/$s-$scenario.runs"
         echo "$line" | sed "s/ label=$s / label=$s runs=$RUNS /"
-        for k in delivered msg_per_s p50_us p99_us bytes_per_held subscribers messages; do
+        for k in delivered msg_per_s p50_us p99_us bytes_per_held subscribers messages wire_bytes_per_msg cpu_ns_per_msg; do
             FIG[$s/$scenario/$k]=$(bench_median_of "$k" <"$BENCH_TMP/$s-$scenario.runs")
         done
         for k in lost duplicated errors; do
@@ -98,6 +106,9 @@ for s in $SERVERS; do
         [ "$bad" -eq 0 ] || failed=1
         if [ "$scenario" = held ]; then
             fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_held]}") B/held"
+        elif [ "$scenario" = ws ]; then
+            fig="$(printf '%.0f/s %.0fB %.0fns' "${FIG[$s/$scenario/msg_per_s]}" \
+                "${FIG[$s/$scenario/wire_bytes_per_msg]:-0}" "${FIG[$s/$scenario/cpu_ns_per_msg]:-0}")"
         else
             fig="$(printf '%.0f' "${FIG[$s/$scenario/msg_per_s]}")/s"
         fi
@@ -124,5 +135,11 @@ echo "talkback/nchan long-poll deliveries/s: $r_lp   (target >= 2)"
 echo "talkback/nchan SSE p99 latency:        $p_sse   (target <= 1)"
 echo "talkback/nchan long-poll p99 latency:  $p_lp   (target <= 1)"
 echo "talkback/nchan RSS per held long-poll: $r_held   (target <= 0.5)"
+r_ws=$(bench_ratio "${FIG[$t/ws/msg_per_s]:-}" "${FIG[$n/ws/msg_per_s]:-}")
+w_ws=$(bench_ratio "${FIG[$t/ws/wire_bytes_per_msg]:-}" "${FIG[$n/ws/wire_bytes_per_msg]:-}")
+c_ws=$(bench_ratio "${FIG[$t/ws/cpu_ns_per_msg]:-}" "${FIG[$n/ws/cpu_ns_per_msg]:-}")
+echo "talkback/nchan compressed WS deliveries/s: $r_ws   (target >= 2; ws figure = deliveries/s, wire bytes and server CPU per delivery)"
+echo "talkback/nchan compressed WS wire bytes:   $w_ws   (target <= 1; server CPU per delivery: $c_ws)"
+echo "BENCH tool=push-load scenario=ratios ws_rate=$r_ws ws_wire=$w_ws ws_cpu=$c_ws"
 echo "BENCH tool=push-load scenario=ratios sse_rate=$r_sse longpoll_rate=$r_lp sse_p99=$p_sse longpoll_p99=$p_lp held_bytes=$r_held"
 exit $failed

@@ -11,13 +11,22 @@
 #   throughput  64 connections x 16 in flight x 32 B text         -> messages/s
 #   bandwidth   8 connections x 4 in flight x 64 KiB binary       -> MB/s
 #   idle        10 000 open connections, handshake done, held     -> server RSS per connection
+#   deflate     64 connections x 16 in flight x ~1 KiB JSON-like text, permessage-deflate
+#               (RFC 7692) negotiated -> messages/s; against uWebSockets' echo with its
+#               compression `dedicated` (a 32 KiB window per connection, as ws-echo keeps its
+#               context) and `shared` (one compressor per loop, no context takeover)
+#               (crates/bench/src/bin/ws-deflate-load.rs; only with BENCH_SCENARIOS=deflate
+#               or "... deflate": it builds uWebSockets first)
 # Every echo is checked (sequence, length, content); any error fails the run.
 # Each server runs at its default settings (talkback: one loop per core, no busy-polling;
 # tokio-tungstenite: tokio's default of one worker per core). Other settings are extra rows:
 # run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
 # Env: BENCH_TALKBACK_ARGS ("": its defaults; e.g. "--threads 1" for an extra row), BENCH_TUNGSTENITE_ARGS ("--threads 2"),
 #      BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
-#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SCENARIOS (all five), BENCH_SKIP_BUILD.
+#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SCENARIOS (the first five), BENCH_SKIP_BUILD,
+#      BENCH_DEFLATE_SERVERS ("talkback uws-dedicated uws-shared"),
+#      BENCH_UWS_BUILD (the uWebSockets peers' build.sh; default: the shared peers folder
+#      beside the repository, peers/uwebsockets/build.sh), built into target/peers/uws.
 set -euo pipefail
 source "$(dirname "$0")/bench/lib.sh"
 
@@ -26,6 +35,10 @@ RUNS=${BENCH_RUNS:-1}
 IDLE=${BENCH_IDLE_CONNS:-10000}
 SERVERS=${BENCH_SERVERS:-talkback tungstenite}
 SCENARIOS=${BENCH_SCENARIOS:-latency latency-epoll throughput bandwidth idle}
+DEFLATE_SERVERS=${BENCH_DEFLATE_SERVERS:-talkback uws-dedicated uws-shared}
+# The compressed scenario is run apart (its own servers); the rest as before.
+DEFLATE=0
+case " $SCENARIOS " in *" deflate "*) DEFLATE=1; SCENARIOS=$(echo " $SCENARIOS " | sed 's/ deflate / /; s/^ *//; s/ *$//') ;; esac
 
 bench_build
 bench_raise_nofile
@@ -101,11 +114,59 @@ for s in $SERVERS; do
     done
 done
 
+# --- the compressed echo (permessage-deflate) ------------------------------------------------
+deflate_rows=()
+if [ "$DEFLATE" = 1 ]; then
+    UWS_DIR=$BENCH_ROOT/target/peers/uws
+    UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
+    case " $DEFLATE_SERVERS " in
+        *" uws-"*)
+            if [ -f "$UWS_BUILD" ]; then
+                bench_log "building uWebSockets into $UWS_DIR"
+                bash "$UWS_BUILD" "$UWS_DIR" >&2
+            else
+                bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
+                DEFLATE_SERVERS=$(echo "$DEFLATE_SERVERS" | tr ' ' '\n' | grep -v '^uws-' | tr '\n' ' ')
+            fi
+            ;;
+    esac
+    for run in $(seq "$RUNS"); do
+        for s in $DEFLATE_SERVERS; do
+            case $s in
+                # shellcheck disable=SC2086
+                talkback) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 $TALKBACK_ARGS ;;
+                uws-dedicated | uws-shared) bench_start "$s" "$UWS_DIR/uws-echo" "$(bench_free_port)" "${s#uws-}" ;;
+                *) bench_log "unknown deflate server $s"; exit 1 ;;
+            esac
+            bench_log "$s deflate run $run/$RUNS (pid $BENCH_PID, ws://$BENCH_ADDR/)"
+            if ! "$BENCH_BIN/ws-deflate-load" --url "ws://$BENCH_ADDR/" --label "$s" --secs "$SECS" \
+                >"$BENCH_TMP/out" 2>"$BENCH_TMP/err"; then
+                failed=1
+                cat "$BENCH_TMP/err" >&2
+            fi
+            grep '^BENCH ' "$BENCH_TMP/out" >>"$BENCH_TMP/$s-deflate.runs" || failed=1
+            bench_stop "$BENCH_PID"
+            sleep 1
+        done
+    done
+    for s in $DEFLATE_SERVERS; do
+        line=$(bench_median msg_per_s <"$BENCH_TMP/$s-deflate.runs")
+        [ -n "$line" ] || continue
+        echo "$line" | sed "s/ label=$s / label=$s runs=$RUNS /"
+        errs=$(bench_field "$line" errors)
+        [ "$errs" = 0 ] || failed=1
+        FIG[$s/deflate/msg_per_s]=$(bench_field "$line" msg_per_s)
+        fig="$(printf '%.0f' "${FIG[$s/deflate/msg_per_s]}") msg/s  p99 $(bench_field "$line" p99_us)µs"
+        deflate_rows+=("$(printf '%-14s %-13s %-44s %6s' "$s" "deflate" "$fig" "$errs")")
+    done
+fi
+
 echo
 echo "WebSocket echo, ws-load, ${SECS}s per load, median of $RUNS run(s), $(nproc) cores"
 echo "talkback = ws-echo $TALKBACK_ARGS; tungstenite = tungstenite-echo $TUNGSTENITE_ARGS"
 printf '%-12s %-13s %-44s %6s\n' server scenario figure errors
-printf '%s\n' "${rows[@]}"
+[ ${#rows[@]} -eq 0 ] || printf '%s\n' "${rows[@]}"
+[ ${#deflate_rows[@]} -eq 0 ] || printf '%s\n' "${deflate_rows[@]}"
 echo
 t=talkback u=tungstenite
 r_tp=$(bench_ratio "${FIG[$t/throughput/msg_per_s]:-}" "${FIG[$u/throughput/msg_per_s]:-}")
@@ -117,5 +178,11 @@ echo "talkback/tungstenite small-message msg/s: $r_tp   (target >= 2.2)"
 echo "talkback/tungstenite bandwidth MB/s:      $r_bw   (target >= 1.45)"
 echo "talkback/tungstenite p50 latency:         $r_lat   (target <= 0.6; epoll client: $r_lat_e)"
 echo "talkback/tungstenite idle bytes/conn:     $r_idle   (target: talkback <= 1024 B/conn, it is ${FIG[$t/idle/bytes_per_conn]:-n/a})"
+if [ "$DEFLATE" = 1 ]; then
+    r_dd=$(bench_ratio "${FIG[talkback/deflate/msg_per_s]:-}" "${FIG[uws-dedicated/deflate/msg_per_s]:-}")
+    r_ds=$(bench_ratio "${FIG[talkback/deflate/msg_per_s]:-}" "${FIG[uws-shared/deflate/msg_per_s]:-}")
+    echo "talkback/uws-dedicated compressed msg/s:  $r_dd   (target >= 1.0; uws-shared: $r_ds)"
+    echo "BENCH tool=ws-load scenario=deflate-ratios dedicated=$r_dd shared=$r_ds"
+fi
 echo "BENCH tool=ws-load scenario=ratios throughput=$r_tp bandwidth=$r_bw latency_p50=$r_lat latency_epoll_p50=$r_lat_e idle_bytes=$r_idle"
 exit $failed

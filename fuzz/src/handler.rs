@@ -279,7 +279,7 @@ pub fn check_responses(out: &[u8]) -> Result<(), String> {
             return check_event_stream(&out[at..]);
         }
         if status == 101 {
-            return check_frames(&out[at..]);
+            return check_frames(&rest[..end + 2], &out[at..]);
         }
         if status >= 200 || status == 101 {
             return Ok(());
@@ -289,10 +289,21 @@ pub fn check_responses(out: &[u8]) -> Result<(), String> {
 }
 
 /// After a 101, the server's frames: valid RFC 6455 for a client (unmasked, minimal lengths,
-/// valid close codes and UTF-8), whatever the server pushed, echoed or answered.
-fn check_frames(frames: &[u8]) -> Result<(), String> {
+/// valid close codes and UTF-8), whatever the server pushed, echoed or answered — compressed
+/// per the permessage-deflate its head agreed to (RFC 7692), which must be an answer a
+/// client offering Chromium's offer accepts.
+fn check_frames(head: &[u8], frames: &[u8]) -> Result<(), String> {
     let now = std::time::Instant::now();
-    let mut client = talkback_ws::Connection::new(talkback_ws::Role::Client, talkback_ws::Config::default(), now);
+    let head = String::from_utf8_lossy(head);
+    let answers = head.split("\r\n").filter_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("sec-websocket-extensions").then(|| value.trim().as_bytes())
+    });
+    let deflate = talkback_ws::DeflateOffer::default()
+        .check_answer(answers)
+        .map_err(|e| format!("a permessage-deflate answer no client allows: {e:?}"))?;
+    let config = talkback_ws::Config { deflate, ..talkback_ws::Config::default() };
+    let mut client = talkback_ws::Connection::new(talkback_ws::Role::Client, config, now);
     client.handle_bytes(frames, now).map(|_| ()).map_err(|e| format!("the server's frames are refused: {e}"))
 }
 
@@ -418,6 +429,18 @@ pub fn canned() -> &'static [Vec<u8>] {
         // RFC 6455 §5.7's fragmented "Hello", masked as a client sends it.
         all.push(masked_frame(false, OpCode::Text, &RFC6455_FRAGMENT_1[2..]));
         all.push(masked_frame(true, OpCode::Continuation, &RFC6455_FRAGMENT_2[2..]));
+        // permessage-deflate (RFC 7692): upgrades offering it (Chromium's offer, and one the
+        // server must decline), and RFC 7692 §7.2.3.1's compressed "Hello", masked, RSV1 set.
+        let deflate = upgrade
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n");
+        all.push(format!("GET /ch/room/ws HTTP/1.1\r\n{deflate}").into_bytes());
+        all.push(format!("GET /echo HTTP/1.1\r\n{deflate}").into_bytes());
+        let eight = upgrade
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n\r\n");
+        all.push(format!("GET /ch/room/ws HTTP/1.1\r\n{eight}").into_bytes());
+        let mut compressed = masked_frame(true, OpCode::Text, &RFC7692_COMPRESSED_HELLO[2..]);
+        compressed[0] |= 0x40;
+        all.push(compressed);
         all
     })
 }

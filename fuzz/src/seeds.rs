@@ -99,11 +99,30 @@ fn ws() -> Vec<(&'static str, Vec<u8>)> {
         ("rfc6455_5_7_client_unmasked_hello", client(1, &[RFC6455_UNMASKED_HELLO])),
         ("rfc6455_5_7_client_fragments", client(1, &[RFC6455_FRAGMENT_1, RFC6455_FRAGMENT_2])),
         ("rfc6455_5_7_client_unmasked_ping", client(1, &[RFC6455_UNMASKED_PING])),
+        ("rfc7692_7_2_3_1_client_compressed_hello", client(33, &[RFC7692_COMPRESSED_HELLO])),
+        (
+            "rfc7692_7_2_3_1_client_compressed_fragments_logged",
+            client(41, &[RFC7692_COMPRESSED_FRAGMENT_1, RFC7692_COMPRESSED_FRAGMENT_2]),
+        ),
+        ("rfc7692_7_2_3_2_client_takeover", client(33, &[RFC7692_COMPRESSED_HELLO, RFC7692_TAKEOVER_HELLO])),
+        ("rfc7692_7_2_3_2_client_takeover_after_reset", client(97, &[RFC7692_COMPRESSED_HELLO, RFC7692_TAKEOVER_HELLO])),
+        ("rfc7692_7_2_3_3_client_stored_hello_9_bits", client(161, &[RFC7692_STORED_HELLO])),
+        ("rfc7692_6_1_server_rsv1_masked_hello", [&[32u8][..], &rsv1(RFC6455_MASKED_HELLO)].concat()),
+        ("rfc7692_6_1_server_rsv1_without_extension", [&[0u8][..], &rsv1(RFC6455_MASKED_HELLO)].concat()),
+        ("rfc7692_6_1_client_rsv1_on_ping", client(33, &[&rsv1(RFC6455_UNMASKED_PING)])),
+        ("rfc7692_7_offers", b"\0permessage-deflate; server_max_window_bits=10; client_max_window_bits\npermessage-deflate; server_max_window_bits=8, permessage-deflate\nx-foo; a=\"1,2\"".to_vec()),
         (
             "rfc6455_5_7_client_all_logged",
             client(9, &[RFC6455_UNMASKED_HELLO, RFC6455_UNMASKED_PING, RFC6455_FRAGMENT_1, RFC6455_FRAGMENT_2]),
         ),
     ]
+}
+
+/// A frame with RSV1 set (bytes otherwise as they are).
+fn rsv1(frame: &[u8]) -> Vec<u8> {
+    let mut frame = frame.to_vec();
+    frame[0] |= 0x40;
+    frame
 }
 
 /// The WHATWG examples, alone, together, behind a BOM and with CRLF line ends, and the hub's

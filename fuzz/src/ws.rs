@@ -3,8 +3,14 @@
 //!
 //! The first input byte chooses the setup: bit 0 the role (client or server), bit 1 small
 //! limits (frames of 64 bytes, messages of 128, so 1009 is reachable), bit 2 keepalive pings,
-//! bit 3 the `--trace` frame log, bit 4 our close sent first (the `Closing` phase). The rest
-//! is the byte stream from the peer.
+//! bit 3 the `--trace` frame log, bit 4 our close sent first (the `Closing` phase), bit 5
+//! permessage-deflate agreed (RFC 7692) with bits 6–7 choosing how: context takeover both
+//! ways, none either way, 9-bit windows, or an 8-bit window for the client. The rest is the
+//! byte stream from the peer — compressed frames included.
+//!
+//! The same stream is also read as a `Sec-WebSocket-Extensions` offer and as an answer
+//! (RFC 7692 §7.1): the server's agreement, written out, must be accepted again as an offer
+//! with the same windows, never larger than offered; the client's check must not panic.
 //!
 //! Asserted, besides "no panic":
 //! - the stream fed whole, in two and three pieces, and through `direct_payload` (the reads
@@ -19,7 +25,8 @@
 
 use std::time::{Duration, Instant};
 
-use talkback_ws::{Config, Connection, Error, Event, FrameHeader, Role};
+use talkback_ws::extension::negotiate;
+use talkback_ws::{Config, Connection, Deflate, DeflateOffer, DeflatePolicy, Error, Event, FrameHeader, Role};
 
 use crate::{pieces, split_points};
 
@@ -52,6 +59,13 @@ impl Setup {
         if b & 4 != 0 {
             config.ping_interval = Some(Duration::from_secs(30));
         }
+        if b & 32 != 0 {
+            let reset =
+                Deflate { server_no_context_takeover: true, client_no_context_takeover: true, ..Deflate::default() };
+            let small = Deflate { server_max_window_bits: 9, client_max_window_bits: 9, ..Deflate::default() };
+            let eight = Deflate { client_max_window_bits: 8, ..Deflate::default() };
+            config.deflate = Some([Deflate::default(), reset, small, eight][usize::from(b >> 6)]);
+        }
         Setup { role, config, log: b & 8 != 0, close_first: b & 16 != 0 }
     }
 }
@@ -78,6 +92,7 @@ pub fn check(data: &[u8]) {
     assert_eq!(run(&setup, &pieces(stream, &[b, c]), false, now).0, whole, "split at {b} and {c}");
     assert_eq!(run(&setup, &[stream], true, now).0, whole, "direct payload reads");
     headers_round_trip(stream);
+    negotiation_is_consistent(stream);
     for event in &whole.events {
         event_round_trips(setup.role, event);
     }
@@ -143,6 +158,35 @@ fn headers_round_trip(mut stream: &[u8]) {
             return;
         };
         stream = rest;
+    }
+}
+
+/// The stream as an offer and as an answer (RFC 7692 §7.1): whatever the server agrees to
+/// is within 9–15 bits and within what was offered, and its written answer is read back the
+/// same; the client's check of any answer returns, never panics.
+fn negotiation_is_consistent(stream: &[u8]) {
+    let fields: Vec<&[u8]> = stream.split(|&b| b == b'\n').take(4).collect();
+    for policy in [
+        DeflatePolicy::default(),
+        DeflatePolicy {
+            server_no_context_takeover: true,
+            client_max_window_bits: Some(10),
+            ..DeflatePolicy::default()
+        },
+    ] {
+        let Some(agreed) = negotiate(fields.iter().copied(), &policy) else { continue };
+        assert!((9..=15).contains(&agreed.server_max_window_bits), "{agreed:?}");
+        assert!((8..=15).contains(&agreed.client_max_window_bits), "{agreed:?}");
+        let answer = agreed.response();
+        let again = negotiate(std::iter::once(answer.as_bytes()), &DeflatePolicy::default());
+        let again = again.unwrap_or_else(|| panic!("our own answer {answer:?} does not parse as an offer"));
+        assert_eq!(again.server_max_window_bits, agreed.server_max_window_bits, "{answer}");
+    }
+    for offer in [DeflateOffer::default(), DeflateOffer { server_max_window_bits: Some(10), ..DeflateOffer::default() }]
+    {
+        if let Ok(Some(agreed)) = offer.check_answer(fields.iter().copied()) {
+            assert!(agreed.server_max_window_bits <= offer.server_max_window_bits.unwrap_or(15), "{agreed:?}");
+        }
     }
 }
 

@@ -280,6 +280,14 @@ async function main() {
     check(connected[tech].state === "connected", `${tech} pane connects`, `state ${connected[tech].state}`);
   }
 
+  // Chromium offers permessage-deflate on every WebSocket; the hub accepts it (RFC 7692)
+  // without context takeover, as it compresses each broadcast once for every subscriber.
+  const extensions = await page.evaluate(() => session && session.socket && session.socket.extensions);
+  check(typeof extensions === "string" && extensions.startsWith("permessage-deflate"),
+    "the page's WebSocket negotiated permessage-deflate", `ws.extensions ${JSON.stringify(extensions)}`);
+  check(typeof extensions === "string" && extensions.includes("server_no_context_takeover"),
+    "the hub announces server_no_context_takeover", `ws.extensions ${JSON.stringify(extensions)}`);
+
   const tag = Math.random().toString(36).slice(2, 8);
 
   // 1. From the page, by POST.

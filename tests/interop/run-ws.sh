@@ -4,6 +4,9 @@
 #   python websockets (sync client)  -> ws-echo        tests/interop/ws/py_client.py
 #   ws-client                        -> python websockets (sync server)   py_server.py
 #   node ws (client)                 -> ws-echo, demo   tests/interop/ws/node_client.mjs
+#   ws-client                        -> node ws (server)                  node_server.mjs
+#
+# Every peer has permessage-deflate (RFC 7692) on, and the checks see it negotiated.
 #
 # Builds the release binaries (honours CARGO_TARGET_DIR, default target), installs websockets
 # 17.4 with pip and ws@8 with npm, starts ws-echo and demo on 127.0.0.1:0, runs every check
@@ -84,6 +87,7 @@ run() {
 run py-client python3 "$here/py_client.py" "$echo_addr"
 run py-server python3 "$here/py_server.py" "$bin/ws-client"
 run node-ws node "$here/node_client.mjs" "$echo_addr" "$demo_addr"
+run node-ws-server node "$here/node_server.mjs" "$bin/ws-client"
 
 # The servers must have survived every peer.
 for pid in "${pids[@]}"; do

@@ -165,6 +165,12 @@ impl Conn {
         }
     }
 
+    /// After a `101 Switching Protocols` head: everything that follows is the new protocol's
+    /// bytes, read with [`Conn::stream_into`] until the connection closes.
+    pub fn upgraded(&mut self) {
+        self.framing = Some(Framing::UntilClose);
+    }
+
     /// Reads the whole body of the response whose head was just read.
     pub async fn body(&mut self) -> io::Result<Vec<u8>> {
         let mut body = Vec::new();

@@ -22,6 +22,23 @@ pub fn rss_sum(pids: &[u32]) -> io::Result<u64> {
     pids.iter().map(|&p| rss_bytes(p)).sum()
 }
 
+/// CPU time (user + system) one process has used, from `/proc/PID/stat` (in clock ticks of
+/// 10 ms: `CLK_TCK` is 100 on every Linux the benchmarks run on).
+pub fn cpu_time(pid: u32) -> io::Result<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may contain spaces: the fields start after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| io::Error::other("bad /proc/PID/stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    Ok(std::time::Duration::from_millis((tick(11) + tick(12)) * 10))
+}
+
+/// Sum of [`cpu_time`] over several processes.
+pub fn cpu_sum(pids: &[u32]) -> io::Result<std::time::Duration> {
+    pids.iter().map(|&p| cpu_time(p)).sum()
+}
+
 /// Parses `--pid` values: each may be a comma-separated list.
 pub fn parse_pids(values: &[&str]) -> Result<Vec<u32>, String> {
     values

@@ -37,6 +37,8 @@ pub(crate) enum Technique {
     Sse,
     /// WebSocket.
     WebSocket,
+    /// WebSocket with permessage-deflate (RFC 7692) offered as Chromium offers it.
+    WebSocketDeflate,
 }
 
 impl Technique {
@@ -47,6 +49,7 @@ impl Technique {
             Technique::LongPoll => "long polling".into(),
             Technique::Sse => "SSE".into(),
             Technique::WebSocket => "WebSocket".into(),
+            Technique::WebSocketDeflate => "WebSocket + deflate".into(),
         }
     }
 }
@@ -78,7 +81,8 @@ pub(crate) fn run(
             Technique::ShortPoll(interval) => short_poll(ctx, counters, interval, &mut tally, subscribed),
             Technique::LongPoll => long_poll(ctx, counters, &mut tally, subscribed),
             Technique::Sse => crate::stream::sse(ctx, counters, &mut tally, subscribed),
-            Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, subscribed),
+            Technique::WebSocket => crate::stream::websocket(ctx, counters, &mut tally, subscribed, false),
+            Technique::WebSocketDeflate => crate::stream::websocket(ctx, counters, &mut tally, subscribed, true),
         };
         let error = match result {
             Err(error) if !ctx.stop.load(Relaxed) => error,
@@ -101,7 +105,7 @@ impl Technique {
             _ if !resume => "",
             Technique::ShortPoll(_) | Technique::LongPoll => "`?after=N`",
             Technique::Sse => "`Last-Event-ID: N`",
-            Technique::WebSocket => "`talkback.json`, `?after=N`",
+            Technique::WebSocket | Technique::WebSocketDeflate => "`talkback.json`, `?after=N`",
         }
     }
 }

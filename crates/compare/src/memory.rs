@@ -113,7 +113,8 @@ fn park(technique: Technique, addr: SocketAddr, counters: &Arc<Counters>) -> io:
         }
         Technique::LongPoll => conn.get("/ch/memory/longpoll?after=0&timeout=120", "Accept: application/json\r\n")?,
         Technique::Sse => open_sse(&mut conn, "memory", 0, &stop)?,
-        Technique::WebSocket => open_websocket(&mut conn, "/ch/memory/ws", &[], &stop).map(|_| ())?,
+        Technique::WebSocket => drop(open_websocket(&mut conn, "/ch/memory/ws", &[], &stop, false)?),
+        Technique::WebSocketDeflate => drop(open_websocket(&mut conn, "/ch/memory/ws", &[], &stop, true)?),
     }
     Ok(conn)
 }

@@ -177,7 +177,9 @@ mod tests {
         let outcome = run(&args).unwrap();
         assert!(outcome.publisher_errors.is_empty(), "{:?}", outcome.publisher_errors);
         assert_eq!(outcome.cut_after, 15);
-        assert_eq!(outcome.rows.len(), 8, "4 techniques x 2 kinds of loss");
+        // Short polling, long polling, SSE, WebSocket, WebSocket + deflate; each loses its
+        // connection both ways.
+        assert_eq!(outcome.rows.len(), 10, "5 techniques x 2 kinds of loss");
         for r in &outcome.rows {
             let t = &r.tally;
             let what = format!("{:?} / {}: {:?}, {}", r.technique, r.loss.name(), r.error, t.resumed_by);

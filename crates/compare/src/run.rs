@@ -69,7 +69,7 @@ pub(crate) struct RunResult {
 /// The techniques of the table, in order.
 pub(crate) fn techniques(args: &Args) -> Vec<Technique> {
     let polls = args.poll_intervals.iter().map(|&i| Technique::ShortPoll(i));
-    polls.chain([Technique::LongPoll, Technique::Sse, Technique::WebSocket]).collect()
+    polls.chain([Technique::LongPoll, Technique::Sse, Technique::WebSocket, Technique::WebSocketDeflate]).collect()
 }
 
 /// The hub's options for a run: the heartbeat and the longest hold compressed by the time scale.
@@ -214,7 +214,7 @@ mod tests {
         (args.poll_intervals, args.clients, args.threads) = (vec![Duration::from_millis(50)], 0, 2);
         let result = run(&args).unwrap();
         assert!(result.publisher_errors.is_empty(), "{:?}", result.publisher_errors);
-        assert_eq!(result.rows.len(), 4);
+        assert_eq!(result.rows.len(), 5, "polling, long polling, SSE, WebSocket, WebSocket + deflate");
         for m in &result.rows {
             let t = &m.tally;
             assert_eq!((t.delivered, t.duplicates, t.out_of_order, t.malformed), (20, 0, 0, 0), "{:?}", m.technique);

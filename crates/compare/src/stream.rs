@@ -9,7 +9,9 @@
 //!   client needs the hub's ids: in the reconnect scenario it offers the subprotocol
 //!   `talkback.json`, gets each message as `{"id":N,"data":"…"}` (`{"missed":K}` first when the
 //!   history no longer reaches back), and reconnects to `/ch/{c}/ws?after=N` — what SSE has
-//!   built in (`id:` fields, `Last-Event-ID`).
+//!   built in (`id:` fields, `Last-Event-ID`). "WebSocket + deflate" offers
+//!   permessage-deflate (RFC 7692) as Chromium does; the hub's frames then arrive compressed
+//!   (once per broadcast, shared), and the bytes on the wire show what that saves.
 //!
 //! Both resume from the cursor when they connect again: SSE sends `Last-Event-ID: N`, the
 //! WebSocket asks for `?after=N` (`client::run` decides when).
@@ -21,7 +23,7 @@ use std::time::Instant;
 
 use talkback_sse::Parser;
 use talkback_ws::handshake::ClientHandshake;
-use talkback_ws::{Config, Connection, Event, Role};
+use talkback_ws::{Config, Connection, Deflate, DeflateOffer, Event, Role};
 
 use crate::ctx::{Ctx, deliver};
 use crate::http::HttpConn;
@@ -47,16 +49,28 @@ pub(crate) fn open_sse(conn: &mut HttpConn, channel: &str, last_id: u64, stop: &
     }
 }
 
-/// Runs the WebSocket opening handshake for `target` offering `protocols`, leaving in
-/// `conn.buf` the bytes after the 101 head. Returns the subprotocol the hub chose.
+/// What the hub agreed to in a WebSocket handshake.
+pub(crate) struct Agreed {
+    /// The subprotocol it chose, if any.
+    pub(crate) protocol: Option<String>,
+    /// The permessage-deflate parameters, if it took the offer.
+    pub(crate) deflate: Option<Deflate>,
+}
+
+/// Runs the WebSocket opening handshake for `target` offering `protocols` (and
+/// permessage-deflate if `deflate`), leaving in `conn.buf` the bytes after the 101 head.
 pub(crate) fn open_websocket(
     conn: &mut HttpConn,
     target: &str,
     protocols: &[&str],
     stop: &AtomicBool,
-) -> io::Result<Option<String>> {
+    deflate: bool,
+) -> io::Result<Agreed> {
     let host = conn.stream.peer_host();
     let mut handshake = ClientHandshake::new(&host, target, protocols);
+    if deflate {
+        handshake = handshake.offer_deflate(DeflateOffer::default());
+    }
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
     if request.ends_with(b"\r\n\r\n") {
@@ -71,7 +85,10 @@ pub(crate) fn open_websocket(
         match handshake.handle_response(&conn.buf) {
             Ok(Some((consumed, protocol))) => {
                 conn.buf.drain(..consumed);
-                return Ok(protocol);
+                if deflate && handshake.deflate().is_none() {
+                    return Err(io::Error::other("the hub declined permessage-deflate"));
+                }
+                return Ok(Agreed { protocol, deflate: handshake.deflate() });
             }
             Ok(None) if stop.load(Relaxed) => return Err(io::Error::other("stopped during the handshake")),
             Ok(None) => {
@@ -112,6 +129,7 @@ pub(crate) fn websocket(
     counters: &Arc<Counters>,
     tally: &mut Tally,
     ready: impl FnOnce(),
+    deflate: bool,
 ) -> io::Result<()> {
     let mut conn = HttpConn::connect(ctx.addr, counters, ctx.headers)?;
     let mut target = format!("/ch/{}/ws", ctx.channel);
@@ -119,12 +137,13 @@ pub(crate) fn websocket(
     if ctx.resume.is_some() && tally.last_id > 0 {
         target += &format!("?after={}", tally.last_id);
     }
-    let json = open_websocket(&mut conn, &target, protocols, &ctx.stop)?.as_deref() == Some(JSON_PROTOCOL);
+    let agreed = open_websocket(&mut conn, &target, protocols, &ctx.stop, deflate)?;
+    let (json, deflate) = (agreed.protocol.as_deref() == Some(JSON_PROTOCOL), agreed.deflate);
     if ctx.resume.is_some() && !json {
         tally.resumed_by = "nothing: the hub did not choose `talkback.json`, so frames carry no ids";
     }
     ready();
-    let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, ..Config::default() };
+    let config = Config { max_frame_size: MAX_MESSAGE, max_message_size: MAX_MESSAGE, deflate, ..Config::default() };
     let mut ws = Connection::new(Role::Client, config, Instant::now());
     let mut out = Vec::new();
     while !ctx.stop.load(Relaxed) {

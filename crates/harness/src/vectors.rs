@@ -38,3 +38,14 @@ pub const WHATWG_SSE_COMMENT_AND_IDS: &[u8] =
     b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n";
 /// WHATWG "Server-sent events", the example whose two `data` fields give the same event twice.
 pub const WHATWG_SSE_TWO_FORMS: &[u8] = b"data\n\ndata\ndata\n\ndata:\n";
+
+/// RFC 7692 §7.2.3.1: "Hello" compressed, one unmasked frame with RSV1 (server to client).
+pub const RFC7692_COMPRESSED_HELLO: &[u8] = &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+/// RFC 7692 §7.2.3.1: the same compressed "Hello" in two fragments; RSV1 on the first only.
+pub const RFC7692_COMPRESSED_FRAGMENT_1: &[u8] = &[0x41, 0x03, 0xf2, 0x48, 0xcd];
+/// RFC 7692 §7.2.3.1: the second fragment.
+pub const RFC7692_COMPRESSED_FRAGMENT_2: &[u8] = &[0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00];
+/// RFC 7692 §7.2.3.2: a second "Hello" after the first, with context takeover (a back-reference).
+pub const RFC7692_TAKEOVER_HELLO: &[u8] = &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00];
+/// RFC 7692 §7.2.3.3: "Hello" in a DEFLATE block with no compression.
+pub const RFC7692_STORED_HELLO: &[u8] = &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00];

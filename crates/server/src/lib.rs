@@ -184,8 +184,12 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// (message limit; the hub also pings idle WebSockets every 30 s), reports errors in one line.
 pub fn main_for(service: Service, about: &str, max_message: usize) {
     let mut defaults = Options::with_defaults(max_message);
-    if let Service::Hub(_) = service {
-        defaults.ping_interval = Some(std::time::Duration::from_secs(30));
+    match service {
+        Service::Hub(_) => defaults.ping_interval = Some(std::time::Duration::from_secs(30)),
+        // An echo compresses every message when deflate was agreed (as uWebSockets' does): it
+        // is the peer of conformance suites and benchmarks, which send short messages too.
+        Service::WsEcho => defaults.deflate_threshold = 0,
+        _ => {}
     }
     let options = Options::from_env(about, defaults);
     if let Err(error) = run(service, options) {

@@ -73,7 +73,16 @@ pub struct Options {
     pub metrics: bool,
     /// The cluster flags (`--redis URL` and the limits of talking to Redis).
     pub redis: RedisOptions,
+    /// Negotiate permessage-deflate (RFC 7692) on WebSockets (on by default; `--no-deflate`).
+    pub deflate: bool,
+    /// Messages shorter than this go uncompressed (`--deflate-threshold`, bytes, default
+    /// [`DEFAULT_DEFLATE_THRESHOLD`]).
+    pub deflate_threshold: usize,
 }
+
+/// The default of `--deflate-threshold`: shorter messages are sent uncompressed, as deflate
+/// saves little or nothing on them (a 30-byte JSON object shrinks by a few bytes at best).
+pub const DEFAULT_DEFLATE_THRESHOLD: usize = 64;
 
 /// How many broadcasts a publisher may run ahead of the slowest loop (the default of
 /// `--max-ahead`). A loop delivers a broadcast by queueing its shared bytes on every
@@ -121,6 +130,8 @@ impl Options {
             allow_origins: Vec::new(),
             metrics: true,
             redis: RedisOptions::default(),
+            deflate: true,
+            deflate_threshold: DEFAULT_DEFLATE_THRESHOLD,
         }
     }
 
@@ -150,6 +161,11 @@ impl Options {
             if flag == "--trace" {
                 args.switch(&flag)?;
                 options.trace = true;
+                continue;
+            }
+            if flag == "--no-deflate" {
+                args.switch(&flag)?;
+                options.deflate = false;
                 continue;
             }
             // Known means listed in --help: a flag cannot be accepted and left undocumented.
@@ -193,6 +209,7 @@ impl Options {
             "--max-publish-wait" => self.max_publish_wait = seconds()?,
             "--max-ahead" => self.max_ahead = number()? as usize,
             "--drain-timeout" => self.drain_timeout = seconds()?,
+            "--deflate-threshold" => self.deflate_threshold = bytes()?,
             "--publish-token" => self.publish_token = Some(crate::guard::token_flag(flag, value)?),
             "--publish-token-file" => self.publish_token = Some(crate::guard::token_file(value)?),
             "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
@@ -261,6 +278,7 @@ fn help(defaults: &Options) -> String {
         .replace("{max_body}", &size_text(http.max_body as usize))
         .replace("{output_cap}", &size_text(defaults.output_cap))
         .replace("{redis}", crate::redis_options::HELP)
+        .replace("{deflate_threshold}", &size_text(defaults.deflate_threshold))
 }
 
 const HELP: &str = "\
@@ -301,6 +319,9 @@ Options:
   --max-publish-wait SECS    longest a POST is held while delivery catches up (default 1s)
   --drain-timeout SECS       on SIGTERM/SIGINT, time to finish what is in flight before the rest
                              is closed (default 5s; a second signal exits at once)
+  --no-deflate               do not negotiate permessage-deflate (RFC 7692) on WebSockets
+  --deflate-threshold BYTES  WebSocket messages shorter than this go uncompressed (default
+                             {deflate_threshold}); the hub compresses a broadcast once per window size
   --publish-token TOKEN      publishing needs this token: POST with Authorization: Bearer TOKEN
                              (else 401), a WebSocket whose upgrade carried it (header or
                              ?token=; else its text messages get close 1008); reading stays open
@@ -379,7 +400,8 @@ mod tests {
                 "publish-token-file" => token_file.to_str().unwrap_or_default(),
                 _ => "64",
             };
-            let words: Vec<&str> = if matches!(name, "trace" | "help") { vec![&flag] } else { vec![&flag, value] };
+            let words: Vec<&str> =
+                if matches!(name, "trace" | "help" | "no-deflate") { vec![&flag] } else { vec![&flag, value] };
             if name != "help" {
                 assert!(parse(&words).is_ok(), "{flag} {value}: {:?}", parse(&words));
             }
@@ -496,5 +518,16 @@ mod tests {
                 assert!(parse(&[flag, value]).is_err(), "{flag} {value:?}");
             }
         }
+        assert!(parse(&["--deflate-threshold", "big"]).is_err());
+    }
+
+    #[test]
+    fn deflate_is_on_by_default_and_the_flags_turn_it_off_or_set_the_threshold() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert!(options.deflate);
+        assert_eq!(options.deflate_threshold, DEFAULT_DEFLATE_THRESHOLD);
+        let options = parse(&["--no-deflate", "--deflate-threshold", "512"]).unwrap().unwrap();
+        assert!(!options.deflate);
+        assert_eq!(options.deflate_threshold, 512);
     }
 }

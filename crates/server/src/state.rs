@@ -109,7 +109,8 @@ pub struct LoopCtx {
 
 impl LoopCtx {
     /// The state of one loop.
-    pub fn new(service: Service, options: Arc<Options>, hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
+    pub fn new(service: Service, options: Arc<Options>, mut hub: LocalHub<ConnId>, observer: Observer) -> LoopCtx {
+        hub.set_deflate_threshold(options.deflate_threshold);
         let guard = Guard::new(options.publish_token.as_deref(), &options.allow_origins);
         let mut ctx = LoopCtx {
             service,

@@ -6,6 +6,7 @@
 
 mod budget;
 mod cluster;
+mod deflate;
 mod drain;
 mod held;
 mod http;

@@ -21,6 +21,12 @@
 //!
 //! One code path, traced or not: with `--trace` the protocol logs the frames it reads and
 //! sends, and the echo below notes the frames it encodes itself.
+//!
+//! permessage-deflate (RFC 7692, unless `--no-deflate`): ws-echo keeps its compression
+//! context when the client allows it (an echo's messages resemble each other); the hub
+//! announces `server_no_context_takeover` and `client_no_context_takeover`, so that a
+//! broadcast is compressed once per window size and shared (`hub/deflated.rs`), and a
+//! connection keeps no compressor or inflater of its own between messages.
 
 use std::sync::Arc;
 
@@ -28,7 +34,9 @@ use talkback_http1::Request;
 use talkback_longpoll::{JSON_ELEMENT_TAIL, MessageId, encode_json_element_head};
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
-use talkback_ws::{Config, Connection, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role};
+use talkback_ws::{
+    Config, Connection, DeflatePolicy, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role,
+};
 
 use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
 use crate::hub::{Encoded, Json, Messages, TooManyChannels};
@@ -59,6 +67,18 @@ pub struct WsConn {
     json: bool,
     /// The upgrade carried the publish token (or none is needed): text messages are published.
     may_publish: bool,
+    /// With permessage-deflate, for a plain-text subscriber of the hub: the window our frames
+    /// may use (2^N), to pick the hub's shared compressed payload. `None` for a `talkback.json`
+    /// socket: its JSON elements go uncompressed (the hub compresses the text once per window,
+    /// before the id is known; a JSON element carries the id).
+    window_bits: Option<u8>,
+}
+
+/// What the server answers a permessage-deflate offer with: the hub never keeps a context
+/// (one compressed payload serves every subscriber; RFC 7692 §7.1.1), ws-echo keeps it when
+/// the client lets it.
+fn deflate_policy(hub: bool) -> DeflatePolicy {
+    DeflatePolicy { server_no_context_takeover: hub, client_no_context_takeover: hub, ..DeflatePolicy::default() }
 }
 
 /// What a hub WebSocket asked for at its upgrade.
@@ -83,7 +103,8 @@ pub fn upgrade(
 ) -> Result<Box<WsConn>, Answered> {
     // The hub speaks `talkback.json` to a client that offers it (RFC 6455 §4.2.2 /subprotocol/).
     let protocols = if hub.is_some() { vec![JSON_PROTOCOL.to_owned()] } else { Vec::new() };
-    let accepted = match handshake::accept(request, &ServerPolicy { protocols, origin: None }) {
+    let deflate = state.options.deflate.then(|| deflate_policy(hub.is_some()));
+    let accepted = match handshake::accept(request, &ServerPolicy { protocols, origin: None, deflate }) {
         Ok(accepted) => accepted,
         Err(refusal) => {
             state.observer.note(cx.id(), || format!("!! handshake refused: {refusal:?} -> {}", refusal.status()));
@@ -108,14 +129,24 @@ pub fn upgrade(
         max_message_size: options.max_message,
         ping_interval: options.ping_interval,
         pong_timeout: options.pong_timeout,
+        deflate: accepted.deflate(),
+        deflate_threshold: options.deflate_threshold,
         ..Config::default()
     };
+    if let Some(deflate) = accepted.deflate() {
+        state.observer.note(cx.id(), || format!("permessage-deflate agreed: {}", deflate.response()));
+    }
+    let window_bits = accepted.deflate().map(|d| d.server_max_window_bits);
     let mut ws = Connection::new(Role::Server, config, cx.now());
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
     let may_publish = hub.is_some_and(|side| side.may_publish);
-    let mut conn = WsConn { ws, channel: None, last_sent: 0, json, may_publish };
+    let window_bits = window_bits.filter(|_| !json);
+    let mut conn = WsConn { ws, channel: None, last_sent: 0, json, may_publish, window_bits };
     if let Some(subscription) = subscription {
+        if let Some(bits) = window_bits {
+            state.hub.count_window(&subscription.channel, bits, true);
+        }
         conn.replay(&subscription.replay, cx);
         state.meter.delivered(Delivered::WebSocket, subscription.replay.messages.len() as u64);
         conn.channel = Some(subscription.channel);
@@ -148,12 +179,18 @@ impl WsConn {
 
     /// Queues one channel message's frame: the text alone, or (`talkback.json`) its JSON
     /// element — framed around the shared text, or the hub's escaped element shared whole.
-    fn write_message<'m>(&self, message: &'m Encoded, cx: &mut Cx<'_>) -> &'m [u8] {
+    fn write_message<'m>(&self, message: &'m Encoded, cx: &mut Cx<'_>) -> (&'m [u8], &'static str) {
+        if let Some(payload) = self.window_bits.and_then(|bits| message.deflated(bits)) {
+            let header = Encoded::ws_deflated_header(payload);
+            write_framed(cx, |out| header.encode(out), payload, 0..payload.len(), b"");
+            return (payload, "WebSocket compressed text frame (RSV1), payload");
+        }
         if !self.json {
             let (bytes, range) = message.text();
             write_framed(cx, |out| message.ws_header().encode(out), bytes, range, b"");
-            return message.text_bytes();
+            return (message.text_bytes(), "WebSocket text frame, payload (after its header)");
         }
+        const JSON_FRAME: &str = "WebSocket text frame, a talkback.json element";
         let header = message.ws_json_header();
         match message.json() {
             Json::Framed => {
@@ -163,7 +200,7 @@ impl WsConn {
                     encode_json_element_head(message.id, out);
                 };
                 write_framed(cx, head, bytes, range, JSON_ELEMENT_TAIL);
-                message.text_bytes()
+                (message.text_bytes(), JSON_FRAME)
             }
             Json::Escaped(element) => {
                 if element.len() < SHARE_FROM {
@@ -175,7 +212,7 @@ impl WsConn {
                     cx.with_output(|out| header.encode(out));
                     cx.write_shared(Arc::clone(element));
                 }
-                element
+                (element, JSON_FRAME)
             }
         }
     }
@@ -282,6 +319,16 @@ impl WsConn {
             if !ws.can_send() {
                 continue;
             }
+            if ws.deflate().is_some() {
+                // Compressed by the protocol (its context kept per the agreement): a copy.
+                let _ = ws.send_message(opcode, &bytes);
+                cx.with_output(|out| ws.poll_transmit(out));
+                trace_frames(ws, cx.id(), observer);
+                if bytes.capacity() <= MAX_SPARE {
+                    ws.recycle(bytes);
+                }
+                continue;
+            }
             let header = FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: bytes.len() as u64 };
             trace_frames(ws, cx.id(), observer);
             observer.note(cx.id(), || echoed(header, &bytes));
@@ -343,13 +390,16 @@ impl WsConn {
             return Pushed::Skipped;
         }
         self.last_sent = message.id;
-        let bytes = self.write_message(message, cx);
-        Pushed::Sent { bytes, what: "WebSocket text frame, payload (after its header)" }
+        let (bytes, what) = self.write_message(message, cx);
+        Pushed::Sent { bytes, what }
     }
 
     /// The socket is gone: unsubscribe.
     pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         if let Some(channel) = &self.channel {
+            if let Some(bits) = self.window_bits {
+                state.hub.count_window(channel, bits, false);
+            }
             state.hub.unsubscribe(channel, id);
         }
     }
@@ -365,5 +415,5 @@ fn trace_frames(ws: &mut Connection, id: ConnId, observer: &Observer) {
 /// The trace line of a frame the echo encoded itself, as the protocol's log would show it.
 fn echoed(header: FrameHeader, payload: &[u8]) -> String {
     let preview = payload[..payload.len().min(PREVIEW_LEN)].to_vec();
-    FrameRecord { direction: Direction::Out, header, preview }.to_string()
+    FrameRecord { direction: Direction::Out, header, preview, inflated: None, deflated: Vec::new() }.to_string()
 }

@@ -11,6 +11,7 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use talkback_ws::DeflateOffer;
 use talkback_ws::handshake::ClientHandshake;
 use talkback_ws::{Config, Connection, Event, Role};
 
@@ -34,6 +35,8 @@ pub struct Options {
     pub trace: bool,
     /// Largest frame and message accepted.
     pub max_message: usize,
+    /// Offer permessage-deflate (RFC 7692; on unless `--no-deflate`).
+    pub deflate: bool,
 }
 
 /// One open WebSocket connection over a blocking socket.
@@ -70,6 +73,13 @@ impl Client {
         let _ = stream.set_nodelay(true);
         stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| format!("socket: {e}"))?;
         let mut handshake = ClientHandshake::new(&host, &path, &[]);
+        if opts.deflate {
+            // `permessage-deflate; client_no_context_takeover; client_max_window_bits`: the
+            // server may choose our window, and we reset after every message (so we keep no
+            // compressor between messages, and a server may ask for it: Autobahn 13.2, 13.5).
+            let offer = DeflateOffer { client_no_context_takeover: true, ..DeflateOffer::default() };
+            handshake = handshake.offer_deflate(offer);
+        }
         let mut request = Vec::new();
         handshake.encode_request(&mut request);
         stream.write_all(&request).map_err(|e| format!("sending handshake to {addr}: {e}"))?;
@@ -88,8 +98,19 @@ impl Client {
             }
         };
         stream.set_read_timeout(Some(TICK)).map_err(|e| format!("socket: {e}"))?;
-        let config =
-            Config { max_frame_size: opts.max_message, max_message_size: opts.max_message, ..Config::default() };
+        if opts.trace {
+            match handshake.deflate() {
+                Some(deflate) => eprintln!("permessage-deflate agreed: {}", deflate.response()),
+                None if opts.deflate => eprintln!("permessage-deflate offered, declined by the server"),
+                None => {}
+            }
+        }
+        let config = Config {
+            max_frame_size: opts.max_message,
+            max_message_size: opts.max_message,
+            deflate: handshake.deflate(),
+            ..Config::default()
+        };
         let mut conn = Connection::new(Role::Client, config, Instant::now());
         conn.set_frame_log(opts.trace);
         let mut client = Client { stream, conn, trace: opts.trace, buf: vec![0; 64 * 1024], broken: None };

@@ -8,6 +8,8 @@ mod common;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use talkback_harness::Client;
@@ -158,8 +160,12 @@ fn a_stalled_subscriber_among_many_is_cut_off_and_the_rest_get_everything() {
     let mut stalled = open(server.addr());
     // Every event is `id: N\ndata: {SIZE bytes}\n\n`: a reader knows how many bytes to expect.
     let expected: usize = (1..=MESSAGES).map(|id| 4 + id.to_string().len() + 7 + SIZE + 2).sum();
-    let readers: Vec<_> = (0..READERS)
-        .map(|_| {
+    // Each reader says how many bytes it has, and the publisher stays at most 16 messages
+    // (a quarter of the cap) ahead of the slowest: on a loaded machine, a reader thread
+    // descheduled for a while must not look like a stalled subscriber.
+    let progress: Vec<Arc<AtomicUsize>> = (0..READERS).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let readers: Vec<_> = (progress.iter().map(Arc::clone))
+        .map(|bytes| {
             let mut client = open(server.addr());
             std::thread::spawn(move || {
                 let mut got = client.take_buffered();
@@ -169,6 +175,7 @@ fn a_stalled_subscriber_among_many_is_cut_off_and_the_rest_get_everything() {
                         Ok(0) | Err(_) => break,
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
+                    bytes.store(got.len(), Ordering::Relaxed);
                 }
                 got
             })
@@ -176,7 +183,12 @@ fn a_stalled_subscriber_among_many_is_cut_off_and_the_rest_get_everything() {
         .collect();
     let body = "s".repeat(SIZE);
     let mut publisher = server.client();
-    for _ in 0..MESSAGES {
+    for sent in 0..MESSAGES {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let slowest = || progress.iter().map(|b| b.load(Ordering::Relaxed)).min().unwrap_or(0) / SIZE;
+        while sent > slowest() + 16 && Instant::now() < deadline && !readers.iter().any(|r| r.is_finished()) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
         assert_eq!(publisher.request(&common::post("/ch/stall", body.as_bytes())).status, 200);
     }
     let last = format!("id: {MESSAGES}\ndata: ");

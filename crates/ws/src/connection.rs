@@ -4,6 +4,7 @@
 //! The receive transitions (`ExpectFrameHeader` → `ExpectPayload` → …) live in `receive.rs`;
 //! this file holds the public API, the send side and the timers.
 
+mod compress;
 mod direct;
 mod receive;
 
@@ -12,7 +13,9 @@ pub use direct::DIRECT_PAYLOAD_MIN;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::deflate::{CONNECTION_LEVEL, Deflater, Inflater};
 use crate::entropy::mask_key;
+use crate::extension::Deflate;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 use crate::log::{FrameLog, FrameRecord};
 use crate::utf8::TextAssembler;
@@ -48,6 +51,14 @@ pub struct Config {
     /// stream from `seed` — reproducible, hence predictable: for tests and traces only. A
     /// server never masks, so ignores it.
     pub mask_seed: Option<u64>,
+    /// permessage-deflate as negotiated (RFC 7692; from `Accepted::deflate` or
+    /// `ClientHandshake::deflate`): `None` refuses RSV1 like any reserved bit (§5.2).
+    pub deflate: Option<Deflate>,
+    /// With deflate: messages shorter than this are sent uncompressed (RFC 7692 §6 lets any
+    /// message be); compressing a few bytes costs more than it saves.
+    pub deflate_threshold: usize,
+    /// With deflate: the zlib level (0–9) our messages are compressed at.
+    pub deflate_level: u32,
 }
 
 impl Default for Config {
@@ -59,6 +70,9 @@ impl Default for Config {
             ping_interval: None,
             pong_timeout: Duration::from_secs(10),
             mask_seed: None,
+            deflate: None,
+            deflate_threshold: 0,
+            deflate_level: CONNECTION_LEVEL,
         }
     }
 }
@@ -148,6 +162,18 @@ pub struct Connection {
     scratch: Vec<u8>,
     /// A control frame's payload (≤ 125 bytes, §5.5): a fixed array, never a heap buffer.
     control: [u8; 125],
+    /// The message being received is compressed (its first frame had RSV1, RFC 7692 §6).
+    inflating: bool,
+    /// Its compressed bytes so far (bounded by `max_message_size` too).
+    compressed_in: u64,
+    /// The peer's decompressor: made for its first compressed message, kept between
+    /// messages only with context takeover (else dropped, so an idle connection holds none).
+    inflater: Option<Inflater>,
+    /// Our compressor, the same way: made for our first compressed message, kept only with
+    /// context takeover.
+    deflater: Option<Deflater>,
+    /// A message compressed before it is framed (reused; freed when large).
+    packed: Vec<u8>,
     /// Events not yet polled.
     events: VecDeque<Event>,
     /// Wire bytes not yet polled.
@@ -182,6 +208,11 @@ impl Connection {
             spares: Vec::new(),
             scratch: Vec::new(),
             control: [0; 125],
+            inflating: false,
+            compressed_in: 0,
+            inflater: None,
+            deflater: None,
+            packed: Vec::new(),
             events: VecDeque::new(),
             transmit: Vec::new(),
             now,
@@ -269,6 +300,9 @@ impl Connection {
         if self.scratch.capacity() > SPARE_CAPACITY {
             self.scratch = Vec::new();
         }
+        if self.packed.capacity() > SPARE_CAPACITY {
+            self.packed = Vec::new();
+        }
     }
 
     /// Queues a text message as one frame.
@@ -279,6 +313,13 @@ impl Connection {
     /// Queues a binary message as one frame.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_data(OpCode::Binary, data)
+    }
+
+    /// Queues a text or binary message as one frame (an echo's way: `Text` payload must be
+    /// UTF-8, as a received `Event::Text` is). Any other opcode sends a binary message.
+    pub fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        let opcode = if opcode == OpCode::Text { OpCode::Text } else { OpCode::Binary };
+        self.send_data(opcode, payload)
     }
 
     /// Queues a ping (payload ≤ 125 bytes, §5.5.2).
@@ -378,12 +419,17 @@ impl Connection {
         self.log.as_mut()?.pop()
     }
 
-    /// Queues a data (or ping) frame if the connection is open.
+    /// Queues a data (or ping) frame if the connection is open: a text or binary message
+    /// compressed when deflate was negotiated and it is long enough (`compress.rs`).
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         if !self.can_send() {
             return Err(SendError::Closed);
         }
-        self.queue_frame(opcode, payload);
+        if opcode != OpCode::Ping && self.compresses(payload.len()) {
+            self.queue_compressed(opcode, payload);
+        } else {
+            self.queue_frame(opcode, payload);
+        }
         Ok(())
     }
 
@@ -406,20 +452,27 @@ impl Connection {
     /// client (§5.3: the key "MUST be derived from a strong source of entropy"; seeded only
     /// when a test asked for it with `Config::mask_seed`).
     fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        let header = self.encode_header(opcode, 0, payload);
+        if let Some(log) = &mut self.log {
+            log.out(header, payload);
+        }
+    }
+
+    /// Encodes a FIN frame's header and payload (masked if we are the client) into the
+    /// transmit buffer; returns the header.
+    fn encode_header(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) -> FrameHeader {
         let mask = match self.role {
             Role::Client => Some(mask_key(&mut self.config.mask_seed)),
             Role::Server => None,
         };
-        let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
+        let header = FrameHeader { fin: true, rsv, opcode, mask, payload_len: payload.len() as u64 };
         header.encode(&mut self.transmit);
         let start = self.transmit.len();
         self.transmit.extend_from_slice(payload);
         if let Some(key) = mask {
             apply_mask(&mut self.transmit[start..], key, 0);
         }
-        if let Some(log) = &mut self.log {
-            log.out(header, payload);
-        }
+        header
     }
 }
 

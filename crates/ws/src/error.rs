@@ -11,6 +11,15 @@ pub enum Error {
     /// RSV1–3 set, but no extension was negotiated (§5.2: "MUST be 0 unless an extension is
     /// negotiated that defines meanings for non-zero values").
     ReservedBitsSet,
+    /// RSV1 on a control frame ([RFC 7692 §6.1](https://www.rfc-editor.org/rfc/rfc7692#section-6.1):
+    /// "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames").
+    CompressedControlFrame,
+    /// RSV1 on a continuation frame (RFC 7692 §6.1: the bit is set on "the first frame of the
+    /// message" only, and §6.2 fails a receiver that sees it elsewhere).
+    CompressedContinuation,
+    /// A compressed message whose payload is not valid DEFLATE data (RFC 7692 §6.2: the
+    /// endpoint fails the connection; 1002, as any framing-level violation).
+    BadDeflateData,
     /// Opcode 0x3–0x7 or 0xB–0xF (§5.2: "If an unknown opcode is received, the receiving
     /// endpoint MUST _Fail the WebSocket Connection_").
     ReservedOpcode(u8),
@@ -37,7 +46,8 @@ pub enum Error {
     InvalidUtf8,
     /// A frame longer than `Config::max_frame_size`, refused from its header (§10.4).
     FrameTooLarge,
-    /// A message longer than `Config::max_message_size`, refused from a header (§10.4).
+    /// A message longer than `Config::max_message_size`, refused from a header (§10.4) — or,
+    /// compressed, as soon as inflating it passes the limit (RFC 7692 §8.1).
     MessageTooLarge,
     /// A close frame whose payload is 1 byte: a code needs 2 (§5.5.1).
     CloseLengthOne,
@@ -60,6 +70,9 @@ impl Error {
     pub fn reason(&self) -> &'static str {
         match self {
             Error::ReservedBitsSet => "reserved bits set",
+            Error::CompressedControlFrame => "compressed control frame",
+            Error::CompressedContinuation => "RSV1 on a continuation frame",
+            Error::BadDeflateData => "corrupt deflate data",
             Error::ReservedOpcode(_) => "reserved opcode",
             Error::UnmaskedClientFrame => "client frame not masked",
             Error::MaskedServerFrame => "server frame masked",

@@ -89,6 +89,10 @@ impl OpCode {
     }
 }
 
+/// RSV1 in [`FrameHeader::rsv`]: with permessage-deflate, "Per-Message Compressed", set on
+/// the first frame of a compressed message ([RFC 7692 §6](https://www.rfc-editor.org/rfc/rfc7692#section-6)).
+pub const RSV1: u8 = 0b100;
+
 /// One frame header. `Copy` and at most 24 bytes: decoding one never allocates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {

@@ -18,6 +18,7 @@ use sha1::{Digest, Sha1};
 use talkback_http1::{Method, Request, Version};
 
 pub use crate::entropy::nonce;
+use crate::extension::{self, Deflate, DeflatePolicy};
 pub use client::ClientHandshake;
 
 /// The GUID every WebSocket server appends to the client's key (§1.3).
@@ -42,6 +43,9 @@ pub struct ServerPolicy {
     /// Browsers always send `Origin`; a server guarding cookies should check it (§10.2).
     /// `None` accepts every origin.
     pub origin: Option<OriginCheck>,
+    /// permessage-deflate (RFC 7692): `Some` answers a client's offer per the policy, `None`
+    /// declines every offer.
+    pub deflate: Option<DeflatePolicy>,
 }
 
 impl fmt::Debug for ServerPolicy {
@@ -49,6 +53,7 @@ impl fmt::Debug for ServerPolicy {
         f.debug_struct("ServerPolicy")
             .field("protocols", &self.protocols)
             .field("origin", &self.origin.as_ref().map(|_| "<fn>"))
+            .field("deflate", &self.deflate)
             .finish()
     }
 }
@@ -83,6 +88,9 @@ pub enum HandshakeError {
     BadAccept,
     /// Client side: the server picked a subprotocol we did not offer (§4.1).
     UnofferedProtocol,
+    /// Client side: `Sec-WebSocket-Extensions` names an extension or a parameter we did not
+    /// offer or allow (RFC 6455 §4.1; RFC 7692 §5, §7: the client fails the connection).
+    UnofferedExtension,
 }
 
 impl HandshakeError {
@@ -153,6 +161,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::MissingUpgrade => f.write_str("response lacks Upgrade/Connection"),
             HandshakeError::BadAccept => f.write_str("wrong Sec-WebSocket-Accept"),
             HandshakeError::UnofferedProtocol => f.write_str("server chose a protocol not offered"),
+            HandshakeError::UnofferedExtension => f.write_str("server answered an extension not offered"),
         }
     }
 }
@@ -166,12 +175,19 @@ pub struct Accepted {
     accept: String,
     /// The subprotocol chosen, if any.
     protocol: Option<String>,
+    /// permessage-deflate as agreed, if it was.
+    deflate: Option<Deflate>,
 }
 
 impl Accepted {
     /// The subprotocol the server chose (its first preference the client offered).
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
+    }
+
+    /// permessage-deflate as agreed (put it in `Config::deflate`), or `None`.
+    pub fn deflate(&self) -> Option<Deflate> {
+        self.deflate
     }
 
     /// The `Sec-WebSocket-Accept` value sent.
@@ -190,13 +206,19 @@ impl Accepted {
             out.extend_from_slice(protocol.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        if let Some(deflate) = &self.deflate {
+            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            out.extend_from_slice(deflate.response().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         out.extend_from_slice(b"\r\n");
     }
 }
 
 /// Checks an opening handshake request (§4.2.1) in the order a reader would: method,
 /// version, `Upgrade`, `Connection`, `Sec-WebSocket-Version`, `Sec-WebSocket-Key`, `Origin`;
-/// then picks a subprotocol.
+/// then picks a subprotocol and answers a permessage-deflate offer (RFC 7692 §5; a
+/// malformed offer is declined, never a reason to refuse the handshake).
 pub fn accept(req: &Request, policy: &ServerPolicy) -> Result<Accepted, HandshakeError> {
     if req.method != Method::Get {
         return Err(HandshakeError::NotGet);
@@ -232,7 +254,9 @@ pub fn accept(req: &Request, policy: &ServerPolicy) -> Result<Accepted, Handshak
     }
     let offered: Vec<&[u8]> = tokens(req.headers_named("sec-websocket-protocol")).collect();
     let protocol = policy.protocols.iter().find(|p| offered.contains(&p.as_bytes())).cloned();
-    Ok(Accepted { accept: accept_key(key), protocol })
+    let deflate =
+        policy.deflate.as_ref().and_then(|p| extension::negotiate(req.headers_named("sec-websocket-extensions"), p));
+    Ok(Accepted { accept: accept_key(key), protocol, deflate })
 }
 
 /// The comma-separated tokens of every value (RFC 9110 §5.6.1 lists), trimmed.

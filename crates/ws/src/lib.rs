@@ -35,6 +35,9 @@
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
 //! | `error` ([`Error`], [`SendError`]) | §7.1.7 failing the connection, §7.4.1 which code |
 //! | `log` ([`FrameRecord`]) | — the `--trace` frame log |
+//! | [`extension`] ([`Deflate`], [`DeflatePolicy`], [`DeflateOffer`]) | RFC 7692 §5, §7.1: negotiating permessage-deflate, both roles |
+//! | `connection/compress.rs` | RFC 7692 §6, §7.2: RSV1, compressing, bounded inflating, context takeover |
+//! | `deflate` ([`Deflater`], [`Inflater`]) | RFC 7692 §7.2.1–2 over raw DEFLATE (RFC 1951): the one module that uses the deflate library |
 //!
 //! # States
 //!
@@ -96,8 +99,11 @@
 //!
 //! # Out of scope, and the limits
 //!
-//! - Extensions (permessage-deflate, RFC 7692): none are negotiated, so any RSV bit fails
-//!   the connection with 1002. TLS (`wss://`) belongs to the transport, not to this crate.
+//! - Extensions: permessage-deflate (RFC 7692) only, when `Config::deflate` holds what the
+//!   handshake agreed ([`handshake::ServerPolicy::deflate`], [`handshake::ClientHandshake::offer_deflate`]);
+//!   any other RSV bit, or RSV1 without it, fails the connection with 1002. The inflated size
+//!   is what `max_message_size` limits, checked as it inflates. TLS (`wss://`) belongs to the
+//!   transport, not to this crate.
 //! - Outgoing messages are never fragmented: `send_*` writes one frame.
 //! - `Config::max_frame_size` / `max_message_size`, 16 MiB each by default: checked from the
 //!   frame header before any payload is buffered, so a peer cannot make us allocate more than
@@ -115,9 +121,11 @@
 
 mod close;
 mod connection;
+mod deflate;
 mod entropy;
 mod error;
 mod event;
+pub mod extension;
 mod frame;
 pub mod handshake;
 mod log;
@@ -125,7 +133,9 @@ mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
 pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Role};
+pub use deflate::{CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use error::{Error, SendError};
 pub use event::Event;
-pub use frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask, encode_frame};
+pub use extension::{Deflate, DeflateOffer, DeflatePolicy};
+pub use frame::{FrameHeader, MAX_HEADER_LEN, OpCode, RSV1, apply_mask, encode_frame};
 pub use log::{Direction, FrameRecord, PREVIEW_LEN};

@@ -31,9 +31,9 @@ function next(ws, event) {
 }
 
 async function open(url) {
-  // perMessageDeflate stays on (ws's default), so the client offers it and we see the server
-  // decline it: talkback negotiates no extension (RFC 6455 §9.1).
-  const ws = new WebSocket(url, { maxPayload: 4 << 20 });
+  // perMessageDeflate on (ws's default, said outright): the client offers it, and talkback
+  // accepts it (RFC 7692).
+  const ws = new WebSocket(url, { maxPayload: 4 << 20, perMessageDeflate: true });
   await next(ws, 'open');
   return ws;
 }
@@ -74,9 +74,14 @@ async function echoChecks() {
   await check('ws-echo: handshake', async () => {
     ws = await open(url);
     assert(ws.protocol === '', `subprotocol ${ws.protocol}`);
-    assert(ws.extensions === '', `extensions ${ws.extensions}`);
+    // RFC 7692: ws-echo keeps its context (no server_no_context_takeover in the answer).
+    assert(ws.extensions === 'permessage-deflate', `extensions ${JSON.stringify(ws.extensions)}`);
+    const params = ws._extensions['permessage-deflate']?.params ?? {};
+    assert(!params.server_no_context_takeover, `accepted parameters ${JSON.stringify(params)}`);
   });
   if (!ws) return;
+  await check('ws-echo: compressible 256 KiB JSON echoed, compressed both ways', () =>
+    expectEcho(ws, JSON.stringify([...Array(4000).keys()].map((i) => ({ seq: i, user: 'ada', text: 'hello' }))), false));
   await check('ws-echo: text echoed', () => expectEcho(ws, 'hello from node ws é € 🦀', false));
   await check('ws-echo: binary echoed', () => expectEcho(ws, Buffer.from([...Array(256).keys()]), true));
   await check('ws-echo: 1 MiB binary echoed', () => expectEcho(ws, randomBytes(1 << 20), true));
@@ -116,13 +121,20 @@ async function hubChecks() {
     const alice = await open(url);
     const bob = await open(url);
     try {
+      // The hub compresses a broadcast once, so it keeps no context (RFC 7692 §7.1.1). ws
+      // shows only the names in `extensions`; the accepted parameters are its extension's.
+      assert(alice.extensions === 'permessage-deflate', `extensions ${JSON.stringify(alice.extensions)}`);
+      const params = alice._extensions['permessage-deflate']?.params ?? {};
+      assert(params.server_no_context_takeover === true && params.client_no_context_takeover === true,
+        `accepted parameters ${JSON.stringify(params)}`);
       const toAlice = next(alice, 'message');
       const toBob = next(bob, 'message');
-      alice.send('hello from alice é🦀');
+      const message = 'hello from alice é🦀 '.repeat(20); // over the threshold: compressed
+      alice.send(message);
       for (const [who, pending] of [['alice', toAlice], ['bob', toBob]]) {
         const [data, isBinary] = await pending;
         assert(!isBinary, `${who} got a binary frame`);
-        assert(data.toString() === 'hello from alice é🦀', `${who} got ${JSON.stringify(data.toString())}`);
+        assert(data.toString() === message, `${who} got ${JSON.stringify(data.toString())}`);
       }
     } finally {
       alice.terminate();

@@ -30,7 +30,7 @@ def check(name, fn):
 
 def open_ws(addr, path="/"):
     # proxy=None: loopback only, whatever the environment says; compression stays on (the
-    # default) so the client offers permessage-deflate and we see the server decline it.
+    # default, "deflate"): the client offers permessage-deflate and talkback accepts it.
     return connect(f"ws://{addr}{path}", proxy=None, open_timeout=TIMEOUT, close_timeout=TIMEOUT,
                    max_size=4 << 20)
 
@@ -51,18 +51,27 @@ def expect_echo(ws, message):
 def main():
     with open_ws(sys.argv[1]) as ws:
         run(ws)
+
+    def plain_still_works():
+        with connect(f"ws://{sys.argv[1]}/", proxy=None, open_timeout=TIMEOUT, compression=None) as plain:
+            assert plain.protocol.extensions == [], plain.protocol.extensions
+            expect_echo(plain, "no compression offered: plain frames")
+
+    check("compression=None: nothing negotiated, plain echo", plain_still_works)
     return failures
 
 
 def run(ws):
 
-    def no_extension_negotiated():
-        # The client offered permessage-deflate; RFC 6455 §9.1: the server lists only what it
-        # accepts, and talkback negotiates none.
-        assert ws.protocol.extensions == [], ws.protocol.extensions
+    def deflate_negotiated():
+        # RFC 7692: the client offered permessage-deflate and ws-echo accepted it.
+        names = [extension.name for extension in ws.protocol.extensions]
+        assert names == ["permessage-deflate"], names
         assert ws.subprotocol is None, ws.subprotocol
 
-    check("handshake: no extension, no subprotocol", no_extension_negotiated)
+    check("handshake: permessage-deflate negotiated, no subprotocol", deflate_negotiated)
+    check("compressible 256 KiB text echoed (compressed both ways)",
+          lambda: expect_echo(ws, "".join(f'{{"seq":{i},"user":"ada"}},' for i in range(12000))[:1 << 18]))
     check("text echoed", lambda: expect_echo(ws, "hello from websockets é € 🦀"))
     check("empty text echoed", lambda: expect_echo(ws, ""))
     check("binary echoed", lambda: expect_echo(ws, bytes(range(256))))

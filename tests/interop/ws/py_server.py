@@ -44,6 +44,7 @@ class Session:
 
     def __init__(self, client_bin, handler, lines, path="/", **serve_options):
         self.seen = []  # per connection: (request path, messages received, close code, reason)
+        self.extensions = []  # per connection: the extensions negotiated
         self.result = None
         self.timed_out = False
 
@@ -55,6 +56,7 @@ class Session:
                 pass  # without a close handshake: close_code below says so (1006)
             finally:
                 self.seen.append((ws.request.path, received, ws.close_code, ws.close_reason))
+                self.extensions.append([extension.name for extension in ws.protocol.extensions])
 
         with serve(record, "127.0.0.1", 0, max_size=4 << 20, close_timeout=5, **serve_options) as server:
             host, port = server.socket.getsockname()[:2]
@@ -113,6 +115,12 @@ def main():
         assert code == 1000, f"close code {code} reason {reason!r}"
 
     check("echo: server saw the path, every line, then close 1000", server_view)
+
+    def deflate_agreed():
+        # RFC 7692: ws-client offers permessage-deflate; websockets' server accepts it.
+        assert s.extensions == [["permessage-deflate"]], s.extensions
+
+    check("echo: permessage-deflate negotiated (the 70 000-byte line went compressed)", deflate_agreed)
 
     # A server that closes first (1001 going away) after the first message: ws-client prints
     # what arrived, answers the close (RFC 6455 §5.5.1) and exits.

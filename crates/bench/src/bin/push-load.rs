@@ -1,10 +1,10 @@
 //! push-load: fan-out load for `scripts/bench-push.sh`, against talkback's `demo` or Nchan.
 //!
 //! ```text
-//! push-load --scenario sse|longpoll|held --style talkback|nchan      (alias: --longpoll-style)
+//! push-load --scenario sse|longpoll|held|ws --style talkback|nchan      (alias: --longpoll-style)
 //!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
 //!           [--sse-url URL ...: more than one splits the subscribers across them, round-robin]
-//!           --longpoll-url 'http://H:P/ch/{c}/longpoll'
+//!           --longpoll-url 'http://H:P/ch/{c}/longpoll' --ws-url 'http://H:P/ch/{c}/ws'
 //!           [--label NAME] [--subscribers 1000] [--messages 200] [--size 64]
 //!           [--publish-interval-ms 0] [--drain-secs 10] [--threads 1] [--pid PID,...] [--details]
 //! ```
@@ -14,6 +14,7 @@
 //! | `sse` | 1 000 `EventSource`-style subscribers on one channel; 200 POSTs | delivered, lost, duplicated, p50/p99 publish→receive, deliveries/s |
 //! | `longpoll` | 1 000 long-poll loops, each re-asking after its last id; 200 POSTs | the same |
 //! | `held` | 10 000 parked long-polls (`--pid` needed) | server RSS growth per held request; then one publish must release all |
+//! | `ws` | 1 000 WebSocket subscribers offering permessage-deflate (RFC 7692, as Chromium does; a server that declines is an error); 200 POSTs of `--size` bytes | the same, plus bytes on the wire per delivered message and, with `--pid`, server CPU per delivered message |
 //!
 //! `{c}` in the URLs is replaced by a fresh channel name per run. Each body carries its
 //! sequence number and publish time (`"<seq> <ns since start>"`), so loss, duplication (by
@@ -25,7 +26,7 @@
 //! unless `--publish-interval-ms` spaces them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use talkback_bench::args::Args;
@@ -35,6 +36,8 @@ use talkback_bench::net::runtime;
 use talkback_bench::procfs;
 use talkback_bench::push::{self, Seen, SseParser};
 use talkback_bench::report::{self, Line};
+use talkback_ws::handshake::ClientHandshake;
+use talkback_ws::{Config, Connection, DeflateOffer, Event, Role};
 use tokio::sync::{Semaphore, watch};
 
 /// The run's settings, shared by every task.
@@ -58,6 +61,8 @@ struct Plan {
     gate: Semaphore,
     /// `--details`: latency per ten messages and the publish answers, on stderr.
     details: bool,
+    /// `ws`: bytes the subscribers read after their handshakes (frames), all together.
+    wire: AtomicU64,
 }
 
 fn main() {
@@ -89,7 +94,11 @@ fn run() -> Result<u64, String> {
         ),
     };
     let url = |name: &str| -> Result<Url, String> { Url::parse(&args.required(name)?.replace("{c}", &channel)) };
-    let name = if scenario == "sse" { "sse-url" } else { "longpoll-url" };
+    let name = match scenario.as_str() {
+        "sse" => "sse-url",
+        "ws" => "ws-url",
+        _ => "longpoll-url",
+    };
     let mut subscribe = vec![url(name)?];
     for more in args.all(name).into_iter().skip(1) {
         subscribe.push(Url::parse(&more.replace("{c}", &channel))?);
@@ -114,12 +123,13 @@ fn run() -> Result<u64, String> {
         ready: AtomicUsize::new(0),
         gate: Semaphore::new(256),
         details: args.flag("details"),
+        wire: AtomicU64::new(0),
         scenario,
     });
     if plan.scenario == "held" && plan.pids.is_empty() {
         return Err("held needs --pid SERVER_PID (several for nginx workers)".into());
     }
-    if !["sse", "longpoll", "held"].contains(&plan.scenario.as_str()) {
+    if !["sse", "longpoll", "held", "ws"].contains(&plan.scenario.as_str()) {
         return Err(format!("unknown scenario {:?}", plan.scenario));
     }
     let rt = runtime(args.parse_or("threads", 1usize)?)?;
@@ -144,6 +154,8 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
                 let run = async {
                     if plan.scenario == "sse" {
                         sse(&plan, &url, &mut seen, &mut conn).await
+                    } else if plan.scenario == "ws" {
+                        ws(&plan, &url, &mut seen, &mut conn).await
                     } else {
                         longpoll(&plan, &url, &mut seen, &mut conn).await
                     }
@@ -170,6 +182,7 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     // Let the server park the last requests it was sent.
     tokio::time::sleep(Duration::from_millis(if plan.scenario == "held" { 2000 } else { 300 })).await;
     let rss_after = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
+    let cpu_before = procfs::cpu_sum(&plan.pids).unwrap_or_default();
     // The publisher gets its own thread and runtime, so a thousand busy subscriber tasks
     // cannot slow the publishing down (it would look like a slow server).
     let publisher = {
@@ -203,8 +216,9 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
         results.push(seen);
         held.push(conn);
     }
+    let cpu = procfs::cpu_sum(&plan.pids).unwrap_or_default().saturating_sub(cpu_before);
     drop(held);
-    let publish = Publish { first: first_publish, errors: publish_errors, took: published, answers };
+    let publish = Publish { first: first_publish, errors: publish_errors, took: published, answers, cpu };
     Ok(summarize(&plan, &results, &publish, (rss_before, rss_after)))
 }
 
@@ -240,6 +254,52 @@ async fn sse(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -
         }
         let now = Instant::now();
         parser.feed(&buf, &mut |data| seen.deliver(plan.base, data, now));
+    }
+    seen.error.clone().map_or(Ok(()), Err)
+}
+
+/// A WebSocket subscriber: the opening handshake offering permessage-deflate (its answer
+/// checked per RFC 7692 §7.1), then text frames — compressed or not — decoded and inflated by
+/// `talkback-ws`'s client `Connection`.
+async fn ws(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
+    let conn = keep.insert(connect(plan, url).await?);
+    let offer = DeflateOffer::default();
+    let handshake = ClientHandshake::new(&url.host, &url.path, &[]).offer_deflate(offer);
+    let mut request = Vec::new();
+    handshake.encode_request(&mut request);
+    conn.send(&request).await.map_err(|e| e.to_string())?;
+    let head = conn.head().await.map_err(|e| format!("ws head: {e}"))?;
+    if head.status != 101 {
+        return Err(format!("ws answered {}", head.status));
+    }
+    conn.upgraded();
+    let answer = head.header("sec-websocket-extensions").map(str::as_bytes);
+    let deflate = offer.check_answer(answer.into_iter()).map_err(|e| format!("bad extension answer: {e:?}"))?;
+    if deflate.is_none() {
+        return Err("the server declined permessage-deflate".into());
+    }
+    plan.ready.fetch_add(1, Ordering::Relaxed);
+    let config = Config { deflate, max_message_size: 1 << 20, max_frame_size: 1 << 20, ..Config::default() };
+    let mut socket = Connection::new(Role::Client, config, Instant::now());
+    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    while !seen.done(plan.messages) {
+        buf.clear();
+        if conn.stream_into(&mut buf).await.map_err(|e| format!("ws read: {e}"))? {
+            return Err("the WebSocket ended".into());
+        }
+        plan.wire.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        let now = Instant::now();
+        socket.handle_bytes(&buf, now).map_err(|e| format!("ws: {e}"))?;
+        while let Some(event) = socket.poll_event() {
+            if let Event::Text(text) = event {
+                seen.deliver(plan.base, text.as_bytes(), now);
+            }
+        }
+        out.clear();
+        socket.poll_transmit(&mut out); // pongs
+        if !out.is_empty() {
+            conn.send(&out).await.map_err(|e| e.to_string())?;
+        }
     }
     seen.error.clone().map_or(Ok(()), Err)
 }
@@ -363,6 +423,8 @@ struct Publish {
     took: Duration,
     /// `POST` to its answer.
     answers: Histogram,
+    /// Server CPU (the `--pid`s) from the subscribers being ready to the end of the drain.
+    cpu: Duration,
 }
 
 fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) -> u64 {
@@ -421,6 +483,14 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
     if plan.scenario == "held" {
         line = line.field("rss_before", rss.0).field("rss_after", rss.1).float("bytes_per_held", per_held);
     }
+    let wire_per_msg = plan.wire.load(Ordering::Relaxed) as f64 / unique.max(1) as f64;
+    let cpu_per_msg = publish.cpu.as_secs_f64() * 1e9 / unique.max(1) as f64;
+    if plan.scenario == "ws" {
+        line = line.float("wire_bytes_per_msg", wire_per_msg);
+        if !plan.pids.is_empty() {
+            line = line.float("cpu_ns_per_msg", cpu_per_msg);
+        }
+    }
     line.print();
     let mut header =
         vec!["server", "scenario", "subs×msgs", "delivered", "lost", "dup", "deliveries/s", "p50", "p99", "errors"];
@@ -439,6 +509,11 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
     if plan.scenario == "held" {
         header.push("bytes/held");
         row.push(format!("{per_held:.0}"));
+    }
+    if plan.scenario == "ws" {
+        header.extend(["wire B/msg", "CPU ns/msg"]);
+        row.push(format!("{wire_per_msg:.0}"));
+        row.push(if plan.pids.is_empty() { "-".into() } else { format!("{cpu_per_msg:.0}") });
     }
     report::table(&header, &[row]);
     if let Some(e) = first_error {

@@ -15,7 +15,7 @@
 use talkback_server::flags::{self, Args};
 use talkback_server::ws_client::{Options, autobahn, interactive};
 
-const HELP: &str = "usage: ws-client [--trace] [--max-message BYTES] ws://HOST[:PORT][/PATH]
+const HELP: &str = "usage: ws-client [--trace] [--max-message BYTES] [--no-deflate] ws://HOST[:PORT][/PATH]
        ws-client --autobahn [--max-message BYTES] ws://HOST:PORT
 
   (default)         send each stdin line as a text message, print each message received
@@ -23,6 +23,7 @@ const HELP: &str = "usage: ws-client [--trace] [--max-message BYTES] ws://HOST[:
   --trace           print every frame in and out on stderr
   --max-message N   largest frame and message accepted, in bytes or with K, M, G
                     (powers of 1024; default 16M)
+  --no-deflate      do not offer permessage-deflate (RFC 7692; offered by default)
   --help            this text
 
 HOST is a name (resolved when connecting), an IPv4 address or a bracketed IPv6 address
@@ -54,13 +55,14 @@ fn main() {
 
 /// The options, or `None` for `--help`.
 fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut opts = Options { url: String::new(), autobahn: false, trace: false, max_message: 16 << 20 };
+    let mut opts = Options { url: String::new(), autobahn: false, trace: false, max_message: 16 << 20, deflate: true };
     let mut args = Args::new(words);
     while let Some(word) = args.next_flag() {
         match word.as_str() {
             "--help" | "-h" => return args.switch(&word).map(|()| None),
             "--autobahn" => args.switch(&word).map(|()| opts.autobahn = true)?,
             "--trace" => args.switch(&word).map(|()| opts.trace = true)?,
+            "--no-deflate" => args.switch(&word).map(|()| opts.deflate = false)?,
             "--max-message" => {
                 let value = args.value(&word)?;
                 let bytes = flags::size(&word, &value)?;
@@ -90,7 +92,8 @@ mod tests {
         let opts = parse(&["--max-message", "64K", "ws://localhost:8080/"]).unwrap().unwrap();
         assert_eq!((opts.max_message, opts.url.as_str()), (64 << 10, "ws://localhost:8080/"));
         let opts = parse(&["ws://[::1]:9001", "--max-message=1M", "--trace"]).unwrap().unwrap();
-        assert_eq!((opts.max_message, opts.trace), (1 << 20, true));
+        assert_eq!((opts.max_message, opts.trace, opts.deflate), (1 << 20, true, true));
+        assert!(!parse(&["--no-deflate", "ws://x/"]).unwrap().unwrap().deflate);
         assert_eq!(
             parse(&["--max-message", "0", "ws://x/"]).unwrap_err(),
             "--max-message must be at least 1: every message would be refused"

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use talkback_longpoll::{ChannelLog, MessageId};
 
+use super::deflated::Windows;
 use super::encoded::Encoded;
 
 /// A channel, shared by every loop (the hub's map holds it under its name).
@@ -16,6 +17,9 @@ pub(super) struct Channel {
     /// The oldest retained id, readable without the lock: the hub's publish order drops its
     /// entries below it when it compacts. Only grows; `MessageId::MAX` once freed.
     first_id: AtomicU64,
+    /// The window sizes its WebSocket subscribers negotiated (permessage-deflate), counted
+    /// without the lock: a publish compresses once for each (`deflated.rs`).
+    pub(super) windows: Windows,
     state: Mutex<ChannelState>,
 }
 
@@ -42,7 +46,12 @@ impl Channel {
     /// A channel called `name` over `log`.
     pub(super) fn new(name: Arc<str>, log: ChannelLog<Arc<Encoded>>) -> Channel {
         let first_id = AtomicU64::new(log.first_id());
-        Channel { name, first_id, state: Mutex::new(ChannelState { log, loops_listening: 0, freed: false }) }
+        Channel {
+            name,
+            first_id,
+            windows: Windows::default(),
+            state: Mutex::new(ChannelState { log, loops_listening: 0, freed: false }),
+        }
     }
 
     /// Locks it (a panic elsewhere cannot poison the hub for everyone).

@@ -25,7 +25,9 @@ use std::sync::atomic::AtomicUsize;
 use talkback_longpoll::{
     JSON_ELEMENT_TAIL, MessageId, encode_json_element, encode_json_element_head, json_element_len, json_verbatim,
 };
-use talkback_ws::{FrameHeader, OpCode};
+use talkback_ws::{FrameHeader, OpCode, RSV1};
+
+use super::deflated::Deflated;
 
 /// One message, kept once, shared by every subscriber on every loop.
 #[derive(Debug)]
@@ -41,6 +43,8 @@ pub struct Encoded {
     text: Range<usize>,
     /// `{"id":N,"data":"…"}`, kept only when escaping changed the text.
     escaped: Option<Arc<[u8]>>,
+    /// The text compressed for WebSocket subscribers, once per window size (`deflated.rs`).
+    deflated: Deflated,
     /// Loops that have not delivered it yet; the last one takes it off the hub's backlog.
     pub(super) undelivered: AtomicUsize,
 }
@@ -86,7 +90,24 @@ impl Encoded {
             encode_json_element(id, text, &mut element);
             Arc::from(element)
         });
-        Encoded { id, event, text_in, text: range, escaped, undelivered: AtomicUsize::new(loops) }
+        let deflated = Deflated::default();
+        Encoded { id, event, text_in, text: range, escaped, deflated, undelivered: AtomicUsize::new(loops) }
+    }
+
+    /// The same message with its compressed payloads (made before the channel's lock).
+    pub(super) fn with_deflated(self, deflated: Deflated) -> Encoded {
+        Encoded { deflated, ..self }
+    }
+
+    /// The text compressed with a `window_bits` window (RFC 7692 §7.2.1, no context
+    /// takeover), if it was: the payload of a frame with RSV1, see [`Encoded::ws_deflated_header`].
+    pub fn deflated(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
+        self.deflated.get(window_bits)
+    }
+
+    /// The header of the compressed text frame carrying `payload` (RSV1 set, RFC 7692 §6.1).
+    pub fn ws_deflated_header(payload: &[u8]) -> FrameHeader {
+        FrameHeader { fin: true, rsv: RSV1, opcode: OpCode::Text, mask: None, payload_len: payload.len() as u64 }
     }
 
     /// The SSE event, whole: `id: N\ndata: …\n\n`.
@@ -146,13 +167,21 @@ impl Encoded {
 
     /// What keeping this message costs, in bytes, as the hub's budget counts it: every block
     /// it holds (the event; the separate text and JSON element when there are any; itself
-    /// behind its reference counts), each as an allocator rounds it, plus its slots in the
-    /// channel's log and the hub's publish order.
+    /// behind its reference counts; each compressed payload, and the list of them), each as an
+    /// allocator rounds it, plus its slots in the channel's log and the hub's publish order.
     pub fn retained_bytes(&self) -> usize {
         let own_text = !Arc::ptr_eq(&self.text_in, &self.event);
         let text = if own_text { block(ARC_HEADER + self.text_in.len()) } else { 0 };
         let escaped = self.escaped.as_ref().map_or(0, |e| block(ARC_HEADER + e.len()));
-        block(ARC_HEADER + size_of::<Encoded>()) + block(ARC_HEADER + self.event.len()) + text + escaped + SLOTS
+        let deflated: usize = self.deflated.blocks().map(|len| block(ARC_HEADER + len)).sum();
+        let list = if deflated > 0 { block(self.deflated.blocks().count() * 24) } else { 0 };
+        block(ARC_HEADER + size_of::<Encoded>())
+            + block(ARC_HEADER + self.event.len())
+            + text
+            + escaped
+            + deflated
+            + list
+            + SLOTS
     }
 }
 

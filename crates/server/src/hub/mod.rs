@@ -37,12 +37,14 @@
 
 mod budget;
 mod channel;
+mod deflated;
 mod encoded;
 mod shared;
 
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -50,6 +52,7 @@ use std::sync::atomic::Ordering;
 
 use talkback_longpoll::{Batch, ChannelLog, MessageId, Parked};
 
+pub use deflated::{BROADCAST_LEVEL, Deflated};
 pub use encoded::{Encoded, Json};
 pub use shared::{Hub, HubLimits, TooManyChannels};
 
@@ -189,6 +192,9 @@ pub struct LocalHub<K> {
     spares: Vec<LocalChannel<K>>,
     /// `POST`s on this loop waiting for the backlog to shrink.
     waiting: Vec<K>,
+    /// This loop's compressors for broadcasts, one per window size in use (`deflated.rs`);
+    /// in a cell so that publishing stays a `&self` method (it touches nothing else here).
+    compressors: RefCell<deflated::Compressors>,
 }
 
 impl<K> std::fmt::Debug for LocalHub<K> {
@@ -227,7 +233,8 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// Loop `index`'s view of `shared`, able to reach every loop through `loops` (this one
     /// included, at position `index`).
     pub fn new(shared: Arc<Hub>, index: usize, loops: Vec<Box<dyn Mailbox>>) -> LocalHub<K> {
-        LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new() }
+        let compressors = RefCell::new(deflated::Compressors::default());
+        LocalHub { shared, index, loops, local: HashMap::new(), spares: Vec::new(), waiting: Vec::new(), compressors }
     }
 
     /// The hub every loop shares.
@@ -235,12 +242,21 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         &self.shared
     }
 
-    /// Appends `text` to channel `name` (made if need be), keeps it once, and sends it to
-    /// every loop; then evicts what the budget no longer holds. Returns the new id.
+    /// Messages shorter than `bytes` are not compressed for WebSocket subscribers
+    /// (`--deflate-threshold`).
+    pub fn set_deflate_threshold(&mut self, bytes: usize) {
+        self.compressors.get_mut().threshold = bytes;
+    }
+
+    /// Appends `text` to channel `name` (made if need be), keeps it once — compressed once
+    /// for each window size its WebSocket subscribers negotiated, before taking its lock —
+    /// and sends it to every loop; then evicts what the budget no longer holds. Returns the
+    /// new id.
     pub fn publish(&self, name: &str, text: &str) -> Result<MessageId, TooManyChannels> {
+        let mut deflated = Some(self.deflate_for(name, text));
         let id = self.shared.with_channel(name, |channel, state| {
             let id = state.log.next_id();
-            self.append_and_send(channel, state, id, text);
+            self.append_and_send(channel, state, id, text, deflated.take().unwrap_or_default());
             id
         })?;
         self.shared.enforce_budget();
@@ -259,6 +275,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         text: &str,
         arrival: Arrival,
     ) -> Result<Stored, TooManyChannels> {
+        let mut deflated = Some(self.deflate_for(name, text));
         let stored = self.shared.with_channel(name, |channel, state| {
             let next = state.log.next_id();
             if id < next || (id > next && arrival == Arrival::OnlyNext) {
@@ -267,7 +284,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
             if id > next {
                 self.shared.skip_gap(channel, state, id);
             }
-            self.append_and_send(channel, state, id, text);
+            self.append_and_send(channel, state, id, text, deflated.take().unwrap_or_default());
             if id > next { Stored::AfterGap { missed: id - next } } else { Stored::Next }
         })?;
         self.shared.enforce_budget();
@@ -285,16 +302,28 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         self.shared.with_existing(name, |_, state| state.log.last_id()).unwrap_or_else(|| self.shared.floor(name))
     }
 
-    /// Under `channel`'s lock: keeps message `id` once, appends it, and sends it to every loop
-    /// — still under the lock, so every loop sees this channel's messages in id order.
+    /// `text` compressed once for each window size the WebSocket subscribers of channel
+    /// `name` negotiated — before its lock is taken (nothing for a channel not made yet: it
+    /// has no subscriber).
+    fn deflate_for(&self, name: &str, text: &str) -> Deflated {
+        match self.shared.existing(name) {
+            Some(channel) => self.compressors.borrow_mut().compress(text, channel.windows.in_use()),
+            None => Deflated::default(),
+        }
+    }
+
+    /// Under `channel`'s lock: keeps message `id` once (with its compressed forms), appends
+    /// it, and sends it to every loop — still under the lock, so every loop sees this
+    /// channel's messages in id order.
     fn append_and_send(
         &self,
         channel: &Arc<channel::Channel>,
         state: &mut channel::ChannelState,
         id: MessageId,
         text: &str,
+        deflated: Deflated,
     ) {
-        let message = Arc::new(Encoded::new(id, text, self.loops.len()));
+        let message = Arc::new(Encoded::new(id, text, self.loops.len()).with_deflated(deflated));
         self.shared.backlog.fetch_add(1, Ordering::AcqRel);
         self.shared.append(channel, state, &message);
         for mailbox in &self.loops {
@@ -361,6 +390,15 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         })?;
         self.listeners(&channel).subscribers.push(key);
         Ok(Subscription { channel, replay, last_sent })
+    }
+
+    /// A WebSocket subscriber of `channel` negotiated permessage-deflate with a
+    /// `window_bits` window (`joined`), or it went: broadcasts are compressed for each window
+    /// in use.
+    pub fn count_window(&self, channel: &str, window_bits: u8, joined: bool) {
+        if let Some(channel) = self.shared.existing(channel) {
+            channel.windows.count(window_bits, joined);
+        }
     }
 
     /// `key` no longer listens on `channel`.

@@ -173,6 +173,11 @@ impl Hub {
         }
     }
 
+    /// The channel called `name` if there is one (no lock but the map's is taken).
+    pub(super) fn existing(&self, name: &str) -> Option<Arc<Channel>> {
+        self.find(name, false)
+    }
+
     /// The channel called `name`; made (starting after its id floor) if `create` and there is
     /// room.
     fn find(&self, name: &str, create: bool) -> Option<Arc<Channel>> {

@@ -2,6 +2,9 @@
 
 use super::*;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 #[test]
 fn sse_head_is_an_uncached_event_stream() {
     let server = spawn_hub(|_| {});
@@ -89,20 +92,28 @@ fn slow_sse_consumer_is_dropped_while_a_reader_gets_every_message() {
     let server = spawn_hub(|o| o.output_cap = 64 << 10);
     let stalled = Sse::open(server.addr(), "/ch/slow/sse", "");
     let mut reader = Sse::open(server.addr(), "/ch/slow/sse", "");
+    // The reader says how far it got, and the publisher stays at most a few messages ahead
+    // of it: on a loaded machine a reader thread descheduled for a while must not look like
+    // a slow consumer (the output cap is 64 KiB, four messages).
+    let got = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&got);
     let reading = std::thread::spawn(move || {
-        let ids: Vec<u64> = reader
-            .messages(MESSAGES)
-            .into_iter()
-            .map(|(id, data)| {
-                assert_eq!(data.len(), SIZE);
-                id
-            })
-            .collect();
+        let mut ids = Vec::with_capacity(MESSAGES);
+        for _ in 0..MESSAGES {
+            let (id, data) = reader.messages(1).remove(0);
+            assert_eq!(data.len(), SIZE);
+            ids.push(id);
+            progress.fetch_add(1, Ordering::Relaxed);
+        }
         ids
     });
     let mut publisher = server.client();
     let body = "s".repeat(SIZE);
-    for _ in 0..MESSAGES {
+    for sent in 0..MESSAGES {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sent > got.load(Ordering::Relaxed) + 2 && Instant::now() < deadline && !reading.is_finished() {
+            std::thread::sleep(Duration::from_micros(200));
+        }
         publish(&mut publisher, "slow", &body);
     }
     let ids = reading.join().expect("the reading subscriber got every message");

@@ -57,7 +57,8 @@ impl Connection {
     /// taken back.
     pub fn direct_payload(&mut self) -> Option<&mut [u8]> {
         if self.direct.is_none() {
-            if self.phase != Phase::Open || self.error.is_some() {
+            // A compressed payload goes through the inflater, never straight into the message.
+            if self.phase != Phase::Open || self.error.is_some() || self.inflating {
                 return None;
             }
             if self.read == Read::ExpectFrameHeader {

@@ -41,9 +41,16 @@ impl Connection {
                 }
             }
         };
-        self.check_header(&header)?;
+        let compressed = self.check_header(&header)?;
         if !header.opcode.is_control() {
             self.large_frames = header.payload_len >= super::DIRECT_PAYLOAD_MIN as u64;
+            self.inflating = compressed;
+            if header.opcode != OpCode::Continuation {
+                self.compressed_in = 0;
+            }
+            if compressed {
+                self.compressed_in += header.payload_len;
+            }
         }
         if let Some(log) = &mut self.log {
             log.begin_in(header);
@@ -57,11 +64,10 @@ impl Connection {
         Ok(used)
     }
 
-    /// Every header rule that is not pure syntax (§5.1, §5.2, §5.4, §5.5, §10.4).
-    fn check_header(&self, h: &FrameHeader) -> Result<(), Error> {
-        if h.rsv != 0 {
-            return Err(Error::ReservedBitsSet);
-        }
+    /// Every header rule that is not pure syntax (§5.1, §5.2, §5.4, §5.5, §10.4; RFC 7692 §6.1
+    /// for RSV1). Returns whether the frame's message is compressed.
+    fn check_header(&self, h: &FrameHeader) -> Result<bool, Error> {
+        let compressed = self.check_rsv(h)?;
         match (self.role, h.mask.is_some()) {
             (Role::Server, false) => return Err(Error::UnmaskedClientFrame),
             (Role::Client, true) => return Err(Error::MaskedServerFrame),
@@ -74,7 +80,7 @@ impl Connection {
             if h.payload_len > 125 {
                 return Err(Error::ControlFrameTooLong);
             }
-            return Ok(());
+            return Ok(false);
         }
         match (h.opcode, self.partial) {
             (OpCode::Continuation, None) => return Err(Error::ContinuationWithoutStart),
@@ -86,15 +92,18 @@ impl Connection {
         if h.payload_len > self.config.max_frame_size as u64 {
             return Err(Error::FrameTooLarge);
         }
-        let held = match self.partial {
-            Some(Partial::Text) => self.text.len(),
-            Some(Partial::Binary) => self.binary.len(),
-            None => 0,
+        // A compressed message's limit is on what it inflates to (checked as it inflates),
+        // and on its compressed bytes here; a new message holds nothing yet.
+        let held = match (self.partial, compressed) {
+            (None, _) => 0,
+            (Some(_), true) => self.compressed_in as usize,
+            (Some(Partial::Text), false) => self.text.len(),
+            (Some(Partial::Binary), false) => self.binary.len(),
         };
         if held as u64 + h.payload_len > self.config.max_message_size as u64 {
             return Err(Error::MessageTooLarge);
         }
-        Ok(())
+        Ok(compressed)
     }
 
     /// `ExpectPayload`: consumes as much of the frame's payload as `input` holds.
@@ -116,6 +125,7 @@ impl Connection {
                 }
             }
             _ if ignoring => {}
+            _ if self.inflating => self.inflate_piece(header, chunk, offset)?,
             OpCode::Text if received == 0 && done && header.fin => {
                 return self.whole_message(header, chunk, n);
             }
@@ -195,6 +205,13 @@ impl Connection {
     /// The last payload byte of a frame arrived (or it had none): update the message state
     /// (§5.4) or act on the control frame (§5.5).
     pub(super) fn finish_frame(&mut self, h: FrameHeader) -> Result<(), Error> {
+        if h.fin && self.inflating && !h.opcode.is_control() {
+            if self.phase == Phase::Open {
+                self.finish_inflating(h)?;
+            } else {
+                self.inflating = false;
+            }
+        }
         if let Some(log) = &mut self.log {
             log.end_in();
         }
@@ -252,6 +269,7 @@ impl Connection {
         self.partial = None;
         self.text.clear();
         self.binary.clear();
+        self.inflating = false;
         self.events.push_back(Event::Close(frame));
         Ok(())
     }

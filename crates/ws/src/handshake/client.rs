@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::{HandshakeError, accept_key, has_token, nonce};
+use crate::extension::{Deflate, DeflateOffer};
 
 /// The longest response head we read before giving up.
 const MAX_HEAD: usize = 16 * 1024;
@@ -22,6 +23,10 @@ pub struct ClientHandshake {
     key: String,
     /// How far the response has been searched for the blank line (never rescan).
     scanned: usize,
+    /// The permessage-deflate offer, if we make one.
+    offer: Option<DeflateOffer>,
+    /// What the server accepted of it.
+    deflate: Option<Deflate>,
 }
 
 impl ClientHandshake {
@@ -40,7 +45,21 @@ impl ClientHandshake {
             protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
             key: STANDARD.encode(nonce),
             scanned: 0,
+            offer: None,
+            deflate: None,
         }
+    }
+
+    /// Offers permessage-deflate (RFC 7692 §5) with the request.
+    pub fn offer_deflate(mut self, offer: DeflateOffer) -> ClientHandshake {
+        self.offer = Some(offer);
+        self
+    }
+
+    /// After an accepted response: permessage-deflate as the server agreed (put it in
+    /// `Config::deflate`), or `None` if it declined or was not offered.
+    pub fn deflate(&self) -> Option<Deflate> {
+        self.deflate
     }
 
     /// The `Sec-WebSocket-Key` sent.
@@ -57,6 +76,9 @@ impl ClientHandshake {
         );
         if !self.protocols.is_empty() {
             head.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", self.protocols.join(", ")));
+        }
+        if let Some(offer) = &self.offer {
+            head.push_str(&format!("Sec-WebSocket-Extensions: {}\r\n", offer.header()));
         }
         head.push_str("\r\n");
         out.extend_from_slice(head.as_bytes());
@@ -104,6 +126,12 @@ impl ClientHandshake {
                 }
                 Some(chosen.to_owned())
             }
+        };
+        let mut answers = values("sec-websocket-extensions").peekable();
+        self.deflate = match &self.offer {
+            None if answers.peek().is_some() => return Err(HandshakeError::UnofferedExtension),
+            None => None,
+            Some(offer) => offer.check_answer(answers).map_err(|_| HandshakeError::UnofferedExtension)?,
         };
         Ok(Some((end, protocol)))
     }

@@ -40,7 +40,7 @@ fn rfc6455_1_3_accept_key_of_the_sample_nonce() {
 
 #[test]
 fn rfc6455_4_2_2_accepts_the_section_1_3_request_and_picks_a_protocol() {
-    let policy = ServerPolicy { protocols: vec!["superchat".into(), "chat".into()], origin: None };
+    let policy = ServerPolicy { protocols: vec!["superchat".into(), "chat".into()], origin: None, deflate: None };
     let accepted = accept(&request(&good()), &policy).unwrap();
     assert_eq!(accepted.protocol(), Some("superchat"));
     let mut out = Vec::new();
@@ -124,8 +124,11 @@ fn rfc9110_6_6_1_refusal_with_date_carries_it() {
 
 #[test]
 fn rfc6455_10_2_origin_policy_refuses_with_403() {
-    let policy =
-        ServerPolicy { protocols: vec![], origin: Some(Box::new(|origin| origin == Some(b"http://good.example"))) };
+    let policy = ServerPolicy {
+        protocols: vec![],
+        origin: Some(Box::new(|origin| origin == Some(b"http://good.example"))),
+        deflate: None,
+    };
     let err = accept(&request(&good()), &policy).unwrap_err();
     assert_eq!((err.clone(), err.status()), (HandshakeError::OriginRefused, 403));
     let ok = request(&with("Origin", "http://good.example"));
@@ -136,7 +139,8 @@ fn rfc6455_10_2_origin_policy_refuses_with_403() {
 fn response_for(client: &ClientHandshake, protocol: Option<&str>) -> Vec<u8> {
     let mut req = request(&without("Sec-WebSocket-Key"));
     req.push_header("Sec-WebSocket-Key", client.key().as_bytes());
-    let policy = ServerPolicy { protocols: protocol.into_iter().map(String::from).collect(), origin: None };
+    let policy =
+        ServerPolicy { protocols: protocol.into_iter().map(String::from).collect(), origin: None, deflate: None };
     let mut out = Vec::new();
     accept(&req, &policy).unwrap().encode_response(&mut out);
     out
