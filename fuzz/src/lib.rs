@@ -8,6 +8,7 @@
 //! | `ws_connection` | [`ws`] | a role-and-config byte, then the bytes received | splits and direct payload reads give the same events; each event re-encoded decodes back; what we transmit decodes cleanly at the peer; headers re-encode to their bytes; deadlines move forward |
 //! | `sse_parser` | [`sse`] | an event stream | splits give the same events; the encoder's output of each parsed event parses back to it |
 //! | `longpoll_query` | [`longpoll`] | a query string (then a log's shape) | parsing matches a reference model and round-trips; a log's batches match a model; JSON strings decode back |
+//! | `resp_decoder` | [`resp`] | the bytes a Redis server sends | splits and a byte at a time give the same values and error; each value re-encoded decodes back |
 //! | `server_handler` | [`handler`] | `arbitrary` ops: connect, send, peer close, advance, deliver, take output | responses are well-formed; every open connection has a timer; closed ones stay closed |
 //!
 //! [`seeds`] turns the harness's RFC vectors into the committed seed files
@@ -16,6 +17,7 @@
 pub mod handler;
 pub mod http1;
 pub mod longpoll;
+pub mod resp;
 pub mod seeds;
 pub mod sse;
 pub mod ws;

@@ -12,7 +12,8 @@ use talkback_ws::OpCode;
 use crate::handler::{Bytes, Op, Setup, Which, canned, masked_frame};
 
 /// Every fuzz target, as named in `Cargo.toml` and `seeds/`.
-pub const TARGETS: [&str; 5] = ["http1_decoder", "ws_connection", "sse_parser", "longpoll_query", "server_handler"];
+pub const TARGETS: [&str; 6] =
+    ["http1_decoder", "ws_connection", "sse_parser", "longpoll_query", "resp_decoder", "server_handler"];
 
 /// Runs the check of `target` on one input (what its fuzz target does).
 pub fn check(target: &str, data: &[u8]) {
@@ -21,6 +22,7 @@ pub fn check(target: &str, data: &[u8]) {
         "ws_connection" => crate::ws::check(data),
         "sse_parser" => crate::sse::check(data),
         "longpoll_query" => crate::longpoll::check(data),
+        "resp_decoder" => crate::resp::check(data),
         "server_handler" => crate::handler::check(data),
         other => panic!("no target {other}"),
     }
@@ -54,6 +56,9 @@ pub fn all() -> Vec<Seed> {
     }
     for (name, bytes) in longpoll() {
         add("longpoll_query", name, bytes.to_vec());
+    }
+    for (name, bytes) in resp() {
+        add("resp_decoder", name, bytes.to_vec());
     }
     for (name, bytes) in handler() {
         add("server_handler", &name, bytes);
@@ -342,4 +347,19 @@ pub fn encode_input(setup: &Setup, ops: &[Op]) -> Vec<u8> {
 fn tag(out: &mut Vec<u8>, index: usize, count: usize) {
     let value = ((index as u64) << 32).div_ceil(count as u64);
     out.extend_from_slice(&(value as u32).to_le_bytes());
+}
+
+/// Replies a Redis server sends the hub: the examples of the RESP spec and of the cluster's
+/// commands (the publish script's answer, a history read, a pub/sub push, errors).
+fn resp() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        ("simple", b"+OK\r\n"),
+        ("error-noscript", b"-NOSCRIPT No matching script. Please use EVAL.\r\n"),
+        ("integer", b":1000\r\n:-1\r\n"),
+        ("bulk", b"$5\r\nhello\r\n$0\r\n\r\n$-1\r\n"),
+        ("nested", b"*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n"),
+        ("push", b"*3\r\n$7\r\nmessage\r\n$12\r\ntalkback:msg\r\n$8\r\n7\nroom\nhi\r\n"),
+        ("xrange", b"*2\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nd\r\n$3\r\none\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nd\r\n$3\r\ntwo\r\n"),
+        ("null-array", b"*-1\r\n*0\r\n"),
+    ]
 }
