@@ -359,7 +359,10 @@ fn resp() -> Vec<(&'static str, &'static [u8])> {
         ("bulk", b"$5\r\nhello\r\n$0\r\n\r\n$-1\r\n"),
         ("nested", b"*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n"),
         ("push", b"*3\r\n$7\r\nmessage\r\n$12\r\ntalkback:msg\r\n$8\r\n7\nroom\nhi\r\n"),
-        ("xrange", b"*2\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nd\r\n$3\r\none\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nd\r\n$3\r\ntwo\r\n"),
+        (
+            "xrange",
+            b"*2\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nd\r\n$3\r\none\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nd\r\n$3\r\ntwo\r\n",
+        ),
         ("null-array", b"*-1\r\n*0\r\n"),
     ]
 }
