@@ -14,7 +14,8 @@
 //!   │            (turns the hub's Delivery into pushes and answers); the observer hangs here
 //!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
 //!  routes      which request gets which answer; Handled / Switch
-//!  websocket · sse · longpoll · publish · page · metrics   the transports (and the scrape)
+//!  websocket · sse · longpoll · publish · page · metrics · client_js
+//!              the transports (and the scrape, the client module)
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
 //!  answer      the answering layer: ReplyTo, respond, Pushed (every response is traced here)
 //!  state       LoopCtx: the per-loop state, plain data; Service, HubRoutes
@@ -29,6 +30,7 @@
 //! and the technique chapters in `docs/`.
 
 pub mod answer;
+pub mod client_js;
 pub mod conn;
 pub mod flags;
 pub mod guard;
