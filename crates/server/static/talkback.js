@@ -205,6 +205,8 @@ export class Subscription extends EventTarget {
       },
       message: (id, data) => {
         markAlive();
+        // The message that proves a technique alive is carried by it: say so before delivering.
+        if (this.#transport === null) this.#transport = name;
         this.#deliver(id, data);
       },
       missed: (from, count) => {
