@@ -54,6 +54,10 @@ e2e:
 e2e-guard:
     bash scripts/e2e-guard.sh
 
+# talkback.js in headless Chromium: falls back WS → SSE → long-poll, loses nothing over a switch, returns to WS
+e2e-client:
+    bash scripts/e2e-client.sh
+
 # The demo behind a real nginx (deploy/nginx/talkback.conf, see docs/deploy.md): all four techniques and the page through it.
 proxy:
     bash tests/proxy/run-nginx.sh

@@ -14,7 +14,8 @@
 //!   │            (turns the hub's Delivery into pushes and answers); the observer hangs here
 //!  http        the HTTP/1.1 side: decode, time out, route, say what the connection Became
 //!  routes      which request gets which answer; Handled / Switch
-//!  websocket · sse · longpoll · publish · page · metrics   the transports (and the scrape)
+//!  websocket · sse · longpoll · publish · page · metrics · client_js
+//!              the transports (and the scrape, the client module)
 //!  stored · redis_link   the cluster's (--redis): a POST held until Redis stored it; the
 //!                        Redis links as loop 0's outbound connections
 //!  held        a request whose answer waits (long-poll, held POST): one type, one rule
@@ -32,6 +33,7 @@
 //! and the technique chapters in `docs/`.
 
 pub mod answer;
+pub mod client_js;
 pub mod cluster;
 pub mod conn;
 pub mod flags;

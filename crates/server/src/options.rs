@@ -78,6 +78,45 @@ pub struct Options {
     /// Messages shorter than this go uncompressed (`--deflate-threshold`, bytes, default
     /// [`DEFAULT_DEFLATE_THRESHOLD`]).
     pub deflate_threshold: usize,
+    /// The subscribe techniques the hub offers (`--transports LIST`, default all four): a
+    /// route left out answers 404, as on a binary that never had it.
+    pub transports: Transports,
+}
+
+/// Which of the four subscribe routes a hub offers (`--transports websocket,sse,longpoll,poll`).
+/// An operator whose proxy cannot carry WebSockets, or buffers event streams, lists what works,
+/// so that clients (talkback.js) learn it from one quick 404 instead of a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    /// `GET /ch/{c}/ws`.
+    pub websocket: bool,
+    /// `GET /ch/{c}/sse`.
+    pub sse: bool,
+    /// `GET /ch/{c}/longpoll`.
+    pub longpoll: bool,
+    /// `GET /ch/{c}/poll`.
+    pub poll: bool,
+}
+
+impl Transports {
+    /// All four (the default).
+    pub const ALL: Transports = Transports { websocket: true, sse: true, longpoll: true, poll: true };
+
+    /// `--transports`: a comma-separated list of `websocket` (or `ws`), `sse`, `longpoll`, `poll`.
+    fn parse(flag: &str, value: &str) -> Result<Transports, String> {
+        let mut offered = Transports { websocket: false, sse: false, longpoll: false, poll: false };
+        for name in value.split(',').map(str::trim) {
+            let slot = match name {
+                "websocket" | "ws" => &mut offered.websocket,
+                "sse" => &mut offered.sse,
+                "longpoll" => &mut offered.longpoll,
+                "poll" => &mut offered.poll,
+                _ => return Err(format!("{flag}: {name:?} is not one of websocket, sse, longpoll, poll")),
+            };
+            *slot = true;
+        }
+        Ok(offered)
+    }
 }
 
 /// The default of `--deflate-threshold`: shorter messages are sent uncompressed, as deflate
@@ -132,6 +171,7 @@ impl Options {
             redis: RedisOptions::default(),
             deflate: true,
             deflate_threshold: DEFAULT_DEFLATE_THRESHOLD,
+            transports: Transports::ALL,
         }
     }
 
@@ -215,6 +255,7 @@ impl Options {
             "--allow-origin" => self.allow_origins.push(crate::guard::origin_flag(value)?),
             "--metrics" => self.metrics = on_off(flag, value)?,
             _ if RedisOptions::owns(flag) => self.redis.set(flag, value)?,
+            "--transports" => self.transports = Transports::parse(flag, value)?,
             _ => return Err(flags::unknown(flag)),
         }
         Ok(())
@@ -329,7 +370,9 @@ Options:
   --allow-origin ORIGIN      WebSocket handshakes only from this Origin (else 403; no Origin or
                              the hub's own is fine), CORS for it on POST, poll, longpoll, sse;
                              repeatable, * for any (default: no CORS, any Origin's WebSocket)
-  --metrics on|off           GET /metrics, Prometheus text format (default on){redis}
+  --metrics on|off           GET /metrics, Prometheus text format (default on)
+  --transports LIST          the subscribe routes offered, comma-separated from websocket, sse,
+                             longpoll, poll (default all four; one left out answers 404){redis}
   --help                     this text";
 
 #[cfg(test)]
@@ -397,6 +440,7 @@ mod tests {
                 "addr" => "127.0.0.1:0",
                 "allow-origin" => "https://a.example",
                 "metrics" => "off",
+                "transports" => "sse,poll",
                 "publish-token-file" => token_file.to_str().unwrap_or_default(),
                 _ => "64",
             };
@@ -505,6 +549,19 @@ mod tests {
         assert!(parse(&["--allow-origin", "a.example"]).is_err(), "an origin has a scheme");
         assert!(parse(&["--allow-origin", "https://a.example/"]).is_err(), "and no path");
         assert!(parse(&["--publish-token-file", "/nonexistent/token"]).is_err());
+    }
+
+    #[test]
+    fn transports_lists_the_subscribe_routes_a_hub_offers() {
+        assert_eq!(parse(&[]).unwrap().unwrap().transports, Transports::ALL, "all four by default");
+        let offered = parse(&["--transports", "sse,longpoll, poll"]).unwrap().unwrap().transports;
+        assert_eq!(offered, Transports { websocket: false, sse: true, longpoll: true, poll: true });
+        assert!(parse(&["--transports", "ws"]).unwrap().unwrap().transports.websocket, "ws is websocket");
+        assert_eq!(
+            parse(&["--transports", "sse,carrier-pigeon"]).unwrap_err(),
+            "--transports: \"carrier-pigeon\" is not one of websocket, sse, longpoll, poll"
+        );
+        assert!(parse(&["--transports", ""]).is_err(), "at least one");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | hub | `GET /ch/{c}/sse` | Server-Sent Events |
 //! | hub | `GET /ch/{c}/ws?after=N` | WebSocket subscriber and publisher (`talkback.json`: ids) |
 //! | hub | `GET /metrics` | Prometheus text format (unless `--metrics off`) |
+//! | hub | `GET /talkback.js` | the browser client (falls back WS → SSE → long-poll → poll) |
 //! | demo | `GET /` | the demo page |
 //! | demo | `GET /stats?page=ID` | the page's counters (SSE) |
 //! | every binary | `OPTIONS` a path it serves | 200 with `Allow`: that path's methods |
@@ -21,7 +22,8 @@
 //!
 //! Before a request is routed, the guard reads its credential and its origin ([`Access`]);
 //! here they become answers: a publish without the token gets 401, a WebSocket from an
-//! unlisted origin 403, and the readable resources (`POST /ch/{c}`, poll, long-poll, SSE) their
+//! unlisted origin 403, and the readable resources (`POST /ch/{c}`, poll, long-poll, SSE, the
+//! client module, which a page on another origin imports in CORS mode) their
 //! CORS fields — a preflight `OPTIONS` 204 with the `Access-Control-Allow-*` fields.
 
 use talkback_http1::{Method, Request, Status};
@@ -39,7 +41,7 @@ use crate::sse::SseConn;
 use crate::state::{HubRoutes, LoopCtx, Service};
 use crate::stats::Answered;
 use crate::websocket::WsConn;
-use crate::{hub, longpoll, metrics, page, publish, sse, websocket};
+use crate::{client_js, hub, longpoll, metrics, page, publish, sse, websocket};
 
 /// The answer chosen for a request, decided from its head alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub(crate) enum Route {
     Sse(String, ChannelQuery),
     /// `GET /`: the demo page.
     Page,
+    /// `GET /talkback.js`: the browser client module.
+    Client,
     /// `GET /stats?page=ID`: the demo page's counters as an SSE stream.
     Stats,
     /// `GET /metrics`: the Prometheus text exposition.
@@ -126,7 +130,7 @@ pub(crate) fn route(state: &LoopCtx, request: &Request) -> (Route, Cors) {
             let Some(resource) = HubPath::of(routes, state.options.metrics, request.path()) else {
                 return (NOT_FOUND, Cors::Off);
             };
-            return (hub_route(routes, state.options.metrics, resource, request, access), resource.cors(access.origin));
+            return (hub_route(resource, request, access), resource.cors(access.origin));
         }
     };
     (route, Cors::Off)
@@ -139,6 +143,8 @@ enum HubPath<'a> {
     Server,
     /// `/`: the demo page.
     Page,
+    /// `/talkback.js`: the client module.
+    Client,
     /// `/stats`: the page's counters.
     Stats,
     /// `/metrics`: the Prometheus exposition.
@@ -161,6 +167,7 @@ impl<'a> HubPath<'a> {
         match path {
             "*" => return Some(HubPath::Server),
             "/" if routes.page => return Some(HubPath::Page),
+            "/talkback.js" => return Some(HubPath::Client),
             "/stats" if routes.page => return Some(HubPath::Stats),
             "/metrics" if metrics => return Some(HubPath::Metrics),
             _ => {}
@@ -185,18 +192,12 @@ impl<'a> HubPath<'a> {
     }
 
     /// The methods this resource takes: the `Allow` of its `OPTIONS` and 405 answers.
-    fn allow(self, routes: HubRoutes, metrics: bool) -> &'static str {
+    fn allow(self) -> &'static str {
         match self {
-            // Every method some path of this server takes: POST always (publish), GET with any
-            // reading route, HEAD with the poll, the page or the metrics.
-            HubPath::Server => {
-                match (routes.poll || routes.page || metrics, routes.longpoll || routes.sse || routes.ws) {
-                    (true, _) => "GET, HEAD, POST, OPTIONS",
-                    (false, true) => "GET, POST, OPTIONS",
-                    (false, false) => "POST, OPTIONS",
-                }
-            }
-            HubPath::Page | HubPath::Poll(_) | HubPath::Metrics => "GET, HEAD, OPTIONS",
+            // Every method some path of this server takes: POST (publish), GET and HEAD (every
+            // hub serves its client module, /talkback.js).
+            HubPath::Server => "GET, HEAD, POST, OPTIONS",
+            HubPath::Page | HubPath::Client | HubPath::Poll(_) | HubPath::Metrics => "GET, HEAD, OPTIONS",
             HubPath::Channel(_) => "POST, OPTIONS",
             HubPath::Stats | HubPath::LongPoll(_) | HubPath::Sse(_) | HubPath::Ws(_) => "GET, OPTIONS",
         }
@@ -207,7 +208,10 @@ impl<'a> HubPath<'a> {
     /// `--allow-origin` is given; the rest never do (a WebSocket is not CORS: its Origin is
     /// checked at the handshake instead).
     fn cors(self, origin: OriginSeen) -> Cors {
-        let readable = matches!(self, HubPath::Channel(_) | HubPath::Poll(_) | HubPath::LongPoll(_) | HubPath::Sse(_));
+        let readable = matches!(
+            self,
+            HubPath::Channel(_) | HubPath::Client | HubPath::Poll(_) | HubPath::LongPoll(_) | HubPath::Sse(_)
+        );
         match origin {
             OriginSeen::Unchecked => Cors::Off,
             _ if !readable => Cors::Off,
@@ -217,9 +221,9 @@ impl<'a> HubPath<'a> {
     }
 }
 
-fn hub_route(routes: HubRoutes, metrics: bool, resource: HubPath<'_>, request: &Request, access: Access) -> Route {
+fn hub_route(resource: HubPath<'_>, request: &Request, access: Access) -> Route {
     let method = &request.method;
-    let allow = resource.allow(routes, metrics);
+    let allow = resource.allow();
     let get = matches!(method, Method::Get | Method::Head);
     if access.origin == OriginSeen::Malformed {
         return MALFORMED_ORIGIN;
@@ -228,8 +232,11 @@ fn hub_route(routes: HubRoutes, metrics: bool, resource: HubPath<'_>, request: &
         (_, Method::Options) => return Route::Options { allow },
         (HubPath::Metrics, _) if get => return Route::Metrics,
         (HubPath::Page, _) if get => return Route::Page,
+        (HubPath::Client, _) if get => return Route::Client,
         (HubPath::Stats, Method::Get) => return Route::Stats,
-        (HubPath::Server | HubPath::Page | HubPath::Stats | HubPath::Metrics, _) => return method_not_allowed(allow),
+        (HubPath::Server | HubPath::Page | HubPath::Client | HubPath::Stats | HubPath::Metrics, _) => {
+            return method_not_allowed(allow);
+        }
         _ => {}
     }
     let query = match ChannelQuery::parse(request.query().unwrap_or("").as_bytes()) {
@@ -343,6 +350,7 @@ pub(crate) fn handle(
         Route::Metrics => metrics::answer(to, cx, state),
         Route::Unauthorized(credential) => answer_unauthorized(*credential, to, cx, state),
         Route::Page => page::answer(to, cx, state),
+        Route::Client => client_js::answer(to, cx, state),
         Route::Stats => match page::open_stats(request, cx, state) {
             Ok(stats) => return Handled::Switch(Switch::Stats(stats)),
             Err(answered) => answered,

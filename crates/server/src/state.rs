@@ -13,7 +13,7 @@ use crate::guard::Guard;
 use crate::hub::{HubMessage, LocalHub, Mailbox};
 use crate::meters::Meter;
 use crate::observe::Observer;
-use crate::options::Options;
+use crate::options::{Options, Transports};
 
 /// What a server answers: each binary picks one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,20 @@ impl HubRoutes {
 }
 
 impl Service {
+    /// This service with only the subscribe routes `offered` (`--transports`) left on.
+    pub fn offering(self, offered: Transports) -> Service {
+        match self {
+            Service::Hub(routes) => Service::Hub(HubRoutes {
+                poll: routes.poll && offered.poll,
+                longpoll: routes.longpoll && offered.longpoll,
+                sse: routes.sse && offered.sse,
+                ws: routes.ws && offered.websocket,
+                page: routes.page,
+            }),
+            other => other,
+        }
+    }
+
     /// Whether this server serves the demo page, whose requests are tagged and counted.
     pub fn counts_page_requests(self) -> bool {
         matches!(self, Service::Hub(routes) if routes.page)
@@ -113,7 +127,7 @@ impl LoopCtx {
         hub.set_deflate_threshold(options.deflate_threshold);
         let guard = Guard::new(options.publish_token.as_deref(), &options.allow_origins);
         let mut ctx = LoopCtx {
-            service,
+            service: service.offering(options.transports),
             options,
             guard,
             date: DateCache::new(),

@@ -10,7 +10,8 @@
 //! `routes.rs` (the URL contract and its refusals), `polling.rs`, `longpoll.rs`, `sse.rs`,
 //! `websocket.rs`, `together.rs` (all four on one channel, concurrent publishers,
 //! backpressure on publishers), `guard.rs` (the publish token, Origins, CORS), `ids.rs`
-//! (WebSocket frames with ids: `talkback.json`, `?after=`) and `metrics.rs` (`GET /metrics`).
+//! (WebSocket frames with ids: `talkback.json`, `?after=`), `metrics.rs` (`GET /metrics`) and
+//! `client.rs` (`GET /talkback.js`, `--transports`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+#[path = "hub/client.rs"]
+mod client;
 #[path = "hub/cluster.rs"]
 mod cluster;
 #[path = "hub/guard.rs"]
