@@ -259,6 +259,36 @@ try {
 
   // 1–2. Each failure, and what the first message costs under it.
   await measure(page, "nothing fails", { expect: "websocket" });
+  // 1b. A publish while the WebSocket carries the channel goes over it ({"published":N}), not
+  //     by POST, and resolves with the id the message arrives with.
+  {
+    const channel = "fb-socket-publish";
+    await page.evaluate(([c, o]) => window.probe(c, o), [channel, FAST]);
+    await waitFor(page, channel, (r) => r.transport === "websocket", 10_000);
+    const result = await page.evaluate(async (c) => {
+      let posts = 0;
+      const real = window.fetch;
+      window.fetch = (url, init) => {
+        if (init?.method === "POST") posts++;
+        return real(url, init);
+      };
+      try {
+        const run = window.runs[c];
+        const id = await run.sub.publish("over the socket");
+        return { id, posts, transport: run.sub.transport };
+      } finally {
+        window.fetch = real;
+      }
+    }, channel);
+    const report = await waitFor(page, channel, (r) => r.messages.some((m) => m.data === "over the socket"), 5000);
+    const message = report.messages.find((m) => m.data === "over the socket");
+    check(
+      result.transport === "websocket" && result.posts === 0 && message?.id === result.id,
+      "publish over the open WebSocket resolves with the message's id, with no POST",
+      JSON.stringify({ result, message }),
+    );
+    await page.evaluate((c) => window.runs[c].sub.close(), channel);
+  }
   await measure(page, "upgrade refused with 403", { ws: "refuse", expect: "sse" });
   await measure(page, "upgrade swallowed", { ws: "drop", expect: "sse" });
   await measure(page, "upgrade refused, event stream held back", { ws: "refuse", sse: "hold", expect: "longpoll" });

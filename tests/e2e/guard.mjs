@@ -111,15 +111,20 @@ try {
   const socket = await page.evaluate(({ wsBase, token }) => new Promise((resolve) => {
     const ws = new WebSocket(`${wsBase}/ch/cors/ws?after=3&token=${encodeURIComponent(token)}`, "talkback.json");
     const frames = [];
+    const acks = [];
     ws.onopen = () => ws.send("over the socket");
     ws.onmessage = (e) => {
-      frames.push(JSON.parse(e.data));
-      if (frames.length === 2) { ws.close(); resolve({ protocol: ws.protocol, frames }); }
+      const frame = JSON.parse(e.data);
+      // {"published":N}: the hub's answer to what this socket sent (talkback.json).
+      if ("published" in frame) acks.push(frame.published);
+      else frames.push(frame);
+      if (frames.length === 2) { ws.close(); resolve({ protocol: ws.protocol, frames, acks }); }
     };
     ws.onerror = () => resolve({ error: true });
   }), { wsBase, token: TOKEN });
   check(socket.protocol === "talkback.json"
-    && JSON.stringify(socket.frames) === JSON.stringify([{ id: 4, data: "more" }, { id: 5, data: "over the socket" }]),
+    && JSON.stringify(socket.frames) === JSON.stringify([{ id: 4, data: "more" }, { id: 5, data: "over the socket" }])
+    && JSON.stringify(socket.acks) === "[5]",
   "A: a talkback.json WebSocket with ?token= resumes after 3 and publishes", JSON.stringify(socket));
 
   // ─── from the unlisted origin B ───

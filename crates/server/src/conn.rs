@@ -196,9 +196,13 @@ impl Conn {
 
     /// Redis stored a held `POST`'s message (or could not): it is answered.
     fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        if let Kind::Held(held @ Held { waiting: Waiting::Stored, .. }) = &self.kind {
-            let finished = stored::answer(held, result, cx, state);
-            self.finished(finished, cx, state);
+        match &mut self.kind {
+            Kind::Held(held @ Held { waiting: Waiting::Stored, .. }) => {
+                let finished = stored::answer(held, result, cx, state);
+                self.finished(finished, cx, state);
+            }
+            Kind::WebSocket(ws) => ws.stored(result, cx, state),
+            _ => {}
         }
     }
 

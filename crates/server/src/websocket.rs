@@ -39,6 +39,7 @@ use talkback_ws::{
 };
 
 use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
+use crate::cluster::NotStored;
 use crate::hub::{Encoded, Json, Messages, TooManyChannels};
 use crate::meters::Delivered;
 use crate::observe::Observer;
@@ -262,6 +263,38 @@ impl WsConn {
         self.transmit(cx, &state.observer);
     }
 
+    /// `talkback.json`: tells the client the id its message was published as — `{"published":N}`,
+    /// one per text message it sent, in the order it sent them — so a client can publish on the
+    /// socket and still learn the id, as a `POST`'s 200 tells it. A plain-text socket is told
+    /// nothing (it could not tell an acknowledgement from a message).
+    fn acknowledge(&mut self, id: MessageId) {
+        if self.json {
+            let mut ack = Vec::with_capacity(32);
+            ack.extend_from_slice(b"{\"published\":");
+            talkback_http1::decimal::push_decimal(&mut ack, id);
+            ack.push(b'}');
+            let ack = std::str::from_utf8(&ack).expect("ASCII");
+            let _ = self.ws.send_text(ack);
+        }
+    }
+
+    /// A node of a cluster: Redis stored what this socket published (`{"published":N}`), or
+    /// could not: then the socket is closed with 1013 (RFC 6455 §7.4.1, "try again later"),
+    /// as while Redis is unreachable — the client cannot know whether the message was kept.
+    pub fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &LoopCtx) {
+        match result {
+            Ok(id) => {
+                state.observer.note(cx.id(), || format!("stored in Redis as id {id}"));
+                self.acknowledge(id);
+            }
+            Err(why) => {
+                let reason = std::str::from_utf8(why.reason()).unwrap_or("not stored").trim_end();
+                let _ = self.ws.close(1013, reason);
+            }
+        }
+        self.transmit(cx, &state.observer);
+    }
+
     /// The hub: each text message is published on the channel; binary ones end the socket.
     fn publish_all(&mut self, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
         while let Some(event) = self.ws.poll_event() {
@@ -273,8 +306,9 @@ impl WsConn {
                 }
                 // A node of a cluster: Redis gives the id; while it is unreachable the
                 // message cannot be stored (RFC 6455 §7.4.1, 1013: try again later).
+                // A `talkback.json` socket is told the id once Redis gave it (`stored`).
                 Event::Text(text) if let Some(cluster) = &state.cluster => {
-                    match cluster.publish(channel, &text, None) {
+                    match cluster.publish(channel, &text, self.json.then(|| cx.id())) {
                         Ok(()) => state.meter.published(),
                         Err(_) => {
                             let _ = self.ws.close(1013, "Redis is unreachable; try again later");
@@ -285,6 +319,7 @@ impl WsConn {
                     Ok(id) => {
                         state.meter.published();
                         state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
+                        self.acknowledge(id);
                     }
                     // Not expected: this socket listens on the channel, which keeps it
                     // (RFC 6455 §7.4.1: 1011, "an unexpected condition").

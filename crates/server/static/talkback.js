@@ -70,6 +70,9 @@ export class Subscription extends EventTarget {
     this.#run().catch((error) => this.#emit("state", { state: "closed", transport: null, reason: String(error) }));
   }
 
+  /** The attempt carrying the channel now (its `send`, for a WebSocket, publishes on it). */
+  #carrying = null;
+
   /** The technique delivering now: "websocket", "sse", "longpoll", "poll", or null. */
   get transport() {
     return this.#transport;
@@ -81,12 +84,17 @@ export class Subscription extends EventTarget {
   }
 
   /**
-   * Publishes `text`; resolves with its id. Always by `POST /ch/{c}`: the hub does not answer
-   * a message sent on a WebSocket with its id, and a POST's 200 says the message is stored
-   * (in cluster mode too), so the promise means what it says. The token goes in the
-   * `Authorization` header — never in a URL, where logs would keep it.
+   * Publishes `text`; resolves with its id. Over the WebSocket while it carries the channel:
+   * the hub answers each text message a `talkback.json` socket sends with `{"published":N}`,
+   * in order (in cluster mode once Redis stored it), so the promise still means "stored as
+   * N". Otherwise by `POST /ch/{c}`, whose 200 says the same, with the token in the
+   * `Authorization` header. A socket that closes before its answers came rejects what it was
+   * still owed: the message may or may not be published, and only the caller can decide
+   * whether sending it again is right.
    */
   async publish(text) {
+    const viaSocket = this.#carrying?.send?.(String(text));
+    if (viaSocket) return viaSocket;
     const headers = { "Content-Type": "text/plain;charset=utf-8" };
     if (this.#options.token) headers.Authorization = `Bearer ${this.#options.token}`;
     const response = await fetch(this.#url(""), { method: "POST", body: String(text), headers });
@@ -143,6 +151,7 @@ export class Subscription extends EventTarget {
       }
       const since = Date.now();
       this.#transport = name;
+      this.#carrying = attempt;
       this.#emit("state", { state: "open", transport: name, reason: index === 0 ? `${name} works` : reason });
       const probing = new AbortController();
       const probe = index > 0 ? this.#probeBetter(order.slice(0, index), probing.signal) : new Promise(() => {});
@@ -150,6 +159,7 @@ export class Subscription extends EventTarget {
       probing.abort();
       attempt.stop();
       this.#transport = null;
+      this.#carrying = null;
       if (this.#stopped()) return undefined;
       if (outcome.better) {
         // A better technique showed life while this one carried the channel: carry on with it.
@@ -193,6 +203,7 @@ export class Subscription extends EventTarget {
     this.#closed.signal.addEventListener("abort", () => stopper.abort(), { once: true, signal: stopper.signal });
     let markAlive;
     const alive = new Promise((resolve) => (markAlive = resolve));
+    const attempt = { send: null, stop: () => stopper.abort() };
     const io = {
       channel: this.#channel,
       signal: stopper.signal,
@@ -213,6 +224,10 @@ export class Subscription extends EventTarget {
         markAlive();
         this.#missed(from, count);
       },
+      // A technique that can publish on its own connection says how (the WebSocket).
+      sender: (send) => {
+        attempt.send = send;
+      },
     };
     const options = this.#options;
     const ended = RUNNERS[name](io, options).then(
@@ -222,7 +237,11 @@ export class Subscription extends EventTarget {
     // Heartbeat-only life on a stream with nothing to replay takes a heartbeat interval.
     const quiet = name === "sse" && !(this.#cursor >= 1);
     const window = quiet ? Math.max(options.window.sse, options.heartbeat + 2000) : options.window[name];
-    return { name, alive, ended, window, stop: () => stopper.abort() };
+    attempt.name = name;
+    attempt.alive = alive;
+    attempt.ended = ended;
+    attempt.window = window;
+    return attempt;
   }
 
   /** Resolves "alive", or why the attempt failed: it ended, or showed nothing in its window. */
@@ -356,16 +375,27 @@ const cursorQuery = (key, cursor) => (cursor === null ? "" : `${key}=${cursor}`)
 const RUNNERS = {
   /**
    * A WebSocket with the `talkback.json` subprotocol: frames `{"id":N,"data":…}`, after a
-   * `{"missed":K}` when the cursor is older than the history; `?after=N` replays what we lack.
-   * The open itself is the sign of life: a 101 means the path carries frames. (No token on the
-   * socket: this client publishes by POST, and a URL is a bad place for a secret.)
+   * `{"missed":K}` when the cursor is older than the history; `?after=N` replays what we lack;
+   * `{"published":N}` answers each message we send, in order. The open itself is the sign of
+   * life: a 101 means the path carries frames. With a token, the URL carries it (`?token=`:
+   * a browser cannot set headers on a WebSocket), which the hub's security notes accept for
+   * pages — and proxies may log.
    */
-  websocket(io) {
+  websocket(io, options) {
     return new Promise((resolve, reject) => {
       const from = io.cursor();
-      const url = io.url("/ws", cursorQuery("after", from)).replace(/^http/, "ws");
+      const query = [cursorQuery("after", from), options.token ? `token=${encodeURIComponent(options.token)}` : ""];
+      const url = io.url("/ws", query.filter(Boolean).join("&")).replace(/^http/, "ws");
       const socket = new WebSocket(url, ["talkback.json"]);
+      const owed = []; // publishes sent, oldest first, waiting for their {"published":N}
       io.signal.addEventListener("abort", () => socket.close(1000, "client switched"), { once: true });
+      io.sender((text) => {
+        if (socket.readyState !== WebSocket.OPEN) return null; // the caller POSTs instead
+        return new Promise((resolveId, rejectId) => {
+          owed.push({ resolveId, rejectId });
+          socket.send(text);
+        });
+      });
       socket.onopen = () => {
         // A server that ignores the subprotocol sends bare text: no ids, so no resuming.
         if (socket.protocol !== "talkback.json") reject(new Error("no talkback.json subprotocol"));
@@ -378,11 +408,16 @@ const RUNNERS = {
         } catch {
           return; // not what talkback.json promises
         }
-        if (typeof frame.missed === "number") io.missed(from ?? 0, frame.missed);
+        if (typeof frame.published === "number") owed.shift()?.resolveId(frame.published);
+        else if (typeof frame.missed === "number") io.missed(from ?? 0, frame.missed);
         else if (typeof frame.id === "number") io.message(frame.id, frame.data);
       };
       // A refused upgrade (403, 404) and a dropped one both end here, as code 1006.
-      socket.onclose = (event) => resolve(`socket closed (${event.code}${event.reason ? ` ${event.reason}` : ""})`);
+      socket.onclose = (event) => {
+        const why = `socket closed (${event.code}${event.reason ? ` ${event.reason}` : ""})`;
+        for (const { rejectId } of owed.splice(0)) rejectId(new Error(`publish: unanswered, ${why}`));
+        resolve(why);
+      };
     });
   },
 

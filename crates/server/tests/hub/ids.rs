@@ -51,9 +51,38 @@ fn a_talkback_json_client_sending_non_json_is_just_publishing_text() {
     let server = spawn_hub(|_| {});
     let mut ws = open_json(server.addr(), "/ch/j3/ws");
     ws.send_text("not {json");
+    assert_eq!(ws.next_text(), r#"{"published":1}"#);
     assert_eq!(next_element(&mut ws), (1, "not {json".to_string()));
     let poll = server.client().request(&get("/ch/j3/poll"));
     assert_eq!(batch_of(&poll), [(1, "not {json".to_string())]);
+}
+
+#[test]
+fn a_talkback_json_socket_is_told_the_id_of_each_message_it_publishes_in_order() {
+    let server = spawn_hub(|_| {});
+    let mut publisher = server.client();
+    publish(&mut publisher, "j5", "before");
+    let mut ws = open_json(server.addr(), "/ch/j5/ws?after=1");
+    for text in ["one", "two", "three"] {
+        ws.send_text(text);
+    }
+    // Each acknowledgement before its own message (the id is known when the hub takes it);
+    // every message of the channel, the socket's own included, as elements.
+    let mut acks = Vec::new();
+    let mut elements = Vec::new();
+    while elements.len() < 3 {
+        let text = ws.next_text();
+        match text.strip_prefix(r#"{"published":"#).and_then(|rest| rest.strip_suffix('}')) {
+            Some(id) => acks.push(id.parse::<u64>().expect("an id")),
+            None => elements.push(parse_batch(&format!("[{text}]")).remove(0)),
+        }
+    }
+    assert_eq!(acks, [2, 3, 4], "one per message sent, in the order sent");
+    assert_eq!(elements, [(2, "one".into()), (3, "two".into()), (4, "three".into())]);
+    // A plain-text socket is told nothing: it could not tell an answer from a message.
+    let mut plain = Ws::open(server.addr(), "/ch/j5/ws?after=4");
+    plain.send_text("plain");
+    assert_eq!(plain.next_text(), "plain");
 }
 
 #[test]
