@@ -95,6 +95,17 @@ impl Deflater {
     }
 }
 
+/// What one call of [`Inflater::inflate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inflated {
+    /// Input bytes used.
+    pub used: usize,
+    /// Output bytes written (before the error, if there is one).
+    pub written: usize,
+    /// The data was corrupt (1002), after `written` good bytes.
+    pub error: Option<Error>,
+}
+
 /// A decompressor for the peer's messages, fed a frame's payload at a time.
 pub struct Inflater {
     z: Decompress,
@@ -119,19 +130,25 @@ impl Inflater {
 
     /// Inflates from `input` into `out` (at most `out.len()` bytes). Returns how many input
     /// bytes were used and how many output bytes were written; call again while either is
-    /// not done (all input used, and room left in `out`). Corrupt data → 1002.
-    pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error> {
+    /// not done (all input used, and room left in `out`). Corrupt data → 1002, reported
+    /// *after* the bytes inflated before it ([`Inflated::error`]): they are checked first
+    /// (message limit, UTF-8), so that what fails does not depend on where the frames were
+    /// split into reads.
+    pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Inflated {
         if self.ended {
-            return Ok((input.len(), 0));
+            return Inflated { used: input.len(), written: 0, error: None };
         }
         let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
-        let status = self.z.decompress(input, out, FlushDecompress::Sync).map_err(|_| Error::BadDeflateData)?;
-        if status == Status::StreamEnd {
-            self.ended = true;
-        }
+        let result = self.z.decompress(input, out, FlushDecompress::Sync);
         let used = (self.z.total_in() - in_before) as usize;
         let written = (self.z.total_out() - out_before) as usize;
-        Ok((if self.ended { input.len() } else { used }, written))
+        match result {
+            Err(_) => Inflated { used, written, error: Some(Error::BadDeflateData) },
+            Ok(status) => {
+                self.ended = status == Status::StreamEnd;
+                Inflated { used: if self.ended { input.len() } else { used }, written, error: None }
+            }
+        }
     }
 
     /// The message is over: with `reset` (no context takeover, or the peer ended its stream)
@@ -154,7 +171,8 @@ mod tests {
         for piece in [payload, &DEFLATE_TAIL[..]] {
             let mut input = piece;
             loop {
-                let (used, written) = inflater.inflate(input, &mut chunk).unwrap();
+                let Inflated { used, written, error } = inflater.inflate(input, &mut chunk);
+                assert_eq!(error, None);
                 message.extend_from_slice(&chunk[..written]);
                 input = &input[used..];
                 if input.is_empty() && written < chunk.len() {
@@ -215,6 +233,6 @@ mod tests {
         let mut inflater = Inflater::new(15);
         let mut chunk = [0u8; 64];
         // BTYPE = 11 is reserved (RFC 1951 §3.2.3).
-        assert_eq!(inflater.inflate(&[0xff, 0xff, 0xff], &mut chunk), Err(Error::BadDeflateData));
+        assert_eq!(inflater.inflate(&[0xff, 0xff, 0xff], &mut chunk).error, Some(Error::BadDeflateData));
     }
 }

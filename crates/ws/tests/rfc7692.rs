@@ -177,6 +177,27 @@ fn rfc7692_8_1_utf8_is_checked_on_the_inflated_bytes_failing_fast_with_1007() {
     assert_eq!(Error::InvalidUtf8.close_code(), 1007);
 }
 
+/// Inflated bytes that are not UTF-8, then corrupt deflate data: the bytes inflated before the
+/// corruption are checked first, so the answer (1007) is the same however the frames arrive.
+/// The `ws_connection` fuzzer found a case where it was not — a fragmented message whose
+/// corrupt data sat in the same inflate call as the bad bytes when fed whole (1002) but not
+/// when split (1007); its input is the committed seed
+/// `fuzz/seeds/ws_connection/regression-rfc7692-8-1-utf8-checked-before-corrupt-data`.
+#[test]
+fn rfc7692_8_1_utf8_is_checked_on_what_inflated_before_corrupt_data_at_every_split() {
+    let c = config(Deflate::default());
+    let mut payload = compressed(b"ok \xff\xfe then");
+    payload.extend_from_slice(&[0xff, 0xff, 0xff]); // BTYPE 11: reserved (RFC 1951 §3.2.3)
+    let input = frame(true, RSV1, OpCode::Text, &payload, Some(KEY));
+    at_every_split(Role::Server, &c, &input, &(vec![], Some(Error::InvalidUtf8)));
+    // With valid text before it, the corruption is what fails: 1002.
+    let mut payload = compressed(b"all good text");
+    payload.extend_from_slice(&[0xff, 0xff, 0xff]);
+    let input = frame(true, RSV1, OpCode::Text, &payload, Some(KEY));
+    at_every_split(Role::Server, &c, &input, &(vec![], Some(Error::BadDeflateData)));
+    assert_eq!((Error::InvalidUtf8.close_code(), Error::BadDeflateData.close_code()), (1007, 1002));
+}
+
 /// A client and a server with `deflate` agreed; the client sends `messages`, the server
 /// echoes them; both sides' frames are checked for RSV1 and the messages for equality.
 fn echo_pair(deflate: Deflate, threshold: usize, messages: &[&str]) -> Vec<(u8, usize)> {

@@ -15,7 +15,7 @@
 
 use super::{Connection, Partial, Role};
 use crate::Error;
-use crate::deflate::{DEFLATE_TAIL, Deflater, Inflater, MIN_WINDOW_BITS};
+use crate::deflate::{DEFLATE_TAIL, Deflater, Inflated, Inflater, MIN_WINDOW_BITS};
 use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask};
 
 /// Inflated bytes are produced (and checked) this many at a time.
@@ -132,7 +132,7 @@ impl Connection {
         let mut piece = [0u8; INFLATE_PIECE];
         loop {
             let inflater = self.inflater.get_or_insert_with(|| Inflater::new(window));
-            let (used, written) = inflater.inflate(input, &mut piece)?;
+            let Inflated { used, written, error } = inflater.inflate(input, &mut piece);
             input = &input[used..];
             if written > 0 {
                 let held = if text { self.text.len() } else { self.binary.len() };
@@ -155,6 +155,10 @@ impl Connection {
                     }
                     self.binary.extend_from_slice(out);
                 }
+            }
+            // The bytes before corrupt data were checked above; now the corruption.
+            if let Some(error) = error {
+                return Err(error);
             }
             // Done when the input is used up and the inflater stopped short of the room.
             if (input.is_empty() && written < piece.len()) || (used == 0 && written == 0) {
