@@ -116,8 +116,12 @@ impl Connection {
         self.inflate_bytes(h, &DEFLATE_TAIL)?;
         let reset = self.theirs().is_none_or(|theirs| theirs.reset);
         match &mut self.inflater {
-            Some(_) if reset => self.inflater = None,
-            Some(inflater) => inflater.end_message(false),
+            // A server drops it: a hub holds thousands of connections, most of which publish
+            // rarely, and an idle one should hold no 40 KiB inflater. A client has a few
+            // connections that receive every message: it resets its inflater and keeps it,
+            // instead of building a new one (and its window) for each message.
+            Some(_) if reset && self.role == Role::Server => self.inflater = None,
+            Some(inflater) => inflater.end_message(reset),
             None => {}
         }
         Ok(())
@@ -198,5 +202,24 @@ mod tests {
         assert!(server.inflater.is_none() && server.deflater.is_none(), "no compressor, no inflater kept");
         let echo = after_one_message(Deflate::default());
         assert!(echo.inflater.is_some() && echo.deflater.is_some(), "context takeover keeps both windows");
+    }
+
+    #[test]
+    fn rfc7692_7_1_1_a_client_resets_its_inflater_between_messages_and_keeps_it() {
+        let hub = Deflate { server_no_context_takeover: true, client_no_context_takeover: true, ..Deflate::default() };
+        let now = Instant::now();
+        let config = Config { deflate: Some(hub), mask_seed: Some(1), ..Config::default() };
+        let (mut client, mut server) =
+            (Connection::new(Role::Client, config.clone(), now), Connection::new(Role::Server, config, now));
+        let text = "the same words again and again, the same words again and again";
+        for _ in 0..3 {
+            server.send_text(text).unwrap();
+            let mut wire = Vec::new();
+            server.poll_transmit(&mut wire);
+            assert_ne!(wire[0] & 0x40, 0, "RSV1: compressed (RFC 7692 §6)");
+            client.handle_bytes(&wire, now).unwrap();
+            assert_eq!(client.poll_event(), Some(Event::Text(text.into())), "each inflates on its own window");
+            assert!(client.inflater.is_some(), "kept (reset), not rebuilt for the next message");
+        }
     }
 }
