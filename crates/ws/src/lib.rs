@@ -133,7 +133,7 @@ mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
 pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Role};
-pub use deflate::{CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use deflate::{CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflated, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use error::{Error, SendError};
 pub use event::Event;
 pub use extension::{Deflate, DeflateOffer, DeflatePolicy};

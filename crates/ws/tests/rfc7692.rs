@@ -198,6 +198,25 @@ fn rfc7692_8_1_utf8_is_checked_on_what_inflated_before_corrupt_data_at_every_spl
     assert_eq!((Error::InvalidUtf8.close_code(), Error::BadDeflateData.close_code()), (1007, 1002));
 }
 
+/// Bytes past the message limit and bytes that are not UTF-8 in one inflated piece: they are
+/// judged in the order they inflated — what fits under the limit is checked as UTF-8 first —
+/// so the close code is the same however the frame arrives (1007 here, the bad byte comes
+/// before the limit; 1009 when it comes after). Found by the `ws_connection` fuzzer, whose input
+/// is the seed `fuzz/seeds/ws_connection/regression-rfc7692-8-1-utf8-checked-before-the-message-limit`.
+#[test]
+fn rfc7692_8_1_bytes_are_judged_in_the_order_they_inflated_limit_or_utf8_at_every_split() {
+    let c = Config { max_message_size: 64, max_frame_size: 1 << 16, ..config(Deflate::default()) };
+    let mut bad_first = b"ten bytes ".to_vec();
+    bad_first.push(0xff);
+    bad_first.extend_from_slice(&[b'z'; 500]);
+    let input = frame(true, RSV1, OpCode::Text, &compressed(&bad_first), Some(KEY));
+    at_every_split(Role::Server, &c, &input, &(vec![], Some(Error::InvalidUtf8)));
+    let mut limit_first = vec![b'z'; 100];
+    limit_first.push(0xff);
+    let input = frame(true, RSV1, OpCode::Text, &compressed(&limit_first), Some(KEY));
+    at_every_split(Role::Server, &c, &input, &(vec![], Some(Error::MessageTooLarge)));
+}
+
 /// A client and a server with `deflate` agreed; the client sends `messages`, the server
 /// echoes them; both sides' frames are checked for RSV1 and the messages for equality.
 fn echo_pair(deflate: Deflate, threshold: usize, messages: &[&str]) -> Vec<(u8, usize)> {

@@ -37,7 +37,8 @@ fn inflate(payload: &[u8], window_bits: u8) -> String {
     let mut out = vec![0; 1 << 16];
     let mut message = Vec::new();
     for input in [payload, &DEFLATE_TAIL[..]] {
-        let (_, n) = inflater.inflate(input, &mut out).unwrap();
+        let talkback_ws::Inflated { written: n, error, .. } = inflater.inflate(input, &mut out);
+        assert_eq!(error, None);
         message.extend_from_slice(&out[..n]);
     }
     String::from_utf8(message).unwrap()

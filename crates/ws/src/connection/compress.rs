@@ -139,11 +139,12 @@ impl Connection {
             let Inflated { used, written, error } = inflater.inflate(input, &mut piece);
             input = &input[used..];
             if written > 0 {
+                // What fits under the message limit is taken (and checked as UTF-8) before
+                // the limit fails the rest: bytes are judged in the order they inflated, so the
+                // close code does not depend on how the frames were split into reads.
                 let held = if text { self.text.len() } else { self.binary.len() };
-                if held + written > self.config.max_message_size {
-                    return Err(Error::MessageTooLarge);
-                }
-                let out = &piece[..written];
+                let room = self.config.max_message_size.saturating_sub(held);
+                let out = &piece[..written.min(room)];
                 if let Some(log) = &mut self.log {
                     log.payload_in(out);
                     log.inflated_in(written);
@@ -158,6 +159,9 @@ impl Connection {
                         self.binary.clear();
                     }
                     self.binary.extend_from_slice(out);
+                }
+                if written > room {
+                    return Err(Error::MessageTooLarge);
                 }
             }
             // The bytes before corrupt data were checked above; now the corruption.
