@@ -40,7 +40,7 @@ use talkback_ws::{
 
 use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
 use crate::cluster::NotStored;
-use crate::hub::{Encoded, Json, Messages, TooManyChannels};
+use crate::hub::{Encoded, Json, Messages, TooManyChannels, stored_block};
 use crate::meters::Delivered;
 use crate::observe::Observer;
 use crate::state::LoopCtx;
@@ -68,10 +68,9 @@ pub struct WsConn {
     json: bool,
     /// The upgrade carried the publish token (or none is needed): text messages are published.
     may_publish: bool,
-    /// With permessage-deflate, for a plain-text subscriber of the hub: the window our frames
-    /// may use (2^N), to pick the hub's shared compressed payload. `None` for a `talkback.json`
-    /// socket: its JSON elements go uncompressed (the hub compresses the text once per window,
-    /// before the id is known; a JSON element carries the id).
+    /// With permessage-deflate, for a subscriber of the hub: the window our frames may use
+    /// (2^N), to pick the hub's shared compressed payload — of the text, or (`talkback.json`)
+    /// of the JSON element's body, sent behind its head in a stored block.
     window_bits: Option<u8>,
 }
 
@@ -142,11 +141,10 @@ pub fn upgrade(
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
     let may_publish = hub.is_some_and(|side| side.may_publish);
-    let window_bits = window_bits.filter(|_| !json);
     let mut conn = WsConn { ws, channel: None, last_sent: 0, json, may_publish, window_bits };
     if let Some(subscription) = subscription {
         if let Some(bits) = window_bits {
-            state.hub.count_window(&subscription.channel, bits, true);
+            state.hub.count_window(&subscription.channel, bits, json, true);
         }
         conn.replay(&subscription.replay, cx);
         state.meter.delivered(Delivered::WebSocket, subscription.replay.messages.len() as u64);
@@ -181,10 +179,30 @@ impl WsConn {
     /// Queues one channel message's frame: the text alone, or (`talkback.json`) its JSON
     /// element — framed around the shared text, or the hub's escaped element shared whole.
     fn write_message<'m>(&self, message: &'m Encoded, cx: &mut Cx<'_>) -> (&'m [u8], &'static str) {
-        if let Some(payload) = self.window_bits.and_then(|bits| message.deflated(bits)) {
+        if !self.json
+            && let Some(payload) = self.window_bits.and_then(|bits| message.deflated(bits))
+        {
             let header = Encoded::ws_deflated_header(payload);
             write_framed(cx, |out| header.encode(out), payload, 0..payload.len(), b"");
             return (payload, "WebSocket compressed text frame (RSV1), payload");
+        }
+        if self.json
+            && let Some(body) = self.window_bits.and_then(|bits| message.deflated_json_body(bits))
+        {
+            // The element's head, which holds the id, in a stored block; then the body the hub
+            // compressed once for every subscriber (see `hub::stored_block`).
+            let mut head = Vec::with_capacity(32);
+            encode_json_element_head(message.id, &mut head);
+            let mut stored = Vec::with_capacity(head.len() + 5);
+            stored_block(&head, &mut stored);
+            let mut header = Encoded::ws_deflated_header(body);
+            header.payload_len += stored.len() as u64;
+            let framed_head = |out: &mut Vec<u8>| {
+                header.encode(out);
+                out.extend_from_slice(&stored);
+            };
+            write_framed(cx, framed_head, body, 0..body.len(), b"");
+            return (body, "WebSocket compressed text frame (RSV1), a talkback.json element");
         }
         if !self.json {
             let (bytes, range) = message.text();
@@ -433,7 +451,7 @@ impl WsConn {
     pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         if let Some(channel) = &self.channel {
             if let Some(bits) = self.window_bits {
-                state.hub.count_window(channel, bits, false);
+                state.hub.count_window(channel, bits, self.json, false);
             }
             state.hub.unsubscribe(channel, id);
         }

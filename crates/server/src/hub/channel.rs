@@ -20,6 +20,8 @@ pub(super) struct Channel {
     /// The window sizes its WebSocket subscribers negotiated (permessage-deflate), counted
     /// without the lock: a publish compresses once for each (`deflated.rs`).
     pub(super) windows: Windows,
+    /// The same, for its `talkback.json` subscribers (their frames carry the JSON element).
+    pub(super) json_windows: Windows,
     state: Mutex<ChannelState>,
 }
 
@@ -50,6 +52,7 @@ impl Channel {
             name,
             first_id,
             windows: Windows::default(),
+            json_windows: Windows::default(),
             state: Mutex::new(ChannelState { log, loops_listening: 0, freed: false }),
         }
     }

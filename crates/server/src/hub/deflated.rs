@@ -30,20 +30,63 @@ const WINDOWS: usize = (MAX_WINDOW_BITS - MIN_WINDOW_BITS + 1) as usize;
 pub const BROADCAST_LEVEL: u32 = 6;
 
 /// A message's compressed payloads, one per window size some subscriber had when it was
-/// published (usually one, or none).
+/// published (usually one, or none): of the plain text, and of the rest of its `talkback.json`
+/// element after `"data":"` (see [`json_body`]).
 #[derive(Debug, Default)]
-pub struct Deflated(Box<[(u8, Arc<[u8]>)]>);
+pub struct Deflated {
+    text: Box<[(u8, Arc<[u8]>)]>,
+    json_body: Box<[(u8, Arc<[u8]>)]>,
+}
 
 impl Deflated {
-    /// The payload compressed with a `window_bits` window, if it was made.
+    /// The text compressed with a `window_bits` window, if it was made.
     pub fn get(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
-        self.0.iter().find(|(bits, _)| *bits == window_bits).map(|(_, payload)| payload)
+        self.text.iter().find(|(bits, _)| *bits == window_bits).map(|(_, payload)| payload)
+    }
+
+    /// The JSON element's body (the escaped text and `"}`) compressed with a `window_bits`
+    /// window, if it was made: a frame's payload behind [`stored_block`] of the element's head.
+    pub fn json_body(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
+        self.json_body.iter().find(|(bits, _)| *bits == window_bits).map(|(_, payload)| payload)
+    }
+
+    /// How many payloads each of its (non-empty) lists holds: each list is one heap block.
+    pub(super) fn list_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        [self.text.len(), self.json_body.len()].into_iter().filter(|&n| n > 0)
     }
 
     /// Bytes each kept payload costs (as `Encoded::retained_bytes` counts blocks).
     pub(super) fn blocks(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().map(|(_, payload)| payload.len())
+        self.text.iter().chain(self.json_body.iter()).map(|(_, payload)| payload.len())
     }
+}
+
+/// The end of a `talkback.json` element after its head `{"id":N,"data":"`: the text as a JSON
+/// string without its opening quote, then `}` — what is the same for every id, so it can be
+/// compressed before the channel's lock gives the message its id.
+pub(super) fn json_body(text: &str) -> Vec<u8> {
+    let mut body = Vec::with_capacity(text.len() + 8);
+    talkback_longpoll::encode_json_string(text, &mut body);
+    body.remove(0); // the opening quote is the head's
+    body.push(b'}');
+    body
+}
+
+/// `bytes` (at most 65 535) as a DEFLATE stored block that is not the last (RFC 1951 §3.2.4:
+/// BFINAL 0 and BTYPE 00 in the first three bits, the rest of the byte padding; then LEN and
+/// its ones' complement NLEN, little-endian; then the bytes as they are).
+///
+/// How a JSON element is compressed once for every subscriber although its head differs per
+/// message: the head `{"id":N,"data":"` goes in a stored block, the body follows as the blocks
+/// the compressor made of it alone. A stored block ends on a byte boundary, where the next
+/// block may begin, and the body's blocks refer back only into the body (their compressor
+/// never saw the head), so the inflater reads head + body as one stream.
+pub fn stored_block(bytes: &[u8], out: &mut Vec<u8>) {
+    let len = u16::try_from(bytes.len()).expect("a head of at most 65 535 bytes");
+    out.push(0x00);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(bytes);
 }
 
 /// How many WebSocket subscribers of a channel (over all loops) negotiated each window size.
@@ -86,25 +129,37 @@ impl Default for Compressors {
 }
 
 impl Compressors {
-    /// `text` compressed once for each window in `windows` — nothing when it is under the
-    /// threshold.
-    pub(super) fn compress(&mut self, text: &str, windows: impl Iterator<Item = u8>) -> Deflated {
+    /// `text` compressed once for each window in `windows` (for plain-text subscribers), and
+    /// its JSON element's body once for each window in `json_windows` (for `talkback.json`
+    /// ones) — nothing when it is under the threshold.
+    pub(super) fn compress(
+        &mut self,
+        text: &str,
+        windows: impl Iterator<Item = u8>,
+        json_windows: impl Iterator<Item = u8>,
+    ) -> Deflated {
         if text.len() < self.threshold {
             return Deflated::default();
         }
-        let forms: Vec<(u8, Arc<[u8]>)> = windows
-            .map(|bits| {
-                let slot = &mut self.deflaters[usize::from(bits - MIN_WINDOW_BITS)];
-                let deflater = slot.get_or_insert_with(|| Deflater::new(bits, BROADCAST_LEVEL));
-                self.out.clear();
-                deflater.compress(text.as_bytes(), &mut self.out, true);
-                (bits, Arc::from(&self.out[..]))
-            })
-            .collect();
+        let text_forms = windows.map(|bits| (bits, self.compress_one(bits, text.as_bytes()))).collect();
+        let mut json_windows = json_windows.peekable();
+        let body = json_windows.peek().is_some().then(|| json_body(text));
+        let json_forms = json_windows.map(|bits| (bits, self.compress_one(bits, body.as_deref().unwrap_or_default())));
+        let json_body = json_forms.collect();
         if self.out.capacity() > 64 * 1024 {
             self.out = Vec::new();
         }
-        Deflated(forms.into_boxed_slice())
+        Deflated { text: text_forms, json_body }
+    }
+
+    /// `bytes` compressed with this loop's `bits`-window compressor, reset after (§7.2.1, the
+    /// tail removed).
+    fn compress_one(&mut self, bits: u8, bytes: &[u8]) -> Arc<[u8]> {
+        let slot = &mut self.deflaters[usize::from(bits - MIN_WINDOW_BITS)];
+        let deflater = slot.get_or_insert_with(|| Deflater::new(bits, BROADCAST_LEVEL));
+        self.out.clear();
+        deflater.compress(bytes, &mut self.out, true);
+        Arc::from(&self.out[..])
     }
 }
 
@@ -122,8 +177,8 @@ mod tests {
         assert_eq!(windows.in_use().collect::<Vec<_>>(), [10, 15]);
         let mut compressors = Compressors::default();
         let text = r#"{"user":"ada","text":"the same few words, the same few words, again"}"#.repeat(8);
-        let first = compressors.compress(&text, windows.in_use());
-        let second = compressors.compress(&text, windows.in_use());
+        let first = compressors.compress(&text, windows.in_use(), std::iter::empty());
+        let second = compressors.compress(&text, windows.in_use(), std::iter::empty());
         for bits in [10, 15] {
             // No context kept: the second message compresses exactly as the first.
             assert_eq!(first.get(bits), second.get(bits));
@@ -142,6 +197,9 @@ mod tests {
         assert!(first.get(12).is_none());
         windows.count(10, false);
         assert_eq!(windows.in_use().collect::<Vec<_>>(), [15]);
-        assert!(compressors.compress("short", windows.in_use()).get(15).is_none(), "under the threshold");
+        assert!(
+            compressors.compress("short", windows.in_use(), windows.in_use()).get(15).is_none(),
+            "under the threshold"
+        );
     }
 }

@@ -43,7 +43,8 @@ pub struct Encoded {
     text: Range<usize>,
     /// `{"id":N,"data":"…"}`, kept only when escaping changed the text.
     escaped: Option<Arc<[u8]>>,
-    /// The text compressed for WebSocket subscribers, once per window size (`deflated.rs`).
+    /// The text (and the JSON element's body) compressed for WebSocket subscribers, once per
+    /// window size (`deflated.rs`).
     deflated: Deflated,
     /// Loops that have not delivered it yet; the last one takes it off the hub's backlog.
     pub(super) undelivered: AtomicUsize,
@@ -103,6 +104,12 @@ impl Encoded {
     /// takeover), if it was: the payload of a frame with RSV1, see [`Encoded::ws_deflated_header`].
     pub fn deflated(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
         self.deflated.get(window_bits)
+    }
+
+    /// The JSON element's body compressed with a `window_bits` window, if it was: a frame's
+    /// payload behind the element's head in a stored block ([`super::deflated::stored_block`]).
+    pub fn deflated_json_body(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
+        self.deflated.json_body(window_bits)
     }
 
     /// The header of the compressed text frame carrying `payload` (RSV1 set, RFC 7692 §6.1).
@@ -174,7 +181,7 @@ impl Encoded {
         let text = if own_text { block(ARC_HEADER + self.text_in.len()) } else { 0 };
         let escaped = self.escaped.as_ref().map_or(0, |e| block(ARC_HEADER + e.len()));
         let deflated: usize = self.deflated.blocks().map(|len| block(ARC_HEADER + len)).sum();
-        let list = if deflated > 0 { block(self.deflated.blocks().count() * 24) } else { 0 };
+        let list: usize = self.deflated.list_lengths().map(|n| block(n * 24)).sum();
         block(ARC_HEADER + size_of::<Encoded>())
             + block(ARC_HEADER + self.event.len())
             + text

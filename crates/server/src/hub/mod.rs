@@ -52,7 +52,7 @@ use std::sync::atomic::Ordering;
 
 use talkback_longpoll::{Batch, ChannelLog, MessageId, Parked};
 
-pub use deflated::{BROADCAST_LEVEL, Deflated};
+pub use deflated::{BROADCAST_LEVEL, Deflated, stored_block};
 pub use encoded::{Encoded, Json};
 pub use shared::{Hub, HubLimits, TooManyChannels};
 
@@ -307,7 +307,9 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
     /// has no subscriber).
     fn deflate_for(&self, name: &str, text: &str) -> Deflated {
         match self.shared.existing(name) {
-            Some(channel) => self.compressors.borrow_mut().compress(text, channel.windows.in_use()),
+            Some(channel) => {
+                self.compressors.borrow_mut().compress(text, channel.windows.in_use(), channel.json_windows.in_use())
+            }
             None => Deflated::default(),
         }
     }
@@ -394,10 +396,11 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
 
     /// A WebSocket subscriber of `channel` negotiated permessage-deflate with a
     /// `window_bits` window (`joined`), or it went: broadcasts are compressed for each window
-    /// in use.
-    pub fn count_window(&self, channel: &str, window_bits: u8, joined: bool) {
+    /// in use — the text for plain subscribers, the JSON element's body for `json` ones.
+    pub fn count_window(&self, channel: &str, window_bits: u8, json: bool, joined: bool) {
         if let Some(channel) = self.shared.existing(channel) {
-            channel.windows.count(window_bits, joined);
+            let windows = if json { &channel.json_windows } else { &channel.windows };
+            windows.count(window_bits, joined);
         }
     }
 

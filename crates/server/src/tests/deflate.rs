@@ -102,6 +102,38 @@ fn rfc7692_7_1_1_1_a_broadcast_is_compressed_once_per_window_and_shared() {
     assert_eq!(lp.take_output(a), out_a);
 }
 
+/// An upgrade for `target` offering `talkback.json` and `extensions`.
+fn json_upgrade_offering(target: &str, extensions: &str) -> Vec<u8> {
+    let mut request = upgrade_offering(target, extensions);
+    request.truncate(request.len() - 2);
+    request.extend_from_slice(b"Sec-WebSocket-Protocol: talkback.json\r\n\r\n");
+    request
+}
+
+#[test]
+fn rfc7692_7_1_1_1_talkback_json_elements_are_compressed_once_too_head_in_a_stored_block() {
+    let mut lp = hub(|_| {});
+    let offer = "permessage-deflate; client_max_window_bits";
+    let (a, head) = open(&mut lp, &json_upgrade_offering("/ch/j/ws", offer));
+    assert!(text(&head).contains("Sec-WebSocket-Protocol: talkback.json"), "{}", text(&head));
+    let (b, _) = open(&mut lp, &json_upgrade_offering("/ch/j/ws", offer));
+    let (small, _) = open(&mut lp, &json_upgrade_offering("/ch/j/ws", "permessage-deflate; server_max_window_bits=9"));
+    // Escaping changes it: a quote and a line break in every line.
+    let message = json_message().replace(',', "\"\n");
+    for id in 1..=2 {
+        publish(&mut lp, "j", &message);
+        let mut element = Vec::new();
+        talkback_longpoll::encode_json_element(id, &message, &mut element);
+        let (out_a, out_b, out_small) = (lp.take_output(a), lp.take_output(b), lp.take_output(small));
+        let (header, payload) = frame(&out_a);
+        assert_eq!((header.rsv, header.opcode), (RSV1, OpCode::Text), "§6.1: RSV1 on the compressed element");
+        assert!(payload.len() < element.len() / 2, "{} of {}", payload.len(), element.len());
+        assert_eq!(inflate(payload, 15).as_bytes(), element, "RFC 1951 §3.2.4: a stored head, then the body");
+        assert_eq!(out_a, out_b, "one body for every 15-bit talkback.json subscriber");
+        assert_eq!(inflate(frame(&out_small).1, 9).as_bytes(), element, "the 9-bit window's own body");
+    }
+}
+
 #[test]
 fn messages_under_the_deflate_threshold_go_uncompressed() {
     let mut lp = hub(|o| o.deflate_threshold = 100);
