@@ -14,26 +14,12 @@ mod pair;
 #[path = "rfc6455/table.rs"]
 mod table;
 
-use talkback_ws::{FrameHeader, OpCode, apply_mask};
+#[path = "support/mod.rs"]
+mod support;
+pub(crate) use support::{KEY, frame};
 
 pub use talkback_harness::vectors::{
     RFC6455_FRAGMENT_1 as HEL, RFC6455_FRAGMENT_2 as LO, RFC6455_MASKED_HELLO as HELLO_MASKED,
     RFC6455_MASKED_PONG as PONG_HELLO_MASKED, RFC6455_UNMASKED_HELLO as HELLO_UNMASKED,
     RFC6455_UNMASKED_PING as PING_HELLO,
 };
-
-/// The masking key of the §5.7 examples.
-pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// Encodes one frame with any header bits (for cases `encode_frame` would never produce).
-pub fn frame(fin: bool, rsv: u8, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
-    let mut out = Vec::new();
-    header.encode(&mut out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    if let Some(key) = mask {
-        apply_mask(&mut out[start..], key, 0);
-    }
-    out
-}

@@ -7,7 +7,11 @@ use talkback_harness::vectors::{
     RFC7692_COMPRESSED_FRAGMENT_1, RFC7692_COMPRESSED_FRAGMENT_2, RFC7692_COMPRESSED_HELLO, RFC7692_STORED_HELLO,
     RFC7692_TAKEOVER_HELLO,
 };
-use talkback_ws::{Config, Connection, Deflate, Deflater, Error, Event, FrameHeader, OpCode, RSV1, Role, apply_mask};
+use talkback_ws::{Config, Connection, Deflate, Deflater, Error, Event, FrameHeader, OpCode, RSV1, Role};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{KEY, frame};
 
 fn config(deflate: Deflate) -> Config {
     Config { deflate: Some(deflate), mask_seed: Some(7), ..Config::default() }
@@ -42,26 +46,11 @@ fn text(s: &str) -> Event {
     Event::Text(s.to_owned())
 }
 
-/// One frame with any header bits, masked with `mask`.
-fn frame(fin: bool, rsv: u8, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
-    let mut out = Vec::new();
-    header.encode(&mut out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    if let Some(key) = mask {
-        apply_mask(&mut out[start..], key, 0);
-    }
-    out
-}
-
 fn compressed(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     Deflater::new(15, 6).compress(message, &mut out, true);
     out
 }
-
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 #[test]
 fn rfc7692_7_2_3_client_inflates_the_rfc_examples_at_every_split() {
