@@ -36,11 +36,12 @@ use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
 use talkback_ws::{
     Config, Connection, DeflatePolicy, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role,
+    stored_block,
 };
 
 use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
 use crate::cluster::NotStored;
-use crate::hub::{Encoded, Json, Messages, TooManyChannels, stored_block};
+use crate::hub::{Encoded, Json, Messages, TooManyChannels};
 use crate::meters::Delivered;
 use crate::observe::Observer;
 use crate::state::LoopCtx;
@@ -190,7 +191,7 @@ impl WsConn {
             && let Some(body) = self.window_bits.and_then(|bits| message.deflated_json_body(bits))
         {
             // The element's head, which holds the id, in a stored block; then the body the hub
-            // compressed once for every subscriber (see `hub::stored_block`).
+            // compressed once for every subscriber (see `talkback_ws::stored_block`).
             let mut head = Vec::with_capacity(32);
             encode_json_element_head(message.id, &mut head);
             let mut stored = Vec::with_capacity(head.len() + 5);

@@ -161,6 +161,23 @@ impl Inflater {
     }
 }
 
+/// `bytes` (at most 65 535) as a DEFLATE stored block that is not the last (RFC 1951 §3.2.4:
+/// BFINAL 0 and BTYPE 00 in the first three bits, the rest of the byte padding; then LEN and
+/// its ones' complement NLEN, little-endian; then the bytes as they are).
+///
+/// How a JSON element is compressed once for every subscriber although its head differs per
+/// message: the head `{"id":N,"data":"` goes in a stored block, the body follows as the blocks
+/// the compressor made of it alone. A stored block ends on a byte boundary, where the next
+/// block may begin, and the body's blocks refer back only into the body (their compressor
+/// never saw the head), so the inflater reads head + body as one stream.
+pub fn stored_block(bytes: &[u8], out: &mut Vec<u8>) {
+    let len = u16::try_from(bytes.len()).expect("a head of at most 65 535 bytes");
+    out.push(0x00);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +251,17 @@ mod tests {
         let mut chunk = [0u8; 64];
         // BTYPE = 11 is reserved (RFC 1951 §3.2.3).
         assert_eq!(inflater.inflate(&[0xff, 0xff, 0xff], &mut chunk).error, Some(Error::BadDeflateData));
+    }
+
+    #[test]
+    fn rfc1951_3_2_4_a_stored_block_in_front_of_a_compressed_body_inflates_as_one_stream() {
+        let body = b"a body that refers back only into itself, itself, itself";
+        let mut payload = Vec::new();
+        stored_block(b"{\"id\":7,", &mut payload);
+        assert_eq!(&payload[..5], &[0x00, 8, 0, !8u8, 0xff], "BFINAL 0, BTYPE 00; LEN 8, NLEN !8");
+        Deflater::new(15, 6).compress(body, &mut payload, true);
+        let mut expected = b"{\"id\":7,".to_vec();
+        expected.extend_from_slice(body);
+        assert_eq!(inflate_all(&mut Inflater::new(15), &payload), expected);
     }
 }

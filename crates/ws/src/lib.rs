@@ -37,7 +37,7 @@
 //! | `log` ([`FrameRecord`]) | — the `--trace` frame log |
 //! | [`extension`] ([`Deflate`], [`DeflatePolicy`], [`DeflateOffer`]) | RFC 7692 §5, §7.1: negotiating permessage-deflate, both roles |
 //! | `connection/compress.rs` | RFC 7692 §6, §7.2: RSV1, compressing, bounded inflating, context takeover |
-//! | `deflate` ([`Deflater`], [`Inflater`]) | RFC 7692 §7.2.1–2 over raw DEFLATE (RFC 1951): the one module that uses the deflate library |
+//! | `deflate` ([`Deflater`], [`Inflater`], [`stored_block`]) | RFC 7692 §7.2.1–2 over raw DEFLATE (RFC 1951; §3.2.4 stored blocks): the one module that uses the deflate library |
 //!
 //! # States
 //!
@@ -133,7 +133,9 @@ mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
 pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Role};
-pub use deflate::{CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflated, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use deflate::{
+    CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflated, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS, stored_block,
+};
 pub use error::{Error, SendError};
 pub use event::Event;
 pub use extension::{Deflate, DeflateOffer, DeflatePolicy};

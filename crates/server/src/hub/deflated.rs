@@ -45,7 +45,7 @@ impl Deflated {
     }
 
     /// The JSON element's body (the escaped text and `"}`) compressed with a `window_bits`
-    /// window, if it was made: a frame's payload behind [`stored_block`] of the element's head.
+    /// window, if it was made: a frame's payload behind [`talkback_ws::stored_block`] of the element's head.
     pub fn json_body(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
         self.json_body.iter().find(|(bits, _)| *bits == window_bits).map(|(_, payload)| payload)
     }
@@ -70,23 +70,6 @@ pub(super) fn json_body(text: &str) -> Vec<u8> {
     body.remove(0); // the opening quote is the head's
     body.push(b'}');
     body
-}
-
-/// `bytes` (at most 65 535) as a DEFLATE stored block that is not the last (RFC 1951 §3.2.4:
-/// BFINAL 0 and BTYPE 00 in the first three bits, the rest of the byte padding; then LEN and
-/// its ones' complement NLEN, little-endian; then the bytes as they are).
-///
-/// How a JSON element is compressed once for every subscriber although its head differs per
-/// message: the head `{"id":N,"data":"` goes in a stored block, the body follows as the blocks
-/// the compressor made of it alone. A stored block ends on a byte boundary, where the next
-/// block may begin, and the body's blocks refer back only into the body (their compressor
-/// never saw the head), so the inflater reads head + body as one stream.
-pub fn stored_block(bytes: &[u8], out: &mut Vec<u8>) {
-    let len = u16::try_from(bytes.len()).expect("a head of at most 65 535 bytes");
-    out.push(0x00);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&(!len).to_le_bytes());
-    out.extend_from_slice(bytes);
 }
 
 /// How many WebSocket subscribers of a channel (over all loops) negotiated each window size.

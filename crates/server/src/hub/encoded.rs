@@ -107,7 +107,7 @@ impl Encoded {
     }
 
     /// The JSON element's body compressed with a `window_bits` window, if it was: a frame's
-    /// payload behind the element's head in a stored block ([`super::deflated::stored_block`]).
+    /// payload behind the element's head in a stored block ([`talkback_ws::stored_block`]).
     pub fn deflated_json_body(&self, window_bits: u8) -> Option<&Arc<[u8]>> {
         self.deflated.json_body(window_bits)
     }

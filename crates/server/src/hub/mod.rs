@@ -52,7 +52,7 @@ use std::sync::atomic::Ordering;
 
 use talkback_longpoll::{Batch, ChannelLog, MessageId, Parked};
 
-pub use deflated::{BROADCAST_LEVEL, Deflated, stored_block};
+pub use deflated::{BROADCAST_LEVEL, Deflated};
 pub use encoded::{Encoded, Json};
 pub use shared::{Hub, HubLimits, TooManyChannels};
 
