@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# WebSocket side by side: talkback's ws-echo vs tokio-tungstenite, under ws-load.
+# WebSocket side by side: talkback's ws-echo vs uWebSockets and tokio-tungstenite, under ws-load.
 #
 #   just bench-ws                        (= bash scripts/bench-ws.sh)
 #   BENCH_SECS=3 BENCH_RUNS=3 bash scripts/bench-ws.sh
@@ -19,11 +19,13 @@
 #               or "... deflate": it builds uWebSockets first)
 # Every echo is checked (sequence, length, content); any error fails the run.
 # Each server runs at its default settings (talkback: one loop per core, no busy-polling;
-# tokio-tungstenite: tokio's default of one worker per core). Other settings are extra rows:
-# run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
+# uWebSockets: its echo, single-threaded, compression off; tokio-tungstenite: tokio's default
+# of one worker per core). One extra, labelled row is in the same run: `talkback-1` is ws-echo
+# --threads 1, the like-for-like row against single-threaded uWebSockets. Busy-polling is in
+# no row. uWebSockets is built from the shared peers folder into target/peers/uws (git-ignored).
 # Env: BENCH_TALKBACK_ARGS ("": its defaults; e.g. "--threads 1" for an extra row), BENCH_TUNGSTENITE_ARGS ("--threads 2"),
 #      BENCH_SECS (10), BENCH_RUNS (1; median reported), BENCH_IDLE_CONNS (10000),
-#      BENCH_SERVERS ("talkback tungstenite"), BENCH_SCENARIOS (the first five), BENCH_SKIP_BUILD,
+#      BENCH_SERVERS ("talkback talkback-1 uws tungstenite"), BENCH_SCENARIOS (the first five), BENCH_SKIP_BUILD,
 #      BENCH_DEFLATE_SERVERS ("talkback uws-dedicated uws-shared"),
 #      BENCH_UWS_BUILD (the uWebSockets peers' build.sh; default: the shared peers folder
 #      beside the repository, peers/uwebsockets/build.sh), built into target/peers/uws.
@@ -33,7 +35,7 @@ source "$(dirname "$0")/bench/lib.sh"
 SECS=${BENCH_SECS:-10}
 RUNS=${BENCH_RUNS:-1}
 IDLE=${BENCH_IDLE_CONNS:-10000}
-SERVERS=${BENCH_SERVERS:-talkback tungstenite}
+SERVERS=${BENCH_SERVERS:-talkback talkback-1 uws tungstenite}
 SCENARIOS=${BENCH_SCENARIOS:-latency latency-epoll throughput bandwidth idle}
 DEFLATE_SERVERS=${BENCH_DEFLATE_SERVERS:-talkback uws-dedicated uws-shared}
 # The compressed scenario is run apart (its own servers); the rest as before.
@@ -42,6 +44,23 @@ case " $SCENARIOS " in *" deflate "*) DEFLATE=1; SCENARIOS=$(echo " $SCENARIOS "
 
 bench_build
 bench_raise_nofile
+
+# uWebSockets (the plain `uws` row and the compressed `uws-*` rows) is built from the shared
+# peers folder's sources into a git-ignored folder; without the build script its rows are skipped.
+UWS_DIR=$BENCH_ROOT/target/peers/uws
+UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
+case " $SERVERS $([ "$DEFLATE" = 1 ] && echo "$DEFLATE_SERVERS") " in
+    *" uws"*)
+        if [ -f "$UWS_BUILD" ]; then
+            bench_log "building uWebSockets into $UWS_DIR"
+            bash "$UWS_BUILD" "$UWS_DIR" >&2
+        else
+            bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
+            SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v '^uws' | tr '\n' ' ')
+            DEFLATE_SERVERS=$(echo "$DEFLATE_SERVERS" | tr ' ' '\n' | grep -v '^uws-' | tr '\n' ' ')
+        fi
+        ;;
+esac
 bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
@@ -54,6 +73,9 @@ start_server() {
     case $1 in
         # shellcheck disable=SC2086 # the args are words on purpose
         talkback) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 $TALKBACK_ARGS ;;
+        # the like-for-like row against single-threaded uWebSockets (extra, labelled)
+        talkback-1) bench_start ws-echo "$BENCH_BIN/ws-echo" --addr 127.0.0.1:0 --threads 1 ;;
+        uws) bench_start uws-echo "$UWS_DIR/uws-echo" "$(bench_free_port)" off ;;
         # shellcheck disable=SC2086
         tungstenite) bench_start tungstenite-echo "$BENCH_BIN/tungstenite-echo" --addr 127.0.0.1:0 $TUNGSTENITE_ARGS ;;
         *) bench_log "unknown server $1"; exit 1 ;;
@@ -117,19 +139,6 @@ done
 # --- the compressed echo (permessage-deflate) ------------------------------------------------
 deflate_rows=()
 if [ "$DEFLATE" = 1 ]; then
-    UWS_DIR=$BENCH_ROOT/target/peers/uws
-    UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
-    case " $DEFLATE_SERVERS " in
-        *" uws-"*)
-            if [ -f "$UWS_BUILD" ]; then
-                bench_log "building uWebSockets into $UWS_DIR"
-                bash "$UWS_BUILD" "$UWS_DIR" >&2
-            else
-                bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
-                DEFLATE_SERVERS=$(echo "$DEFLATE_SERVERS" | tr ' ' '\n' | grep -v '^uws-' | tr '\n' ' ')
-            fi
-            ;;
-    esac
     for run in $(seq "$RUNS"); do
         for s in $DEFLATE_SERVERS; do
             case $s in
@@ -163,7 +172,7 @@ fi
 
 echo
 echo "WebSocket echo, ws-load, ${SECS}s per load, median of $RUNS run(s), $(nproc) cores"
-echo "talkback = ws-echo $TALKBACK_ARGS; tungstenite = tungstenite-echo $TUNGSTENITE_ARGS"
+echo "talkback = ws-echo $TALKBACK_ARGS (defaults unless set); talkback-1 = ws-echo --threads 1 (extra row); uws = uws-echo off; tungstenite = tungstenite-echo $TUNGSTENITE_ARGS"
 printf '%-12s %-13s %-44s %6s\n' server scenario figure errors
 [ ${#rows[@]} -eq 0 ] || printf '%s\n' "${rows[@]}"
 [ ${#deflate_rows[@]} -eq 0 ] || printf '%s\n' "${deflate_rows[@]}"
@@ -178,6 +187,26 @@ echo "talkback/tungstenite small-message msg/s: $r_tp   (target >= 2.2)"
 echo "talkback/tungstenite bandwidth MB/s:      $r_bw   (target >= 1.45)"
 echo "talkback/tungstenite p50 latency:         $r_lat   (target <= 0.6; epoll client: $r_lat_e)"
 echo "talkback/tungstenite idle bytes/conn:     $r_idle   (target: talkback <= 1024 B/conn, it is ${FIG[$t/idle/bytes_per_conn]:-n/a})"
+# Against uWebSockets: like for like (one loop each, no busy-polling), and at the defaults.
+uws_ratios=""
+for t in talkback-1 talkback; do
+    u=uws
+    q_lat=$(bench_ratio "${FIG[$t/latency/msg_per_s]:-}" "${FIG[$u/latency/msg_per_s]:-}")
+    q_lat99=$(bench_ratio "${FIG[$t/latency/p99_us]:-}" "${FIG[$u/latency/p99_us]:-}")
+    q_tp=$(bench_ratio "${FIG[$t/throughput/msg_per_s]:-}" "${FIG[$u/throughput/msg_per_s]:-}")
+    q_tp99=$(bench_ratio "${FIG[$t/throughput/p99_us]:-}" "${FIG[$u/throughput/p99_us]:-}")
+    q_bw=$(bench_ratio "${FIG[$t/bandwidth/mb_per_s]:-}" "${FIG[$u/bandwidth/mb_per_s]:-}")
+    q_bw99=$(bench_ratio "${FIG[$t/bandwidth/p99_us]:-}" "${FIG[$u/bandwidth/p99_us]:-}")
+    q_idle=$(bench_ratio "${FIG[$t/idle/bytes_per_conn]:-}" "${FIG[$u/idle/bytes_per_conn]:-}")
+    want_tp=">= 1.0"; [ "$t" = talkback ] && want_tp=">= 0.9 at the defaults"
+    echo "$t/uws latency round trips/s (1 x 1 x 32 B): $q_lat   (target >= 1.0; p99 ratio $q_lat99, target <= 1)"
+    echo "$t/uws small-message msg/s:                  $q_tp   (target $want_tp; p99 ratio $q_tp99)"
+    echo "$t/uws bandwidth MB/s:                       $q_bw   (target >= 1.0; p99 ratio $q_bw99)"
+    echo "$t/uws idle bytes/conn:                      $q_idle   (target <= 1)"
+    key=${t//-/_}
+    uws_ratios+=" ${key}_latency=$q_lat ${key}_latency_p99=$q_lat99 ${key}_throughput=$q_tp ${key}_throughput_p99=$q_tp99 ${key}_bandwidth=$q_bw ${key}_bandwidth_p99=$q_bw99 ${key}_idle_bytes=$q_idle"
+done
+echo "BENCH tool=ws-load scenario=uws-ratios$uws_ratios"
 if [ "$DEFLATE" = 1 ]; then
     r_dd=$(bench_ratio "${FIG[talkback/deflate/msg_per_s]:-}" "${FIG[uws-dedicated/deflate/msg_per_s]:-}")
     r_ds=$(bench_ratio "${FIG[talkback/deflate/msg_per_s]:-}" "${FIG[uws-shared/deflate/msg_per_s]:-}")
