@@ -64,7 +64,7 @@ impl Connection {
     pub(super) fn queue_compressed(&mut self, opcode: OpCode, payload: &[u8]) {
         let Some(ours) = self.ours() else { return self.queue_frame(opcode, payload) };
         let level = self.config.deflate_level;
-        let deflater = self.deflater.get_or_insert_with(|| Deflater::new(ours.window_bits, level));
+        let deflater = self.deflater.get_or_insert_with(|| Box::new(Deflater::new(ours.window_bits, level)));
         let mut packed = std::mem::take(&mut self.packed);
         packed.clear();
         deflater.compress(payload, &mut packed, ours.reset);
@@ -135,7 +135,7 @@ impl Connection {
         let window = self.theirs().map_or(crate::MAX_WINDOW_BITS, |theirs| theirs.window_bits);
         let mut piece = [0u8; INFLATE_PIECE];
         loop {
-            let inflater = self.inflater.get_or_insert_with(|| Inflater::new(window));
+            let inflater = self.inflater.get_or_insert_with(|| Box::new(Inflater::new(window)));
             let Inflated { used, written, error } = inflater.inflate(input, &mut piece);
             input = &input[used..];
             if written > 0 {
