@@ -21,7 +21,7 @@
 # BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"),
 # BENCH_SCENARIOS ("sse longpoll held ws"), BENCH_WS_SIZE (1024), BENCH_TALKBACK_ARGS ("": its defaults),
 # BENCH_NGINX_WORKERS (2), BENCH_SKIP_BUILD.
-# Each server runs at its default settings (talkback: one loop per core; Nchan: the nginx
+# Each server runs at its default settings (talkback: one loop per core less one; Nchan: the nginx
 # configuration in scripts/bench/nchan.conf, two workers, one per core). Other settings are
 # extra rows: run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
 set -euo pipefail
@@ -107,7 +107,7 @@ for s in $SERVERS; do
         if [ "$scenario" = held ]; then
             fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_held]}") B/held"
         elif [ "$scenario" = ws ]; then
-            fig="$(printf '%.0f/s %.0fB %.0fns' "${FIG[$s/$scenario/msg_per_s]}" \
+            fig="$(printf '%.0f/s %.1fB %.0fns' "${FIG[$s/$scenario/msg_per_s]}" \
                 "${FIG[$s/$scenario/wire_bytes_per_msg]:-0}" "${FIG[$s/$scenario/cpu_ns_per_msg]:-0}")"
         else
             fig="$(printf '%.0f' "${FIG[$s/$scenario/msg_per_s]}")/s"

@@ -18,7 +18,7 @@
 #               (crates/bench/src/bin/ws-deflate-load.rs; only with BENCH_SCENARIOS=deflate
 #               or "... deflate": it builds uWebSockets first)
 # Every echo is checked (sequence, length, content); any error fails the run.
-# Each server runs at its default settings (talkback: one loop per core, no busy-polling;
+# Each server runs at its default settings (talkback: one loop per core less one, no busy-polling;
 # uWebSockets: its echo, single-threaded, compression off; tokio-tungstenite: tokio's default
 # of one worker per core). One extra, labelled row is in the same run: `talkback-1` is ws-echo
 # --threads 1, the like-for-like row against single-threaded uWebSockets. Busy-polling is in

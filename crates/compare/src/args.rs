@@ -29,7 +29,7 @@ usage: compare [--quick] [flags]
   --clients N              idle clients per technique for the memory probe (default 500; 0 = skip)
   --browser-headers        add the ~400 bytes of headers Chrome sends to every client request
   --trace                  the hub's annotated wire dump on stderr (every request, event, frame)
-  --threads N              server event loops (default: number of cores)
+  --threads N              server event loops (default: one per core less one, at least 1)
   --out DIR                where comparison.svg and comparison.md go (default reports/compare,
                            git-ignored; `just figures` writes the tracked docs/figures)
   --help                   this text
@@ -92,7 +92,7 @@ impl Args {
             reconnect: 40,
             outage: Duration::from_millis(250),
             clients: 500,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: talkback_reactor::default_threads(),
             out: PathBuf::from("reports/compare"),
             browser_headers: false,
             trace: false,

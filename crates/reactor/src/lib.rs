@@ -176,6 +176,6 @@ mod timers;
 pub use conns::Connections;
 pub use cx::Cx;
 pub use handler::{ConnectionSet, Handler, LoopState, OutputKind};
-pub use server::{Config, LISTEN_BACKLOG, Server, ShutdownHandle, bind};
+pub use server::{Config, LISTEN_BACKLOG, Server, ShutdownHandle, bind, default_threads};
 pub use shared::{IoTotals, LoopHandle};
 pub use slab::ConnId;

@@ -35,7 +35,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// Limits and knobs of the loops. Every limit has a flag in the binaries.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Number of loops (threads). Default: the number of cores.
+    /// Number of loops (threads). Default: [`default_threads`], one per core less one.
     pub threads: usize,
     /// Most connections open at once across all loops; new ones beyond it are refused
     /// (accepted and closed) without disturbing the others. Default 100 000.
@@ -59,10 +59,24 @@ pub struct Config {
     pub busy_poll: Duration,
 }
 
+/// How many loops a server runs unless told: one per core, less one core left to the rest of
+/// the machine, and at least one (so one loop on two cores).
+///
+/// A loop is busy only while there is work, but the work a server causes is not all its own:
+/// the kernel's TCP stack, the peers on the same host (a proxy in front, Redis behind, or the
+/// clients themselves on a test box) and the loop that hands a broadcast to the others all need
+/// a core. Measured on two cores (docs/event-loop.md, "How many loops"), a second loop that has
+/// to share one with them costs more than it brings: 1 000 SSE subscribers got 1.2–1.4 M
+/// deliveries/s from one loop and 0.5–0.8 M from two, because the loops' writes stopped
+/// carrying several messages each (13 messages per `writev` with one loop, 2.6 with two).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: default_threads(),
             max_connections: 100_000,
             output_cap: DEFAULT_OUTPUT_CAP,
             max_input: DEFAULT_MAX_INPUT,

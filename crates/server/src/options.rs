@@ -14,7 +14,7 @@ use crate::redis_options::RedisOptions;
 pub struct Options {
     /// Where to listen (`--addr`, default `127.0.0.1:8080`; port 0 picks a free port).
     pub addr: SocketAddr,
-    /// Event loops (`--threads`, default: the number of cores).
+    /// Event loops (`--threads`, default: one per core less one, at least one).
     pub threads: usize,
     /// Keep polling this long after a turn with work before sleeping (`--busy-poll`,
     /// microseconds, default 0 = off): lower latency for a core's worth of CPU under load.
@@ -145,7 +145,7 @@ impl Options {
     pub fn with_defaults(max_message: usize) -> Options {
         Options {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: talkback_reactor::default_threads(),
             busy_poll: Duration::ZERO,
             trace: false,
             http: Limits::default(),
@@ -330,7 +330,8 @@ Values follow the flag (--max-body 16M) or an equals sign (--max-body=16M).
 Options:
   --addr HOST:PORT           listen address (default 127.0.0.1:8080; port 0 = any free port;
                              HOST may be a name, resolved once at start, or [IPv6] like [::1])
-  --threads N                event loops, one per thread (default: number of cores; at least 1)
+  --threads N                event loops, one per thread (default: one per core less one, at
+                             least 1)
   --busy-poll MICROS         after a turn with work, poll this long before sleeping (default 0 = off,
                              at most 1s; saves a thread wake-up per message at the cost of a busy core)
   --trace                    annotated wire dump on stderr
