@@ -38,7 +38,8 @@ bench-http:
 bench-ws:
     bash scripts/bench-ws.sh
 
-# Push benchmark: demo vs Nchan (SSE, long-poll and compressed WebSocket fan-out, held long-polls).
+# Push benchmark: demo vs Nchan (SSE, long-poll, compressed and plain WebSocket fan-out, held long-polls,
+# an SSE sweep to 16 000 subscribers) and vs uWebSockets' own pub/sub (plain WebSocket fan-out).
 bench-push:
     bash scripts/bench-push.sh
 

@@ -11,7 +11,8 @@
 #   pipelined   the same, 16 requests per write         (scripts/bench/pipeline.lua)
 # Env: BENCH_SECS (10), BENCH_RUNS (1; the median run by req/s is reported), BENCH_THREADS
 # (wrk threads, 2), BENCH_CONNS (64), BENCH_DEPTH (16), BENCH_SERVERS ("talkback nginx hyper"),
-# BENCH_SKIP_BUILD (set to reuse the last build). Exit status 0 unless a run had errors.
+# BENCH_TALKBACK_ARGS ("": http-echo at its defaults, one loop per core less one), BENCH_SKIP_BUILD
+# (set to reuse the last build). Exit status 0 unless a run had errors. nginx: scripts/bench/nginx.conf.
 set -euo pipefail
 source "$(dirname "$0")/bench/lib.sh"
 
@@ -21,6 +22,7 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-64}
 DEPTH=${BENCH_DEPTH:-16}
 SERVERS=${BENCH_SERVERS:-talkback nginx hyper}
+TALKBACK_ARGS=${BENCH_TALKBACK_ARGS-}   # its defaults unless told (an extra row: label it)
 LUA=$BENCH_ROOT/scripts/bench
 
 bench_need_packages wrk nginx
@@ -36,7 +38,8 @@ for s in $SERVERS; do
                 bench_log "no $BENCH_BIN/http-echo (talkback-server has not built it); skipping talkback"
                 continue
             fi
-            bench_start http-echo "$BENCH_BIN/http-echo" --addr 127.0.0.1:0 --threads 2 ;;
+            # shellcheck disable=SC2086 # the args are words on purpose
+            bench_start http-echo "$BENCH_BIN/http-echo" --addr 127.0.0.1:0 $TALKBACK_ARGS ;;
         nginx) bench_start_nginx nginx "$LUA/nginx.conf" ;;
         hyper) bench_start hyper-hello "$BENCH_BIN/hyper-hello" --addr 127.0.0.1:0 --threads 2 ;;
         *) bench_log "unknown server $s"; exit 1 ;;

@@ -14,12 +14,18 @@
 #             does), 200 messages of ~1 KiB: compressed fan-out (Nchan with
 #             nchan_deflate_message_for_websocket on); also bytes on the wire and server CPU
 #             per delivered message
+#   wsplain   the same 1 000 WebSocket subscribers without an extension, 200 messages of ~1 KiB:
+#             plain WebSocket fan-out, also against uWebSockets' own pub/sub (uws-pubsub,
+#             built from the shared peers folder into target/peers/uws; it runs only this)
+#   sse@N     the SSE scenario with N subscribers and 200 000 / N messages (about 200 000
+#             deliveries whatever N): the default list sweeps N = 4 000 and 16 000, beside
+#             the 1 000 of `sse`, to show whether the cost per delivery stays flat
 # Figures: delivered / lost / duplicated (by sequence), p50/p99 publish->receive latency,
 # deliveries per second. With several runs each figure is the median of its own values over
 # the runs (so a p99 is not just the one of whichever run had the median rate); lost,
 # duplicated and errors are the worst run's. Env: BENCH_RUNS (1), BENCH_SUBSCRIBERS (1000),
-# BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan"),
-# BENCH_SCENARIOS ("sse longpoll held ws"), BENCH_WS_SIZE (1024), BENCH_TALKBACK_ARGS ("": its defaults),
+# BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan uws"),
+# BENCH_SCENARIOS ("sse longpoll held ws wsplain sse@4000 sse@16000"), BENCH_WS_SIZE (1024), BENCH_TALKBACK_ARGS ("": its defaults),
 # BENCH_NGINX_WORKERS (2), BENCH_SKIP_BUILD.
 # Each server runs at its default settings (talkback: one loop per core less one; Nchan: the nginx
 # configuration in scripts/bench/nchan.conf, two workers, one per core). Other settings are
@@ -31,13 +37,28 @@ RUNS=${BENCH_RUNS:-1}
 SUBS=${BENCH_SUBSCRIBERS:-1000}
 MSGS=${BENCH_MESSAGES:-200}
 HELD=${BENCH_HELD:-10000}
-SERVERS=${BENCH_SERVERS:-talkback nchan}
-SCENARIOS=${BENCH_SCENARIOS:-sse longpoll held ws}
+SERVERS=${BENCH_SERVERS:-talkback nchan uws}
+SCENARIOS=${BENCH_SCENARIOS:-sse longpoll held ws wsplain sse@4000 sse@16000}
 WS_SIZE=${BENCH_WS_SIZE:-1024}
 
 bench_need_packages nginx libnginx-mod-nchan
 bench_build
 bench_raise_nofile
+# uWebSockets' pub/sub is built from the shared peers folder's sources into a git-ignored folder;
+# without the build script its rows are skipped.
+UWS_DIR=$BENCH_ROOT/target/peers/uws
+UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
+case " $SERVERS " in
+    *" uws "*)
+        if [ -f "$UWS_BUILD" ]; then
+            bench_log "building uWebSockets into $UWS_DIR"
+            bash "$UWS_BUILD" "$UWS_DIR" >&2
+        else
+            bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
+            SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v '^uws$' | tr '\n' ' ')
+        fi
+        ;;
+esac
 bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"
 
@@ -54,6 +75,9 @@ start_server() {
         nchan)
             bench_start_nginx nchan "$BENCH_ROOT/scripts/bench/nchan.conf"
             STYLE=nchan MEM_PIDS=$BENCH_WORKERS ;;
+        uws)
+            bench_start uws-pubsub "$UWS_DIR/uws-pubsub" "$(bench_free_port)" off
+            STYLE=uws MEM_PIDS=$BENCH_PID ;;
         *) bench_log "unknown server $1"; exit 1 ;;
     esac
 }
@@ -62,15 +86,23 @@ failed=0
 for run in $(seq "$RUNS"); do
     for s in $SERVERS; do
         for scenario in $SCENARIOS; do
+            # uWebSockets' pub/sub has WebSocket subscribers only, and no compress-once.
+            [ "$s" = uws ] && [ "$scenario" != wsplain ] && continue
             start_server "$s"
             u=http://$BENCH_ADDR
-            args=(--scenario "$scenario" --style "$STYLE" --label "$s"
-                --publish-url "$u/ch/{c}" --sse-url "$u/ch/{c}/sse" --longpoll-url "$u/ch/{c}/longpoll"
-                --ws-url "$u/ch/{c}/ws")
+            kind=${scenario%@*}
+            publish=$u/ch/{c} ws=$u/ch/{c}/ws
+            [ "$s" = uws ] && publish=$u/pub/{c} ws=$u/sub/{c}
+            args=(--scenario "$kind" --style "$STYLE" --label "$s"
+                --publish-url "$publish" --sse-url "$u/ch/{c}/sse" --longpoll-url "$u/ch/{c}/longpoll"
+                --ws-url "$ws")
             if [ "$scenario" = held ]; then
                 args+=(--subscribers "$HELD" --pid "$MEM_PIDS")
-            elif [ "$scenario" = ws ]; then
+            elif [ "$kind" = ws ] || [ "$kind" = wsplain ]; then
                 args+=(--subscribers "$SUBS" --messages "$MSGS" --size "$WS_SIZE" --pid "$MEM_PIDS")
+            elif [ "$scenario" != "$kind" ]; then
+                n=${scenario#*@}
+                args+=(--subscribers "$n" --messages $(( (200000 + n - 1) / n )))
             else
                 args+=(--subscribers "$SUBS" --messages "$MSGS")
             fi
@@ -90,6 +122,7 @@ declare -A FIG
 rows=()
 for s in $SERVERS; do
     for scenario in $SCENARIOS; do
+        [ -f "$BENCH_TMP/$s-$scenario.runs" ] || continue
         key=msg_per_s
         [ "$scenario" = held ] && key=bytes_per_held
         line=$(bench_median "$key" <"$BENCH_TMP/$s-$scenario.runs")
@@ -106,7 +139,7 @@ for s in $SERVERS; do
         [ "$bad" -eq 0 ] || failed=1
         if [ "$scenario" = held ]; then
             fig="$(printf '%.0f' "${FIG[$s/$scenario/bytes_per_held]}") B/held"
-        elif [ "$scenario" = ws ]; then
+        elif [ "$scenario" = ws ] || [ "$scenario" = wsplain ]; then
             fig="$(printf '%.0f/s %.1fB %.0fns' "${FIG[$s/$scenario/msg_per_s]}" \
                 "${FIG[$s/$scenario/wire_bytes_per_msg]:-0}" "${FIG[$s/$scenario/cpu_ns_per_msg]:-0}")"
         else
@@ -130,8 +163,8 @@ r_lp=$(bench_ratio "${FIG[$t/longpoll/msg_per_s]:-}" "${FIG[$n/longpoll/msg_per_
 p_sse=$(bench_ratio "${FIG[$t/sse/p99_us]:-}" "${FIG[$n/sse/p99_us]:-}")
 p_lp=$(bench_ratio "${FIG[$t/longpoll/p99_us]:-}" "${FIG[$n/longpoll/p99_us]:-}")
 r_held=$(bench_ratio "${FIG[$t/held/bytes_per_held]:-}" "${FIG[$n/held/bytes_per_held]:-}")
-echo "talkback/nchan SSE deliveries/s:       $r_sse   (target >= 2)"
-echo "talkback/nchan long-poll deliveries/s: $r_lp   (target >= 2)"
+echo "talkback/nchan SSE deliveries/s:       $r_sse   (target >= 4)"
+echo "talkback/nchan long-poll deliveries/s: $r_lp   (target >= 5)"
 echo "talkback/nchan SSE p99 latency:        $p_sse   (target <= 1)"
 echo "talkback/nchan long-poll p99 latency:  $p_lp   (target <= 1)"
 echo "talkback/nchan RSS per held long-poll: $r_held   (target <= 0.5)"
@@ -141,5 +174,22 @@ c_ws=$(bench_ratio "${FIG[$t/ws/cpu_ns_per_msg]:-}" "${FIG[$n/ws/cpu_ns_per_msg]
 echo "talkback/nchan compressed WS deliveries/s: $r_ws   (target >= 2; ws figure = deliveries/s, wire bytes and server CPU per delivery)"
 echo "talkback/nchan compressed WS wire bytes:   $w_ws   (target <= 1; server CPU per delivery: $c_ws)"
 echo "BENCH tool=push-load scenario=ratios ws_rate=$r_ws ws_wire=$w_ws ws_cpu=$c_ws"
+u=uws
+r_wsn=$(bench_ratio "${FIG[$t/wsplain/msg_per_s]:-}" "${FIG[$n/wsplain/msg_per_s]:-}")
+r_wsu=$(bench_ratio "${FIG[$t/wsplain/msg_per_s]:-}" "${FIG[$u/wsplain/msg_per_s]:-}")
+echo "talkback/nchan plain WS deliveries/s:  $r_wsn   (target >= 4)"
+echo "talkback/uws   plain WS deliveries/s:  $r_wsu   (target >= 4; uws = uWebSockets' own pub/sub)"
+echo "BENCH tool=push-load scenario=ratios wsplain_nchan=$r_wsn wsplain_uws=$r_wsu"
+# The sweep: deliveries/s at each size against the 1 000 of `sse`, and p99 against Nchan's.
+sweep="sse"
+for scenario in $SCENARIOS; do case $scenario in sse@*) sweep="$sweep $scenario" ;; esac; done
+if [ "$sweep" != sse ]; then
+    for scenario in $sweep; do
+        flat=$(bench_ratio "${FIG[$t/$scenario/msg_per_s]:-}" "${FIG[$t/sse/msg_per_s]:-}")
+        p99=$(bench_ratio "${FIG[$t/$scenario/p99_us]:-}" "${FIG[$n/$scenario/p99_us]:-}")
+        echo "talkback SSE sweep ${FIG[$t/$scenario/subscribers]:-?} subscribers: rate vs 1 000: $flat (target 0.8-1.2), p99 vs nchan: $p99 (target <= 1)"
+        echo "BENCH tool=push-load scenario=sweep subscribers=${FIG[$t/$scenario/subscribers]:-0} rate_vs_1000=$flat p99_vs_nchan=$p99"
+    done
+fi
 echo "BENCH tool=push-load scenario=ratios sse_rate=$r_sse longpoll_rate=$r_lp sse_p99=$p_sse longpoll_p99=$p_lp held_bytes=$r_held"
 exit $failed

@@ -78,6 +78,9 @@ bench_start() {
     local name=$1
     shift
     local out=$BENCH_TMP/$name.out
+    # Emptied here, not by the child's redirection: that runs after the fork, and a read
+    # before it found the previous server's address (a run once measured a stopped server).
+    : >"$out"
     "$@" >"$out" 2>"$BENCH_TMP/$name.err" &
     BENCH_PID=$!
     BENCH_PIDS+=("$BENCH_PID")

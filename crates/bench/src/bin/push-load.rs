@@ -1,7 +1,7 @@
 //! push-load: fan-out load for `scripts/bench-push.sh`, against talkback's `demo` or Nchan.
 //!
 //! ```text
-//! push-load --scenario sse|longpoll|held|ws --style talkback|nchan      (alias: --longpoll-style)
+//! push-load --scenario sse|longpoll|held|ws|wsplain --style talkback|nchan|uws   (alias: --longpoll-style)
 //!           --publish-url 'http://H:P/ch/{c}' --sse-url 'http://H:P/ch/{c}/sse'
 //!           [--sse-url URL ...: more than one splits the subscribers across them, round-robin]
 //!           --longpoll-url 'http://H:P/ch/{c}/longpoll' --ws-url 'http://H:P/ch/{c}/ws'
@@ -15,6 +15,7 @@
 //! | `longpoll` | 1 000 long-poll loops, each re-asking after its last id; 200 POSTs | the same |
 //! | `held` | 10 000 parked long-polls (`--pid` needed) | server RSS growth per held request; then one publish must release all |
 //! | `ws` | 1 000 WebSocket subscribers offering permessage-deflate (RFC 7692, as Chromium does; a server that declines is an error); 200 POSTs of `--size` bytes | the same, plus bytes on the wire per delivered message and, with `--pid`, server CPU per delivered message |
+//! | `wsplain` | the same WebSocket fan-out without offering an extension (a server that answers one is an error), so that servers without compress-once (uWebSockets' own pub/sub, `--style uws`) compare like for like | the same as `ws` |
 //!
 //! `{c}` in the URLs is replaced by a fresh channel name per run. Each body carries its
 //! sequence number and publish time (`"<seq> <ns since start>"`), so loss, duplication (by
@@ -79,7 +80,7 @@ fn run() -> Result<u64, String> {
     let args = Args::from_env()?;
     if args.flag("help") {
         println!(
-            "push-load --scenario sse|longpoll|held --style talkback|nchan --publish-url URL --sse-url URL --longpoll-url URL [--pid PID]"
+            "push-load --scenario sse|longpoll|held|ws|wsplain --style talkback|nchan|uws --publish-url URL --sse-url URL --longpoll-url URL --ws-url URL [--pid PID]"
         );
         return Ok(0);
     }
@@ -96,7 +97,7 @@ fn run() -> Result<u64, String> {
     let url = |name: &str| -> Result<Url, String> { Url::parse(&args.required(name)?.replace("{c}", &channel)) };
     let name = match scenario.as_str() {
         "sse" => "sse-url",
-        "ws" => "ws-url",
+        "ws" | "wsplain" => "ws-url",
         _ => "longpoll-url",
     };
     let mut subscribe = vec![url(name)?];
@@ -107,9 +108,10 @@ fn run() -> Result<u64, String> {
     let plan = Arc::new(Plan {
         label: args.get("label").unwrap_or(style).to_owned(),
         nchan: match style {
-            "talkback" => false,
+            // uWebSockets' pub/sub differs only in its URLs, which the caller gives.
+            "talkback" | "uws" => false,
             "nchan" => true,
-            other => return Err(format!("--style {other:?}: talkback or nchan")),
+            other => return Err(format!("--style {other:?}: talkback, nchan or uws")),
         },
         publish: url("publish-url")?,
         subscribe,
@@ -129,7 +131,7 @@ fn run() -> Result<u64, String> {
     if plan.scenario == "held" && plan.pids.is_empty() {
         return Err("held needs --pid SERVER_PID (several for nginx workers)".into());
     }
-    if !["sse", "longpoll", "held", "ws"].contains(&plan.scenario.as_str()) {
+    if !["sse", "longpoll", "held", "ws", "wsplain"].contains(&plan.scenario.as_str()) {
         return Err(format!("unknown scenario {:?}", plan.scenario));
     }
     let rt = runtime(args.parse_or("threads", 1usize)?)?;
@@ -154,7 +156,7 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
                 let run = async {
                     if plan.scenario == "sse" {
                         sse(&plan, &url, &mut seen, &mut conn).await
-                    } else if plan.scenario == "ws" {
+                    } else if plan.scenario.starts_with("ws") {
                         ws(&plan, &url, &mut seen, &mut conn).await
                     } else {
                         longpoll(&plan, &url, &mut seen, &mut conn).await
@@ -264,7 +266,11 @@ async fn sse(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -
 async fn ws(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -> Result<(), String> {
     let conn = keep.insert(connect(plan, url).await?);
     let offer = DeflateOffer::default();
-    let handshake = ClientHandshake::new(&url.host, &url.path, &[]).offer_deflate(offer);
+    let compressed = plan.scenario == "ws";
+    let mut handshake = ClientHandshake::new(&url.host, &url.path, &[]);
+    if compressed {
+        handshake = handshake.offer_deflate(offer);
+    }
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
     conn.send(&request).await.map_err(|e| e.to_string())?;
@@ -274,10 +280,17 @@ async fn ws(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) ->
     }
     conn.upgraded();
     let answer = head.header("sec-websocket-extensions").map(str::as_bytes);
-    let deflate = offer.check_answer(answer.into_iter()).map_err(|e| format!("bad extension answer: {e:?}"))?;
-    if deflate.is_none() {
-        return Err("the server declined permessage-deflate".into());
-    }
+    let deflate = if compressed {
+        let deflate = offer.check_answer(answer.into_iter()).map_err(|e| format!("bad extension answer: {e:?}"))?;
+        if deflate.is_none() {
+            return Err("the server declined permessage-deflate".into());
+        }
+        deflate
+    } else if let Some(answer) = answer {
+        return Err(format!("an extension nobody offered: {}", String::from_utf8_lossy(answer)));
+    } else {
+        None
+    };
     plan.ready.fetch_add(1, Ordering::Relaxed);
     let config = Config { deflate, max_message_size: 1 << 20, max_frame_size: 1 << 20, ..Config::default() };
     let mut socket = Connection::new(Role::Client, config, Instant::now());
@@ -485,7 +498,7 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
     }
     let wire_per_msg = plan.wire.load(Ordering::Relaxed) as f64 / unique.max(1) as f64;
     let cpu_per_msg = publish.cpu.as_secs_f64() * 1e9 / unique.max(1) as f64;
-    if plan.scenario == "ws" {
+    if plan.scenario.starts_with("ws") {
         line = line.float("wire_bytes_per_msg", wire_per_msg);
         if !plan.pids.is_empty() {
             line = line.float("cpu_ns_per_msg", cpu_per_msg);
@@ -510,7 +523,7 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
         header.push("bytes/held");
         row.push(format!("{per_held:.0}"));
     }
-    if plan.scenario == "ws" {
+    if plan.scenario.starts_with("ws") {
         header.extend(["wire B/msg", "CPU ns/msg"]);
         row.push(format!("{wire_per_msg:.0}"));
         row.push(if plan.pids.is_empty() { "-".into() } else { format!("{cpu_per_msg:.0}") });
