@@ -26,7 +26,7 @@
 # duplicated and errors are the worst run's. Env: BENCH_RUNS (1), BENCH_SUBSCRIBERS (1000),
 # BENCH_MESSAGES (200), BENCH_HELD (10000), BENCH_SERVERS ("talkback nchan uws"),
 # BENCH_SCENARIOS ("sse longpoll held ws wsplain sse@4000 sse@16000"), BENCH_WS_SIZE (1024), BENCH_TALKBACK_ARGS ("": its defaults),
-# BENCH_NGINX_WORKERS (2), BENCH_SKIP_BUILD.
+# BENCH_NGINX_WORKERS (2), BENCH_UWS_BUILD (the uWebSockets peers' build.sh, as in bench-ws.sh), BENCH_SKIP_BUILD.
 # Each server runs at its default settings (talkback: one loop per core less one; Nchan: the nginx
 # configuration in scripts/bench/nchan.conf, two workers, one per core). Other settings are
 # extra rows: run again with BENCH_TALKBACK_ARGS (e.g. "--threads 1") and label them.
@@ -46,18 +46,8 @@ bench_build
 bench_raise_nofile
 # uWebSockets' pub/sub is built from the shared peers folder's sources into a git-ignored folder;
 # without the build script its rows are skipped.
-UWS_DIR=$BENCH_ROOT/target/peers/uws
-UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
 case " $SERVERS " in
-    *" uws "*)
-        if [ -f "$UWS_BUILD" ]; then
-            bench_log "building uWebSockets into $UWS_DIR"
-            bash "$UWS_BUILD" "$UWS_DIR" >&2
-        else
-            bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
-            SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v '^uws$' | tr '\n' ' ')
-        fi
-        ;;
+    *" uws "*) bench_build_uws || SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v '^uws$' | tr '\n' ' ') ;;
 esac
 bench_check_quiet
 bench_log "open files limit: $(ulimit -n)"

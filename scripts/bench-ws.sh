@@ -47,15 +47,9 @@ bench_raise_nofile
 
 # uWebSockets (the plain `uws` row and the compressed `uws-*` rows) is built from the shared
 # peers folder's sources into a git-ignored folder; without the build script its rows are skipped.
-UWS_DIR=$BENCH_ROOT/target/peers/uws
-UWS_BUILD=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
 case " $SERVERS $([ "$DEFLATE" = 1 ] && echo "$DEFLATE_SERVERS") " in
     *" uws"*)
-        if [ -f "$UWS_BUILD" ]; then
-            bench_log "building uWebSockets into $UWS_DIR"
-            bash "$UWS_BUILD" "$UWS_DIR" >&2
-        else
-            bench_log "no uWebSockets build script at $UWS_BUILD (set BENCH_UWS_BUILD): uws rows skipped"
+        if ! bench_build_uws; then
             SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v '^uws' | tr '\n' ' ')
             DEFLATE_SERVERS=$(echo "$DEFLATE_SERVERS" | tr ' ' '\n' | grep -v '^uws-' | tr '\n' ' ')
         fi

@@ -66,6 +66,21 @@ bench_build() {
     fi
 }
 
+# bench_build_uws: builds uWebSockets' peers (uws-echo, uws-pubsub) from the shared peers
+# folder's sources into the git-ignored UWS_DIR (target/peers/uws); BENCH_UWS_BUILD names
+# another build script. Returns 1, having said so, when there is no build script: the caller
+# drops its uWebSockets rows.
+bench_build_uws() {
+    UWS_DIR=$BENCH_ROOT/target/peers/uws
+    local build=${BENCH_UWS_BUILD:-$BENCH_ROOT/../shared/peers/uwebsockets/build.sh}
+    if [ ! -f "$build" ]; then
+        bench_log "no uWebSockets build script at $build (set BENCH_UWS_BUILD): uws rows skipped"
+        return 1
+    fi
+    bench_log "building uWebSockets into $UWS_DIR"
+    bash "$build" "$UWS_DIR" >&2
+}
+
 # bench_raise_nofile: as many descriptors as the hard limit allows (10 000 connections each
 # side need it).
 bench_raise_nofile() {
