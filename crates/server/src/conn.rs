@@ -35,14 +35,15 @@ pub struct Conn {
 
 /// What a connection currently is.
 ///
-/// The HTTP and WebSocket states are boxed so the enum (and each slot of the reactor's slab)
-/// stays small: an idle SSE stream or held request pays for its own few fields only.
+/// The HTTP state is boxed, and so is a WebSocket's protocol state while it is awake (see
+/// `websocket.rs`), so the enum — and each slot of the reactor's slab — stays small: an idle
+/// WebSocket, SSE stream or held request pays for its own few fields only, inline.
 #[derive(Debug)]
 enum Kind {
     /// Reading requests, writing responses (keep-alive, pipelining).
     Http(Box<HttpConn>),
     /// Upgraded to a WebSocket (RFC 6455).
-    WebSocket(Box<WsConn>),
+    WebSocket(WsConn),
     /// An open `text/event-stream` response.
     Sse(SseConn),
     /// A long-poll or `POST` whose answer waits.

@@ -287,7 +287,7 @@ pub(crate) enum Handled {
 #[derive(Debug)]
 pub(crate) enum Switch {
     /// Upgraded to a WebSocket.
-    WebSocket(Box<WsConn>),
+    WebSocket(WsConn),
     /// An open event stream.
     Sse(SseConn),
     /// A request whose answer waits (a parked long-poll, a held `POST`).

@@ -112,6 +112,8 @@ pub struct LoopCtx {
     pub hub: LocalHub<ConnId>,
     /// Message buffers lent to whichever WebSocket reads next (see `websocket.rs`).
     pub ws_spares: Vec<Vec<u8>>,
+    /// Protocol states of parked WebSockets, to wake the next one into (see `websocket.rs`).
+    pub ws_protocols: Vec<Box<talkback_ws::Connection>>,
     /// This loop's counters for `/metrics` (its own unless the server shares them out).
     pub meter: Meter,
     /// Every loop of the server (their socket byte totals, for `/metrics`); empty in a loop
@@ -135,6 +137,7 @@ impl LoopCtx {
             observer,
             hub,
             ws_spares: Vec::new(),
+            ws_protocols: Vec::new(),
             meter: Meter::solo(),
             loops: Vec::new(),
             cluster: None,

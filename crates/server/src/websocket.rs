@@ -29,14 +29,15 @@
 //! connection keeps no compressor or inflater of its own between messages.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use talkback_http1::Request;
 use talkback_longpoll::{JSON_ELEMENT_TAIL, MessageId, encode_json_element_head};
 use talkback_reactor::{ConnId, Cx};
 use talkback_ws::handshake::{self, ServerPolicy};
 use talkback_ws::{
-    Config, Connection, DeflatePolicy, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN, Role,
-    stored_block,
+    Config, Connection, Deflate, DeflatePolicy, Direction, Event, FrameHeader, FrameRecord, OpCode, PREVIEW_LEN,
+    Parked, Role, stored_block,
 };
 
 use crate::answer::{Pushed, ReplyTo, SHARE_FROM, respond_try_later, respond_with, write_framed};
@@ -44,6 +45,7 @@ use crate::cluster::NotStored;
 use crate::hub::{Encoded, Json, Messages, TooManyChannels};
 use crate::meters::Delivered;
 use crate::observe::Observer;
+use crate::options::Options;
 use crate::state::LoopCtx;
 use crate::stats::Answered;
 
@@ -57,10 +59,29 @@ const MAX_SPARE: usize = 1 << 20;
 /// The subprotocol whose frames carry ids: `{"id":N,"data":"…"}`.
 pub const JSON_PROTOCOL: &str = "talkback.json";
 
-/// An open WebSocket: the protocol state plus, for the hub, its channel.
+/// An open WebSocket: the protocol state, and what the server knows of the socket besides.
+///
+/// Kept inline in the connection's slot, with no heap memory while the socket is idle: the
+/// protocol is parked between messages (`talkback_ws::Parked`, 24 bytes) and woken — its
+/// `Connection` re-made with the server's limits — by the next event that needs it. A
+/// broadcast does not: a parked socket is open, and its frame is written around the shared
+/// bytes without the protocol (see `Session::push`).
 #[derive(Debug)]
 pub struct WsConn {
-    ws: Connection,
+    protocol: Protocol,
+    session: Session,
+}
+
+/// The protocol state of one socket: awake while anything is in flight, else parked.
+#[derive(Debug)]
+enum Protocol {
+    Awake(Box<Connection>),
+    Parked(Parked),
+}
+
+/// What the server keeps of a socket besides the protocol state.
+#[derive(Debug)]
+struct Session {
     /// The hub channel (`None` for ws-echo).
     channel: Option<Arc<str>>,
     /// The id of the last channel message sent on this socket.
@@ -73,6 +94,57 @@ pub struct WsConn {
     /// (2^N), to pick the hub's shared compressed payload — of the text, or (`talkback.json`)
     /// of the JSON element's body, sent behind its head in a stored block.
     window_bits: Option<u8>,
+}
+
+/// The protocol's limits and timers, from the server's options; the same for every socket
+/// but for what its handshake negotiated (`deflate`).
+fn protocol_config(options: &Options, deflate: Option<Deflate>) -> Config {
+    Config {
+        max_frame_size: options.max_frame.unwrap_or(options.max_message),
+        max_message_size: options.max_message,
+        ping_interval: options.ping_interval,
+        pong_timeout: options.pong_timeout,
+        deflate,
+        deflate_threshold: options.deflate_threshold,
+        ..Config::default()
+    }
+}
+
+/// How many protocol states of parked sockets a loop keeps, to wake the next socket into
+/// without allocating (each holds at most a few KiB of empty buffers).
+const SPARE_PROTOCOLS: usize = 16;
+
+impl Protocol {
+    /// The connection, woken if it was parked — into one of the loop's `spares` if it has one.
+    fn wake(&mut self, options: &Options, spares: &mut Vec<Box<Connection>>, now: Instant) -> &mut Connection {
+        if let Protocol::Parked(parked) = *self {
+            let config = protocol_config(options, None);
+            let ws = match spares.pop() {
+                Some(mut spare) => {
+                    parked.resume_into(&mut spare, config, now);
+                    spare
+                }
+                None => Box::new(parked.resume(config, now)),
+            };
+            *self = Protocol::Awake(ws);
+        }
+        match self {
+            Protocol::Awake(ws) => ws,
+            Protocol::Parked(_) => unreachable!("woken just above"),
+        }
+    }
+
+    /// Parks the connection if nothing is in flight (`Connection::park`): its memory goes back
+    /// to the allocator, or to the loop's `spares`.
+    fn settle(&mut self, spares: &mut Vec<Box<Connection>>) {
+        if let Protocol::Awake(ws) = self
+            && let Some(parked) = ws.park()
+            && let Protocol::Awake(ws) = std::mem::replace(self, Protocol::Parked(parked))
+            && spares.len() < SPARE_PROTOCOLS
+        {
+            spares.push(ws);
+        }
+    }
 }
 
 /// What the server answers a permessage-deflate offer with: the hub never keeps a context
@@ -101,7 +173,7 @@ pub fn upgrade(
     hub: Option<HubSide<'_>>,
     cx: &mut Cx<'_>,
     state: &mut LoopCtx,
-) -> Result<Box<WsConn>, Answered> {
+) -> Result<WsConn, Answered> {
     // The hub speaks `talkback.json` to a client that offers it (RFC 6455 §4.2.2 /subprotocol/).
     let protocols = if hub.is_some() { vec![JSON_PROTOCOL.to_owned()] } else { Vec::new() };
     let deflate = state.options.deflate.then(|| deflate_policy(hub.is_some()));
@@ -124,16 +196,7 @@ pub fn upgrade(
     };
     respond_with(cx, state, |out, _| accepted.encode_response(out));
     let json = accepted.protocol() == Some(JSON_PROTOCOL);
-    let options = &state.options;
-    let config = Config {
-        max_frame_size: options.max_frame.unwrap_or(options.max_message),
-        max_message_size: options.max_message,
-        ping_interval: options.ping_interval,
-        pong_timeout: options.pong_timeout,
-        deflate: accepted.deflate(),
-        deflate_threshold: options.deflate_threshold,
-        ..Config::default()
-    };
+    let config = protocol_config(&state.options, accepted.deflate());
     if let Some(deflate) = accepted.deflate() {
         state.observer.note(cx.id(), || format!("permessage-deflate agreed: {}", deflate.response()));
     }
@@ -142,20 +205,115 @@ pub fn upgrade(
     ws.set_frame_log(state.observer.tracing());
     cx.set_deadline(ws.poll_deadline());
     let may_publish = hub.is_some_and(|side| side.may_publish);
-    let mut conn = WsConn { ws, channel: None, last_sent: 0, json, may_publish, window_bits };
+    let mut session = Session { channel: None, last_sent: 0, json, may_publish, window_bits };
     if let Some(subscription) = subscription {
         if let Some(bits) = window_bits {
             state.hub.count_window(&subscription.channel, bits, json, true);
         }
-        conn.replay(&subscription.replay, cx);
+        session.replay(&subscription.replay, cx);
         state.meter.delivered(Delivered::WebSocket, subscription.replay.messages.len() as u64);
-        conn.channel = Some(subscription.channel);
-        conn.last_sent = subscription.last_sent;
+        session.channel = Some(subscription.channel);
+        session.last_sent = subscription.last_sent;
     }
-    Ok(Box::new(conn))
+    let mut protocol = Protocol::Awake(Box::new(ws));
+    protocol.settle(&mut state.ws_protocols);
+    Ok(WsConn { protocol, session })
 }
 
 impl WsConn {
+    /// Frames arrived: decode them, act on each message, queue what the protocol answers.
+    pub fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
+        // Lend the loop's spare buffers: a whole message is received into one, and after the
+        // echo its bytes come back as the next spare, so echoing allocates nothing per message.
+        ws.swap_spares(&mut state.ws_spares);
+        let result = ws.handle_bytes(input, cx.now()).map(|_| ());
+        self.session.after_receive(ws, result, cx, state);
+        self.protocol.settle(&mut state.ws_protocols);
+        input.len()
+    }
+
+    /// Inside a large binary frame: the loop may read the rest of its payload straight into the
+    /// message buffer (`Connection::direct_payload`) instead of its scratch buffer — the fast
+    /// path for large messages, which saves copying every byte out of the scratch buffer.
+    /// A parked socket is between frames: it offers none.
+    pub fn direct_input(&mut self, state: &mut LoopCtx) -> Option<&mut [u8]> {
+        let Protocol::Awake(ws) = &mut self.protocol else { return None };
+        // The first ask may start a message, which takes a buffer from the loop's spares.
+        ws.swap_spares(&mut state.ws_spares);
+        let offered = ws.direct_payload().is_some();
+        ws.swap_spares(&mut state.ws_spares);
+        if offered { ws.direct_payload() } else { None }
+    }
+
+    /// `n` payload bytes were read into the slice `direct_input` gave.
+    pub fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
+        ws.swap_spares(&mut state.ws_spares);
+        let result = ws.direct_payload_filled(n, cx.now());
+        self.session.after_receive(ws, result, cx, state);
+        self.protocol.settle(&mut state.ws_protocols);
+    }
+
+    /// A node of a cluster: Redis stored what this socket published (`{"published":N}`), or
+    /// could not: then the socket is closed with 1013 (RFC 6455 §7.4.1, "try again later"),
+    /// as while Redis is unreachable — the client cannot know whether the message was kept.
+    pub fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
+        match result {
+            Ok(id) => {
+                state.observer.note(cx.id(), || format!("stored in Redis as id {id}"));
+                self.session.acknowledge(ws, id);
+            }
+            Err(why) => {
+                let reason = std::str::from_utf8(why.reason()).unwrap_or("not stored").trim_end();
+                let _ = ws.close(1013, reason);
+            }
+        }
+        transmit(ws, cx, &state.observer);
+        self.protocol.settle(&mut state.ws_protocols);
+    }
+
+    /// A keepalive ping, a pong timeout, or the close timeout.
+    pub fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
+        ws.handle_timeout(cx.now());
+        transmit(ws, cx, &state.observer);
+        self.protocol.settle(&mut state.ws_protocols);
+    }
+
+    /// The server is draining: close 1001 (RFC 6455 §7.4.1: "1001 indicates that an endpoint
+    /// is 'going away', such as a server going down"), then wait for the peer's close — at
+    /// most the protocol's close timeout, and the drain deadline — which closes TCP as usual.
+    pub fn drain(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
+        // The protocol's clock is the last `now` it was given (its last read or timer): bring
+        // it up to date, so that the close timeout counts from now.
+        ws.handle_timeout(cx.now());
+        if ws.close(1001, "going away").is_ok() {
+            state.observer.note(cx.id(), || "draining: close 1001 going away".into());
+        }
+        transmit(ws, cx, &state.observer);
+    }
+
+    /// A channel message: share its pre-encoded frame. A parked socket is open (it parks only
+    /// then), so it is not woken for this.
+    pub fn push<'m>(&mut self, message: &'m Encoded, cx: &mut Cx<'_>) -> Pushed<'m> {
+        if let Protocol::Awake(ws) = &self.protocol
+            && !ws.can_send()
+        {
+            return Pushed::Ended;
+        }
+        self.session.push(message, cx)
+    }
+
+    /// The socket is gone: unsubscribe.
+    pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
+        self.session.on_closed(id, state);
+    }
+}
+
+impl Session {
     /// `?after=N`: what is retained after N, right behind the 101 — after `{"missed":K}` when
     /// the history no longer reaches back to N (with `talkback.json`; a plain-text client has
     /// no way to tell a notice from a message, and gets the messages alone).
@@ -237,91 +395,52 @@ impl WsConn {
         }
     }
 
-    /// Frames arrived: decode them, act on each message, queue what the protocol answers.
-    pub fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
-        // Lend the loop's spare buffers: a whole message is received into one, and after the
-        // echo its bytes come back as the next spare, so echoing allocates nothing per message.
-        self.ws.swap_spares(&mut state.ws_spares);
-        let result = self.ws.handle_bytes(input, cx.now()).map(|_| ());
-        self.after_receive(result, cx, state);
-        input.len()
-    }
-
-    /// Inside a large binary frame: the loop may read the rest of its payload straight into the
-    /// message buffer (`Connection::direct_payload`) instead of its scratch buffer — the fast
-    /// path for large messages, which saves copying every byte out of the scratch buffer.
-    pub fn direct_input(&mut self, state: &mut LoopCtx) -> Option<&mut [u8]> {
-        // The first ask may start a message, which takes a buffer from the loop's spares.
-        self.ws.swap_spares(&mut state.ws_spares);
-        let offered = self.ws.direct_payload().is_some();
-        self.ws.swap_spares(&mut state.ws_spares);
-        if offered { self.ws.direct_payload() } else { None }
-    }
-
-    /// `n` payload bytes were read into the slice `direct_input` gave.
-    pub fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        self.ws.swap_spares(&mut state.ws_spares);
-        let result = self.ws.direct_payload_filled(n, cx.now());
-        self.after_receive(result, cx, state);
-    }
-
     /// After bytes were taken in (with the loop's spares lent to the protocol): answer the
     /// messages that completed, then the error if there was one, and queue what the protocol
     /// has to send. Messages complete before a violation are answered first (Autobahn 3.x,
     /// 4.x and 5.15 check that the echo precedes the close).
-    fn after_receive(&mut self, result: Result<(), talkback_ws::Error>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+    fn after_receive(
+        &mut self,
+        ws: &mut Connection,
+        result: Result<(), talkback_ws::Error>,
+        cx: &mut Cx<'_>,
+        state: &mut LoopCtx,
+    ) {
         match self.channel.clone() {
-            None => self.echo_all(cx, &state.observer),
-            Some(channel) => self.publish_all(&channel, cx, state),
+            None => echo_all(ws, cx, &state.observer),
+            Some(channel) => self.publish_all(ws, &channel, cx, state),
         }
-        self.ws.swap_spares(&mut state.ws_spares);
+        ws.swap_spares(&mut state.ws_spares);
         if let Err(error) = result {
             state.observer.note(cx.id(), || format!("!! {error:?}: close {}", error.close_code()));
-            self.ws.fail(&error);
+            ws.fail(&error);
         }
-        self.transmit(cx, &state.observer);
+        transmit(ws, cx, &state.observer);
     }
 
     /// `talkback.json`: tells the client the id its message was published as — `{"published":N}`,
     /// one per text message it sent, in the order it sent them — so a client can publish on the
     /// socket and still learn the id, as a `POST`'s 200 tells it. A plain-text socket is told
     /// nothing (it could not tell an acknowledgement from a message).
-    fn acknowledge(&mut self, id: MessageId) {
+    fn acknowledge(&self, ws: &mut Connection, id: MessageId) {
         if self.json {
             let mut ack = Vec::with_capacity(32);
             ack.extend_from_slice(b"{\"published\":");
             talkback_http1::decimal::push_decimal(&mut ack, id);
             ack.push(b'}');
             let ack = std::str::from_utf8(&ack).expect("ASCII");
-            let _ = self.ws.send_text(ack);
+            let _ = ws.send_text(ack);
         }
-    }
-
-    /// A node of a cluster: Redis stored what this socket published (`{"published":N}`), or
-    /// could not: then the socket is closed with 1013 (RFC 6455 §7.4.1, "try again later"),
-    /// as while Redis is unreachable — the client cannot know whether the message was kept.
-    pub fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &LoopCtx) {
-        match result {
-            Ok(id) => {
-                state.observer.note(cx.id(), || format!("stored in Redis as id {id}"));
-                self.acknowledge(id);
-            }
-            Err(why) => {
-                let reason = std::str::from_utf8(why.reason()).unwrap_or("not stored").trim_end();
-                let _ = self.ws.close(1013, reason);
-            }
-        }
-        self.transmit(cx, &state.observer);
     }
 
     /// The hub: each text message is published on the channel; binary ones end the socket.
-    fn publish_all(&mut self, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        while let Some(event) = self.ws.poll_event() {
+    fn publish_all(&self, ws: &mut Connection, channel: &str, cx: &mut Cx<'_>, state: &mut LoopCtx) {
+        while let Some(event) = ws.poll_event() {
             match event {
                 // Listening is open to all; publishing, with a token set, to those who showed it.
                 Event::Text(_) if !self.may_publish => {
                     state.observer.note(cx.id(), || "!! publish without the token: close 1008".into());
-                    let _ = self.ws.close(1008, "publishing needs the publish token");
+                    let _ = ws.close(1008, "publishing needs the publish token");
                 }
                 // A node of a cluster: Redis gives the id; while it is unreachable the
                 // message cannot be stored (RFC 6455 §7.4.1, 1013: try again later).
@@ -330,7 +449,7 @@ impl WsConn {
                     match cluster.publish(channel, &text, self.json.then(|| cx.id())) {
                         Ok(()) => state.meter.published(),
                         Err(_) => {
-                            let _ = self.ws.close(1013, "Redis is unreachable; try again later");
+                            let _ = ws.close(1013, "Redis is unreachable; try again later");
                         }
                     }
                 }
@@ -338,108 +457,25 @@ impl WsConn {
                     Ok(id) => {
                         state.meter.published();
                         state.observer.note(cx.id(), || format!("published id {id} to channel {channel}"));
-                        self.acknowledge(id);
+                        self.acknowledge(ws, id);
                     }
                     // Not expected: this socket listens on the channel, which keeps it
                     // (RFC 6455 §7.4.1: 1011, "an unexpected condition").
                     Err(TooManyChannels) => {
-                        let _ = self.ws.close(1011, "too many channels");
+                        let _ = ws.close(1011, "too many channels");
                     }
                 },
                 // The hub carries UTF-8 text only (README, "The hub's URLs"): 1003 "unsupported data".
                 Event::Binary(_) => {
-                    let _ = self.ws.close(1003, "the hub accepts text messages only");
+                    let _ = ws.close(1003, "the hub accepts text messages only");
                 }
                 Event::Ping(_) | Event::Pong(_) | Event::Close(_) => {}
             }
         }
     }
 
-    /// ws-echo: every message of this batch is echoed into the connection's output, the frames
-    /// encoded straight from the received bytes (after any control frame the protocol queued
-    /// first), each message's buffer lent back to the protocol for the next one.
-    ///
-    /// The fast path for large messages: one is not copied at all. Its header is encoded into
-    /// the output, then the buffer it was received (and unmasked) into is queued behind it as
-    /// it is, and the protocol gets a spare from the loop's pool in its place.
-    fn echo_all(&mut self, cx: &mut Cx<'_>, observer: &Observer) {
-        let ws = &mut self.ws;
-        while let Some(event) = ws.poll_event() {
-            let (opcode, bytes) = match event {
-                Event::Text(text) => (OpCode::Text, text.into_bytes()),
-                Event::Binary(data) => (OpCode::Binary, data),
-                Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
-            };
-            if !ws.can_send() {
-                continue;
-            }
-            if ws.deflate().is_some() {
-                // Compressed by the protocol (its context kept per the agreement): a copy.
-                let _ = ws.send_message(opcode, &bytes);
-                cx.with_output(|out| ws.poll_transmit(out));
-                trace_frames(ws, cx.id(), observer);
-                if bytes.capacity() <= MAX_SPARE {
-                    ws.recycle(bytes);
-                }
-                continue;
-            }
-            let header = FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: bytes.len() as u64 };
-            trace_frames(ws, cx.id(), observer);
-            observer.note(cx.id(), || echoed(header, &bytes));
-            cx.with_output(|out| {
-                ws.poll_transmit(out); // a pong or close queued before this message goes first
-                header.encode(out);
-                if bytes.len() < ZERO_COPY_ECHO {
-                    out.extend_from_slice(&bytes);
-                }
-            });
-            if bytes.len() >= ZERO_COPY_ECHO {
-                // The next message is likely the same size: a spare as long needs no zeroing.
-                let len = bytes.len();
-                cx.write_owned(bytes);
-                ws.recycle(cx.take_buffer(len));
-            } else if bytes.capacity() <= MAX_SPARE {
-                ws.recycle(bytes);
-            }
-        }
-    }
-
-    /// Writes what the protocol queued, traces frames, and closes TCP once the close
-    /// handshake is over (the server closes first, RFC 6455 §7.1.1).
-    fn transmit(&mut self, cx: &mut Cx<'_>, observer: &Observer) {
-        let ws = &mut self.ws;
-        cx.with_output(|out| ws.poll_transmit(out));
-        trace_frames(ws, cx.id(), observer);
-        if self.ws.is_closed() {
-            cx.close();
-        }
-        cx.set_deadline(self.ws.poll_deadline());
-    }
-
-    /// A keepalive ping, a pong timeout, or the close timeout.
-    pub fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
-        self.ws.handle_timeout(cx.now());
-        self.transmit(cx, &state.observer);
-    }
-
-    /// The server is draining: close 1001 (RFC 6455 §7.4.1: "1001 indicates that an endpoint
-    /// is 'going away', such as a server going down"), then wait for the peer's close — at
-    /// most the protocol's close timeout, and the drain deadline — which closes TCP as usual.
-    pub fn drain(&mut self, cx: &mut Cx<'_>, state: &LoopCtx) {
-        // The protocol's clock is the last `now` it was given (its last read or timer): bring
-        // it up to date, so that the close timeout counts from now.
-        self.ws.handle_timeout(cx.now());
-        if self.ws.close(1001, "going away").is_ok() {
-            state.observer.note(cx.id(), || "draining: close 1001 going away".into());
-        }
-        self.transmit(cx, &state.observer);
-    }
-
-    /// A channel message: share its pre-encoded frame.
-    pub fn push<'m>(&mut self, message: &'m Encoded, cx: &mut Cx<'_>) -> Pushed<'m> {
-        if !self.ws.can_send() {
-            return Pushed::Ended;
-        }
+    /// A channel message, on an open socket: share its pre-encoded frame.
+    fn push<'m>(&mut self, message: &'m Encoded, cx: &mut Cx<'_>) -> Pushed<'m> {
         if message.id <= self.last_sent {
             return Pushed::Skipped;
         }
@@ -449,7 +485,7 @@ impl WsConn {
     }
 
     /// The socket is gone: unsubscribe.
-    pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
+    fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         if let Some(channel) = &self.channel {
             if let Some(bits) = self.window_bits {
                 state.hub.count_window(channel, bits, self.json, false);
@@ -457,6 +493,65 @@ impl WsConn {
             state.hub.unsubscribe(channel, id);
         }
     }
+}
+
+/// ws-echo: every message of this batch is echoed into the connection's output, the frames
+/// encoded straight from the received bytes (after any control frame the protocol queued
+/// first), each message's buffer lent back to the protocol for the next one.
+///
+/// The fast path for large messages: one is not copied at all. Its header is encoded into
+/// the output, then the buffer it was received (and unmasked) into is queued behind it as
+/// it is, and the protocol gets a spare from the loop's pool in its place.
+fn echo_all(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
+    while let Some(event) = ws.poll_event() {
+        let (opcode, bytes) = match event {
+            Event::Text(text) => (OpCode::Text, text.into_bytes()),
+            Event::Binary(data) => (OpCode::Binary, data),
+            Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
+        };
+        if !ws.can_send() {
+            continue;
+        }
+        if ws.deflate().is_some() {
+            // Compressed by the protocol (its context kept per the agreement): a copy.
+            let _ = ws.send_message(opcode, &bytes);
+            cx.with_output(|out| ws.poll_transmit(out));
+            trace_frames(ws, cx.id(), observer);
+            if bytes.capacity() <= MAX_SPARE {
+                ws.recycle(bytes);
+            }
+            continue;
+        }
+        let header = FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: bytes.len() as u64 };
+        trace_frames(ws, cx.id(), observer);
+        observer.note(cx.id(), || echoed(header, &bytes));
+        cx.with_output(|out| {
+            ws.poll_transmit(out); // a pong or close queued before this message goes first
+            header.encode(out);
+            if bytes.len() < ZERO_COPY_ECHO {
+                out.extend_from_slice(&bytes);
+            }
+        });
+        if bytes.len() >= ZERO_COPY_ECHO {
+            // The next message is likely the same size: a spare as long needs no zeroing.
+            let len = bytes.len();
+            cx.write_owned(bytes);
+            ws.recycle(cx.take_buffer(len));
+        } else if bytes.capacity() <= MAX_SPARE {
+            ws.recycle(bytes);
+        }
+    }
+}
+
+/// Writes what the protocol queued, traces frames, and closes TCP once the close handshake
+/// is over (the server closes first, RFC 6455 §7.1.1).
+fn transmit(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
+    cx.with_output(|out| ws.poll_transmit(out));
+    trace_frames(ws, cx.id(), observer);
+    if ws.is_closed() {
+        cx.close();
+    }
+    cx.set_deadline(ws.poll_deadline());
 }
 
 /// Moves the protocol's frame log (kept only with `--trace`) into the trace.

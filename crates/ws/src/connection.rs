@@ -6,9 +6,11 @@
 
 mod compress;
 mod direct;
+mod park;
 mod receive;
 
 pub use direct::DIRECT_PAYLOAD_MIN;
+pub use park::Parked;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -482,12 +484,13 @@ impl Connection {
 mod tests {
     use super::*;
 
-    /// Every open WebSocket keeps one `Connection`, even a parked one: what is needed only
-    /// while compressing or tracing lives behind a pointer (`inflater`, `deflater`, `log`),
-    /// so it costs 8 bytes until used. The bound is today's size with a little room; a field
-    /// that makes it fail belongs in one of those boxes, or in a new one.
+    /// Every WebSocket that is awake keeps one `Connection` (an idle one may be parked
+    /// instead, `park.rs`): what is needed only while compressing or tracing lives behind a
+    /// pointer (`inflater`, `deflater`, `log`), so it costs 8 bytes until used. The bound is
+    /// today's size with a little room; a field that makes it fail belongs in one of those
+    /// boxes, or in a new one.
     #[test]
-    fn a_parked_connection_pays_a_pointer_for_compression_and_tracing() {
+    fn an_awake_connection_pays_a_pointer_for_compression_and_tracing() {
         assert_eq!(std::mem::size_of::<Option<Box<Inflater>>>(), 8);
         let size = std::mem::size_of::<Connection>();
         assert!(size <= 600, "Connection is {size} bytes");

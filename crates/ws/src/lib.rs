@@ -29,7 +29,7 @@
 //! |---|---|
 //! | [`handshake`] | §1.3 accept key, §4.1 client request, §4.2 server response, §4.4 versions |
 //! | `frame` ([`FrameHeader`], [`encode_frame`], [`apply_mask`]) | §5.2 base framing, §5.3 masking |
-//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs`, direct payload reads in `connection/direct.rs` |
+//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs`, direct payload reads in `connection/direct.rs`, parking an idle connection in `connection/park.rs` |
 //! | `close` ([`CloseFrame`], [`is_valid_code`]) | §5.5.1 close payload, §7.4 status codes |
 //! | `entropy` ([`handshake::nonce`], `Config::mask_seed`) | §5.3 masking keys, §4.1 the key's nonce: OS-seeded, or seeded by a test |
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
@@ -78,6 +78,11 @@
 //! allocation per message), and `direct_payload` / `direct_payload_filled` let the caller read
 //! a large binary payload straight into the message buffer instead of passing it through
 //! `handle_bytes` (`connection/direct.rs`). Both give exactly the events `handle_bytes` would.
+//!
+//! Optional, for memory: between messages, [`Connection::park`] reduces an idle connection
+//! to a 24-byte [`Parked`] (no heap memory), and [`Parked::resume`]`(config, now)` makes it
+//! again when the socket has something for it (`connection/park.rs`) — so 10 000 quiet
+//! sockets do not keep 10 000 sets of empty buffers.
 //!
 //! ```
 //! use std::time::Instant;
@@ -132,7 +137,7 @@ mod log;
 mod utf8;
 
 pub use close::{CloseFrame, is_valid_code};
-pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Role};
+pub use connection::{Config, Connection, DIRECT_PAYLOAD_MIN, MAX_SPARES, Parked, Role};
 pub use deflate::{
     CONNECTION_LEVEL, DEFLATE_TAIL, Deflater, Inflated, Inflater, MAX_WINDOW_BITS, MIN_WINDOW_BITS, stored_block,
 };

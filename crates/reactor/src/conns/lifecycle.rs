@@ -67,15 +67,18 @@ impl<H: Handler> Connections<H> {
     /// Fast path (*lazy timer heap*): `armed` is the instant of the connection's live entry.
     /// Moving the deadline later pushes nothing (that entry re-arms itself when it pops, in
     /// `due`); only moving it earlier pushes a new one. So a keep-alive refresh after every
-    /// request never touches the heap.
+    /// request never touches the heap. Clearing the deadline makes the entry stale at once
+    /// (`armed` no longer names it), so the next sweep of the heap can drop it.
     pub(super) fn arm_timer(&mut self, slot: usize) {
         let id = self.slab.id_of(slot);
         let Some(conn) = self.slab.at_mut(slot) else { return };
-        if let Some(at) = conn.endpoint.parts.deadline
-            && conn.armed.is_none_or(|armed| at < armed)
-        {
-            conn.armed = Some(at);
-            self.timers.push(TimerEntry { at, id });
+        match conn.endpoint.parts.deadline {
+            Some(at) if conn.armed.is_none_or(|armed| at < armed) => {
+                conn.armed = Some(at);
+                self.timers.push(TimerEntry { at, id });
+            }
+            None => conn.armed = None,
+            Some(_) => {}
         }
     }
 
@@ -94,7 +97,7 @@ impl<H: Handler> Connections<H> {
         }
         let slab = &self.slab;
         let live = |e: &TimerEntry| slab.get(e.id).is_some_and(|conn| conn.armed == Some(e.at));
-        self.timers.compact(live, self.slab.len());
+        self.timers.compact(live);
     }
 
     /// Whether a popped entry is its connection's deadline, now due: then clears it and says

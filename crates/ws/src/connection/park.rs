@@ -1,0 +1,280 @@
+//! Parking: an open connection with nothing in flight, reduced to the few bytes it needs to
+//! carry on.
+//!
+//! A [`Connection`] is some 600 bytes — header and control buffers, the text assembler, the
+//! event and transmit queues, the limits — nearly all of it needed only while a frame is
+//! being received or sent. Most WebSockets of a server are idle most of the time (a chat
+//! member who reads, a dashboard that waits), and 10 000 of them would spend 6 MB on buffers
+//! that hold nothing. So between messages a caller may *park* the connection:
+//!
+//! ```text
+//!  caller                                     Connection / Parked
+//!    │ handle_bytes, poll_event, poll_transmit ─▶ (a message handled, everything polled)
+//!    │ park() ─────────────────────────────────▶ idle?  Some(Parked): role, deflate, last_seen
+//!    │ drop the Connection; keep the Parked       (24 bytes, no heap memory)
+//!    │   … the socket is readable again …
+//!    │ parked.resume(config, now) ─────────────▶ a Connection as it was, ready for bytes
+//! ```
+//!
+//! A connection can be parked only while nothing is lost by it: in the `Open` phase, between
+//! frames (no header or payload half read, no fragmented message), with every event and wire
+//! byte polled, no keepalive ping unanswered, no compression context kept between messages
+//! (RFC 7692 §7.1.1 context takeover keeps a window of history: such a connection stays
+//! awake), no frame log (`--trace`), no spares lent, and — for a client — no seeded masking
+//! keys (their generator's state would be lost). The limits are not kept: the caller gives
+//! the same [`Config`] back to `resume` (every connection of a server shares one), and only
+//! what was negotiated for this connection, its permessage-deflate parameters, is remembered.
+
+use std::time::Instant;
+
+use super::{Config, Connection, Phase, Read, Role};
+use crate::extension::Deflate;
+
+/// A parked connection: what an idle [`Connection`] needs to resume (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parked {
+    /// When the peer last sent anything (keepalive counts idleness from here).
+    last_seen: Instant,
+    /// permessage-deflate as negotiated for this connection.
+    deflate: Option<Deflate>,
+    /// Which end this is.
+    role: Role,
+}
+
+impl Connection {
+    /// Parks the connection if nothing is in flight (see the module docs): `Some` with what
+    /// [`Parked::resume`] needs, after which the `Connection` may be dropped without loss;
+    /// `None` if it must stay as it is.
+    pub fn park(&self) -> Option<Parked> {
+        let idle = self.phase == Phase::Open
+            && self.error.is_none()
+            && self.read == Read::ExpectFrameHeader
+            && self.header_len == 0
+            && self.partial.is_none()
+            && self.text.len() == 0
+            && self.binary.is_empty()
+            && self.direct.is_none()
+            && self.events.is_empty()
+            && self.transmit.is_empty()
+            && self.pong_deadline.is_none()
+            && self.inflater.is_none()
+            && self.deflater.is_none()
+            && self.log.is_none()
+            && self.spares.is_empty()
+            && self.config.mask_seed.is_none();
+        idle.then_some(Parked { last_seen: self.last_seen, deflate: self.config.deflate, role: self.role })
+    }
+}
+
+impl Parked {
+    /// The connection again, as it was parked, with `config`'s limits and timers (the one it
+    /// was made with; its `deflate` is replaced by what this connection negotiated). `now` is
+    /// the time of the event that wakes it.
+    pub fn resume(self, config: Config, now: Instant) -> Connection {
+        let mut connection = Connection::new(self.role, Config { deflate: self.deflate, ..config }, now);
+        connection.last_seen = self.last_seen;
+        connection
+    }
+
+    /// [`Parked::resume`] into `spare`, a connection the caller no longer needs (one that was
+    /// parked before): its empty buffers are kept, so a server that keeps a few spares wakes a
+    /// socket without allocating.
+    pub fn resume_into(self, spare: &mut Connection, config: Config, now: Instant) {
+        // Field by field, in place (a whole new `Connection` moved in would copy 600 bytes on
+        // every wake-up); the exhaustive pattern makes a new field fail to compile here until
+        // it is reset too.
+        let Connection {
+            role,
+            config: limits,
+            read,
+            phase,
+            header_buf: _, // only `header_len` bytes of it are ever read
+            header_len,
+            partial,
+            text,
+            binary,
+            direct,
+            large_frames,
+            spares,
+            scratch,
+            control: _, // filled before it is read, within one control frame
+            inflating,
+            compressed_in,
+            inflater,
+            deflater,
+            packed,
+            events,
+            transmit,
+            now: clock,
+            last_seen,
+            pong_deadline,
+            error,
+            log,
+        } = spare;
+        *role = self.role;
+        *limits = Config { deflate: self.deflate, ..config };
+        *read = Read::ExpectFrameHeader;
+        *phase = Phase::Open;
+        *header_len = 0;
+        *partial = None;
+        text.clear();
+        binary.clear();
+        *direct = None;
+        *large_frames = false;
+        spares.clear();
+        scratch.clear();
+        *inflating = false;
+        *compressed_in = 0;
+        *inflater = None;
+        *deflater = None;
+        packed.clear();
+        events.clear();
+        transmit.clear();
+        *clock = now;
+        *last_seen = self.last_seen;
+        *pong_deadline = None;
+        *error = None;
+        *log = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Event;
+
+    fn masked_text(text: &[u8]) -> Vec<u8> {
+        let key = [1, 2, 3, 4];
+        let mut frame = vec![0x81, 0x80 | text.len() as u8];
+        frame.extend_from_slice(&key);
+        let start = frame.len();
+        frame.extend_from_slice(text);
+        crate::apply_mask(&mut frame[start..], key, 0);
+        frame
+    }
+
+    fn server() -> (Connection, Instant) {
+        let now = Instant::now();
+        (Connection::new(Role::Server, Config::default(), now), now)
+    }
+
+    #[test]
+    fn a_parked_connection_is_small_and_holds_no_heap_memory() {
+        assert!(std::mem::size_of::<Parked>() <= 24, "Parked is {} bytes", std::mem::size_of::<Parked>());
+        assert!(std::mem::size_of::<Option<Parked>>() <= 24);
+    }
+
+    /// RFC 6455 §5.2 / §5.4: a frame's header may arrive in any split; a connection halfway
+    /// through one, or through a fragmented message (§5.4), has state that parking would lose.
+    #[test]
+    fn rfc6455_5_4_a_half_received_frame_or_message_keeps_the_connection_awake() {
+        let frame = masked_text(b"hello");
+        for split in 1..frame.len() {
+            let (mut ws, now) = server();
+            ws.handle_bytes(&frame[..split], now).unwrap();
+            assert_eq!(ws.park(), None, "split at {split}");
+            ws.handle_bytes(&frame[split..], now).unwrap();
+            assert_eq!(ws.poll_event(), Some(Event::Text("hello".into())));
+            assert!(ws.park().is_some(), "the whole frame polled, at split {split}");
+        }
+        let (mut ws, now) = server();
+        // A text message's first fragment (FIN clear, §5.4): the message is in progress.
+        let mut first = masked_text(b"hel");
+        first[0] = 0x01;
+        ws.handle_bytes(&first, now).unwrap();
+        assert_eq!(ws.park(), None);
+    }
+
+    #[test]
+    fn unpolled_events_or_bytes_keep_the_connection_awake() {
+        let (mut ws, now) = server();
+        ws.handle_bytes(&masked_text(b"hi"), now).unwrap();
+        assert_eq!(ws.park(), None, "an event not polled");
+        ws.poll_event();
+        ws.send_text("back").unwrap();
+        assert_eq!(ws.park(), None, "a frame not polled");
+        let mut out = Vec::new();
+        ws.poll_transmit(&mut out);
+        assert!(ws.park().is_some());
+    }
+
+    /// §7: only an open connection parks — closing, it has a deadline and a reply to wait for.
+    #[test]
+    fn rfc6455_7_a_closing_connection_stays_awake() {
+        let (mut ws, _) = server();
+        ws.close(1000, "").unwrap();
+        let mut out = Vec::new();
+        ws.poll_transmit(&mut out);
+        assert_eq!(ws.park(), None);
+    }
+
+    /// A keepalive ping waiting for its answer has a deadline of its own; before the ping,
+    /// the idle time counts on from `last_seen` across a park.
+    #[test]
+    fn keepalive_counts_from_the_last_byte_across_a_park_and_an_unanswered_ping_stays_awake() {
+        let start = Instant::now();
+        let config = Config { ping_interval: Some(Duration::from_secs(30)), ..Config::default() };
+        let mut ws = Connection::new(Role::Server, config.clone(), start);
+        let heard = start + Duration::from_secs(5);
+        ws.handle_bytes(&masked_text(b"hi"), heard).unwrap();
+        ws.poll_event();
+        let parked = ws.park().expect("idle");
+        let later = start + Duration::from_secs(20);
+        let mut ws = parked.resume(config, later);
+        assert_eq!(ws.poll_deadline(), Some(heard + Duration::from_secs(30)));
+        ws.handle_timeout(heard + Duration::from_secs(30));
+        assert_eq!(ws.park(), None, "the ping is not polled yet");
+        let mut out = Vec::new();
+        ws.poll_transmit(&mut out);
+        assert_eq!(out, [0x89, 0x00], "a ping (§5.5.2)");
+        assert_eq!(ws.park(), None, "its pong is awaited");
+    }
+
+    /// RFC 7692 §7.1.1: without context takeover nothing is kept between messages, so the
+    /// negotiated parameters are all that is remembered — and they come back on resume.
+    #[test]
+    fn rfc7692_7_1_1_the_negotiated_deflate_parameters_survive_a_park() {
+        let deflate = Deflate {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: 10,
+            ..Deflate::default()
+        };
+        let now = Instant::now();
+        let ws = Connection::new(Role::Server, Config { deflate: Some(deflate), ..Config::default() }, now);
+        let resumed = ws.park().expect("idle").resume(Config::default(), now);
+        assert_eq!(resumed.deflate(), Some(deflate));
+    }
+
+    /// Resuming into a spare keeps its buffers but none of its state: the same as a fresh
+    /// resume, byte for byte, from the next frame on.
+    #[test]
+    fn resuming_into_a_spare_keeps_its_buffers_and_none_of_its_state() {
+        let (mut spare, now) = server();
+        spare.handle_bytes(&masked_text(b"half"), now).unwrap(); // an event left unpolled
+        spare.send_text("unsent").unwrap();
+        let (idle, _) = server();
+        idle.park().expect("idle").resume_into(&mut spare, Config::default(), now);
+        assert!(spare.park().is_some(), "nothing of the spare's state is left");
+        spare.handle_bytes(&masked_text(b"hello"), now).unwrap();
+        assert_eq!(spare.poll_event(), Some(Event::Text("hello".into())));
+        assert_eq!(spare.poll_event(), None);
+        spare.send_text("back").unwrap();
+        let mut out = Vec::new();
+        spare.poll_transmit(&mut out);
+        assert_eq!(out, b"\x81\x04back");
+    }
+
+    /// A client's seeded masking keys (§5.3, for reproducible tests) are a generator's state:
+    /// parking would restart the sequence, so such a client stays awake.
+    #[test]
+    fn rfc6455_5_3_a_client_with_seeded_keys_stays_awake_and_an_unseeded_one_parks() {
+        let now = Instant::now();
+        let seeded = Connection::new(Role::Client, Config { mask_seed: Some(7), ..Config::default() }, now);
+        assert_eq!(seeded.park(), None);
+        let client = Connection::new(Role::Client, Config::default(), now);
+        assert_eq!(client.park().expect("idle").resume(Config::default(), now).role(), Role::Client);
+    }
+}
