@@ -114,6 +114,7 @@ fn protocol_config(options: &Options, deflate: Option<Deflate>) -> Config {
 /// without allocating (each holds at most a few KiB of empty buffers).
 const SPARE_PROTOCOLS: usize = 16;
 
+#[expect(clippy::vec_box, reason = "spares move whole in and out of `Protocol::Awake`: a pointer, not 600 bytes")]
 impl Protocol {
     /// The connection, woken if it was parked — into one of the loop's `spares` if it has one.
     fn wake(&mut self, options: &Options, spares: &mut Vec<Box<Connection>>, now: Instant) -> &mut Connection {
