@@ -117,7 +117,7 @@ impl Cx<'_> {
     /// Queues bytes shared with other connections (an encoded broadcast), without copying.
     pub fn write_shared(&mut self, bytes: Arc<[u8]>) {
         let all = 0..bytes.len();
-        self.conn.out.push_shared(bytes, all);
+        self.conn.out.push_shared(bytes, all, &mut self.env.pool);
     }
 
     /// Queues `bytes[range]`, part of bytes shared with other connections, without copying:
@@ -127,7 +127,7 @@ impl Cx<'_> {
     ///
     /// Panics if `range` is not within `bytes`, as slicing does.
     pub fn write_shared_slice(&mut self, bytes: Arc<[u8]>, range: Range<usize>) {
-        self.conn.out.push_shared(bytes, range);
+        self.conn.out.push_shared(bytes, range, &mut self.env.pool);
     }
 
     /// Every byte read from this connection so far (for per-connection accounting).

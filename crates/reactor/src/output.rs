@@ -17,6 +17,9 @@ const MAX_IOVECS: usize = 64;
 const POOL_MAX_CAPACITY: usize = 2 * 1024 * 1024;
 /// How many spare owned buffers of each kind (small, large) a loop keeps.
 const POOL_MAX_BUFFERS: usize = 64;
+/// How many spare chunk lists a loop keeps, and the longest one it keeps (in chunks).
+const POOL_MAX_LISTS: usize = 64;
+const POOL_MAX_LIST_CAPACITY: usize = 64;
 /// The most spare capacity a loop keeps in all. Large echoes (64 KiB WebSocket messages, a
 /// batch of them per write) reuse big buffers instead of allocating and freeing them per
 /// message — freeing a big block makes the allocator hand pages back to the kernel
@@ -61,6 +64,9 @@ pub(crate) struct BufferPool {
     large: Vec<Vec<u8>>,
     /// The summed capacity of both lists.
     bytes: usize,
+    /// Empty chunk lists, given back by queues that were written out: an idle connection
+    /// keeps none, and the next one to queue output takes one instead of allocating.
+    lists: Vec<VecDeque<Chunk>>,
 }
 
 /// Buffers up to this capacity are "small".
@@ -88,6 +94,18 @@ impl BufferPool {
         };
         self.bytes -= buffer.capacity();
         buffer
+    }
+
+    /// An empty chunk list (one with room, if there is one).
+    fn take_list(&mut self) -> VecDeque<Chunk> {
+        self.lists.pop().unwrap_or_default()
+    }
+
+    fn give_list(&mut self, list: VecDeque<Chunk>) {
+        debug_assert!(list.is_empty());
+        if list.capacity() > 0 && list.capacity() <= POOL_MAX_LIST_CAPACITY && self.lists.len() < POOL_MAX_LISTS {
+            self.lists.push(list);
+        }
     }
 
     fn give(&mut self, buffer: Vec<u8>) {
@@ -127,7 +145,8 @@ impl OutputQueue {
     /// back chunk is shared or the queue is empty). Call [`OutputQueue::commit`] afterwards.
     pub(crate) fn owned_tail(&mut self, pool: &mut BufferPool) -> &mut Vec<u8> {
         if !matches!(self.chunks.back(), Some(Chunk::Owned(_))) {
-            self.chunks.push_back(Chunk::Owned(pool.take()));
+            let buffer = pool.take();
+            self.list(pool).push_back(Chunk::Owned(buffer));
         }
         match self.chunks.back_mut() {
             Some(Chunk::Owned(buffer)) => buffer,
@@ -148,7 +167,17 @@ impl OutputQueue {
             && let Some(Chunk::Owned(buffer)) = self.chunks.pop_back()
         {
             pool.give(buffer);
+            self.release_list(pool);
         }
+    }
+
+    /// The chunk list, taken from the pool if this queue holds none (it gave its own back
+    /// when it was last written out).
+    fn list(&mut self, pool: &mut BufferPool) -> &mut VecDeque<Chunk> {
+        if self.chunks.capacity() == 0 {
+            self.chunks = pool.take_list();
+        }
+        &mut self.chunks
     }
 
     /// Queues an owned buffer as it is (an empty one goes straight back to the pool); later
@@ -160,20 +189,20 @@ impl OutputQueue {
         }
         self.pending += bytes.len();
         self.queued_total += bytes.len() as u64;
-        self.chunks.push_back(Chunk::HandedOver(bytes));
+        self.list(pool).push_back(Chunk::HandedOver(bytes));
     }
 
     /// Queues `bytes[range]`, shared bytes (a broadcast), without copying them.
     ///
     /// Panics if `range` is not within `bytes`, as slicing does.
-    pub(crate) fn push_shared(&mut self, bytes: Arc<[u8]>, range: Range<usize>) {
+    pub(crate) fn push_shared(&mut self, bytes: Arc<[u8]>, range: Range<usize>, pool: &mut BufferPool) {
         let len = bytes[range.clone()].len();
         if len == 0 {
             return;
         }
         self.pending += len;
         self.queued_total += len as u64;
-        self.chunks.push_back(Chunk::Shared(bytes, range));
+        self.list(pool).push_back(Chunk::Shared(bytes, range));
     }
 
     /// Writes as much as the socket takes, with vectored writes, until the queue is empty
@@ -189,7 +218,7 @@ impl OutputQueue {
             };
             self.advance(written, pool);
         }
-        self.release_spare_capacity();
+        self.release_list(pool);
         Ok(true)
     }
 
@@ -224,11 +253,12 @@ impl OutputQueue {
         }
     }
 
-    /// An idle connection should cost almost nothing: an empty queue holds no allocation
-    /// (re-making the small chunk list is cheaper than keeping it on 10 000 idle sockets).
-    fn release_spare_capacity(&mut self) {
+    /// An idle connection should cost almost nothing: an empty queue gives its chunk list
+    /// back to the loop's pool, for the next connection that queues output (kept on 10 000
+    /// idle sockets, the lists would cost more than the sockets' own state).
+    fn release_list(&mut self, pool: &mut BufferPool) {
         if self.chunks.is_empty() && self.chunks.capacity() > 0 {
-            self.chunks = VecDeque::new();
+            pool.give_list(std::mem::take(&mut self.chunks));
         }
     }
 
@@ -241,6 +271,7 @@ impl OutputQueue {
         }
         self.pending = 0;
         self.front_written = 0;
+        self.release_list(pool);
     }
 }
 
@@ -277,7 +308,7 @@ mod tests {
         let tail = queue.owned_tail(&mut pool);
         tail.extend_from_slice(b"head;");
         queue.commit(0, &mut pool);
-        queue.push_shared(Arc::from(&b"shared;"[..]), 0..7);
+        queue.push_shared(Arc::from(&b"shared;"[..]), 0..7, &mut pool);
         let tail = queue.owned_tail(&mut pool);
         tail.extend_from_slice(b"tail");
         queue.commit(0, &mut pool);
@@ -299,8 +330,8 @@ mod tests {
         let block: Arc<[u8]> = Arc::from(&b"id: 1\ndata: text\n\n"[..]);
         queue.owned_tail(&mut pool).extend_from_slice(b"\x81\x04");
         queue.commit(0, &mut pool);
-        queue.push_shared(Arc::clone(&block), 12..16);
-        queue.push_shared(Arc::clone(&block), 3..3);
+        queue.push_shared(Arc::clone(&block), 12..16, &mut pool);
+        queue.push_shared(Arc::clone(&block), 3..3, &mut pool);
         assert_eq!((queue.pending(), queue.chunks.len()), (6, 2), "the empty range queued nothing");
         let mut socket = Trickle { got: Vec::new(), limit: 3, budget: usize::MAX };
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
@@ -355,6 +386,21 @@ mod tests {
         assert_eq!(pool.take_as_is(64 * 1024).len(), 10, "no long one left: a short one");
         assert!(pool.take_as_is(1).is_empty(), "an empty pool gives a new buffer");
         assert_eq!(pool.bytes, 0);
+    }
+
+    #[test]
+    fn a_written_out_queue_holds_no_chunk_list_and_the_next_queue_reuses_it() {
+        let mut pool = BufferPool::default();
+        let mut first = OutputQueue::default();
+        first.push_shared(Arc::from(&b"broadcast"[..]), 0..9, &mut pool);
+        let mut socket = Trickle { got: Vec::new(), limit: usize::MAX, budget: usize::MAX };
+        assert!(first.flush(&mut socket, &mut pool).unwrap());
+        assert_eq!(first.chunks.capacity(), 0, "an idle queue keeps no heap memory");
+        assert_eq!(pool.lists.len(), 1, "its list went to the pool");
+        let mut second = OutputQueue::default();
+        second.owned_tail(&mut pool).extend_from_slice(b"answer");
+        second.commit(0, &mut pool);
+        assert!(pool.lists.is_empty() && second.chunks.capacity() > 0, "the pooled list was taken");
     }
 
     #[test]
