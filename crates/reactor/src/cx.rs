@@ -30,6 +30,8 @@ pub(crate) struct LoopEnv {
     pub(crate) now: Instant,
     /// Spare output buffers, so answering a request allocates nothing in the steady state.
     pub(crate) pool: BufferPool,
+    /// Where `Cx::with_small_output` encodes (reused, so framing allocates nothing).
+    pub(crate) scratch: Vec<u8>,
     /// Output queued per connection before the loop stops reading it (`Config::output_cap`).
     pub(crate) output_cap: usize,
     /// Bytes read from and written to every connection of the loop (`LoopHandle::io_totals`).
@@ -38,7 +40,13 @@ pub(crate) struct LoopEnv {
 
 impl LoopEnv {
     pub(crate) fn new(now: Instant, output_cap: usize) -> Self {
-        LoopEnv { now, pool: BufferPool::default(), output_cap, io: crate::shared::IoTotals::default() }
+        LoopEnv {
+            now,
+            pool: BufferPool::default(),
+            scratch: Vec::new(),
+            output_cap,
+            io: crate::shared::IoTotals::default(),
+        }
     }
 }
 
@@ -85,9 +93,20 @@ impl Cx<'_> {
         self.env.now
     }
 
-    /// Queues a copy of `bytes` for writing.
+    /// Queues a copy of `bytes` for writing. A few bytes after shared ones (a frame header
+    /// between two broadcasts) are held in the queue itself, taking no buffer.
     pub fn write(&mut self, bytes: &[u8]) {
-        self.with_output(|out| out.extend_from_slice(bytes));
+        self.conn.out.push_copy(bytes, &mut self.env.pool);
+    }
+
+    /// Like [`Cx::with_output`] for a few bytes of framing: `encode` appends to a scratch
+    /// buffer of the loop's, whose bytes are then queued as [`Cx::write`] queues them.
+    pub fn with_small_output(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let mut scratch = std::mem::take(&mut self.env.scratch);
+        scratch.clear();
+        encode(&mut scratch);
+        self.write(&scratch);
+        self.env.scratch = scratch;
     }
 
     /// Lets an encoder append straight to the connection's output buffer (no copy).

@@ -37,6 +37,35 @@ enum Chunk {
     /// Bytes shared with other connections (an encoded broadcast), or a range of them (a
     /// message's text inside the block it is kept in, written with framing of its own).
     Shared(Arc<[u8]>, Range<usize>),
+    /// A few bytes held in the chunk itself: the framing around shared bytes (a WebSocket
+    /// header, an SSE event's `id:` line), so that a broadcast to a thousand subscribers
+    /// allocates no buffer for each one's few bytes of framing.
+    Inline(Inline),
+}
+
+/// Bytes kept inside a [`Chunk`] (no larger than the shared variant it sits beside).
+#[derive(Debug)]
+struct Inline {
+    bytes: [u8; INLINE_CAPACITY],
+    len: u8,
+}
+
+/// The most bytes an inline chunk holds.
+pub(crate) const INLINE_CAPACITY: usize = 30;
+
+impl Inline {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// Appends `more` if it fits.
+    fn push(&mut self, more: &[u8]) -> bool {
+        let len = self.len as usize;
+        let Some(end) = len.checked_add(more.len()).filter(|&end| end <= INLINE_CAPACITY) else { return false };
+        self.bytes[len..end].copy_from_slice(more);
+        self.len = end as u8;
+        true
+    }
 }
 
 impl Chunk {
@@ -44,6 +73,7 @@ impl Chunk {
         match self {
             Chunk::Owned(bytes) | Chunk::HandedOver(bytes) => bytes,
             Chunk::Shared(bytes, range) => &bytes[range.clone()],
+            Chunk::Inline(inline) => inline.bytes(),
         }
     }
 }
@@ -178,6 +208,34 @@ impl OutputQueue {
             self.chunks = pool.take_list();
         }
         &mut self.chunks
+    }
+
+    /// Queues a copy of `bytes`: appended to the owned or inline chunk at the back if there
+    /// is room, else in an inline chunk of their own when they are few — no buffer is taken
+    /// for a frame header between two shared payloads — else in an owned buffer.
+    pub(crate) fn push_copy(&mut self, bytes: &[u8], pool: &mut BufferPool) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending += bytes.len();
+        self.queued_total += bytes.len() as u64;
+        if let Some(Chunk::Owned(buffer)) = self.chunks.back_mut() {
+            return buffer.extend_from_slice(bytes);
+        }
+        if let Some(Chunk::Inline(inline)) = self.chunks.back_mut()
+            && inline.push(bytes)
+        {
+            return;
+        }
+        let mut inline = Inline { bytes: [0; INLINE_CAPACITY], len: 0 };
+        let chunk = if inline.push(bytes) {
+            Chunk::Inline(inline)
+        } else {
+            let mut buffer = pool.take();
+            buffer.extend_from_slice(bytes);
+            Chunk::Owned(buffer)
+        };
+        self.list(pool).push_back(chunk);
     }
 
     /// Queues an owned buffer as it is (an empty one goes straight back to the pool); later
@@ -401,6 +459,30 @@ mod tests {
         second.owned_tail(&mut pool).extend_from_slice(b"answer");
         second.commit(0, &mut pool);
         assert!(pool.lists.is_empty() && second.chunks.capacity() > 0, "the pooled list was taken");
+    }
+
+    #[test]
+    fn framing_between_shared_payloads_is_held_inline_and_written_in_order() {
+        assert!(size_of::<Chunk>() <= 40, "an inline chunk is no larger than a shared one");
+        let mut pool = BufferPool::default();
+        let mut queue = OutputQueue::default();
+        let payload: Arc<[u8]> = Arc::from(&b"payload"[..]);
+        for header in [&b"\x81\x07"[..], b"\x81\x07"] {
+            queue.push_copy(header, &mut pool);
+            queue.push_shared(Arc::clone(&payload), 0..7, &mut pool);
+        }
+        queue.push_copy(b"a;", &mut pool);
+        queue.push_copy(b"b;", &mut pool); // appended to the inline chunk before it
+        queue.push_copy(&[b'x'; INLINE_CAPACITY + 1], &mut pool); // too long: an owned buffer
+        assert_eq!(queue.chunks.len(), 6);
+        assert!(matches!(queue.chunks[4], Chunk::Inline(_)) && matches!(queue.chunks[5], Chunk::Owned(_)));
+        assert!(pool.small.is_empty() && pool.large.is_empty(), "no buffer was taken for the headers");
+        let mut socket = Trickle { got: Vec::new(), limit: 3, budget: usize::MAX };
+        assert!(queue.flush(&mut socket, &mut pool).unwrap());
+        let mut expected = b"\x81\x07payload\x81\x07payloada;b;".to_vec();
+        expected.extend_from_slice(&[b'x'; INLINE_CAPACITY + 1]);
+        assert_eq!(socket.got, expected);
+        assert_eq!(queue.pending(), 0);
     }
 
     #[test]

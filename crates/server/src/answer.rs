@@ -153,7 +153,7 @@ pub fn write_framed(
         });
         return;
     }
-    cx.with_output(head);
+    cx.with_small_output(head);
     cx.write_shared_slice(Arc::clone(bytes), range);
     cx.write(tail);
 }
