@@ -72,6 +72,15 @@ impl Kind {
 }
 
 impl Conn {
+    /// Whether this is a WebSocket whose protocol state is parked (`None`: not a WebSocket).
+    #[cfg(test)]
+    pub fn ws_parked(&self) -> Option<bool> {
+        match &self.kind {
+            Kind::WebSocket(ws) => Some(ws.is_parked()),
+            _ => None,
+        }
+    }
+
     /// Every change of kind goes through here, so the connection gauges follow it.
     fn set_kind(&mut self, kind: Kind, state: &LoopCtx) {
         state.meter.moved(self.kind.metered(), kind.metered());

@@ -312,6 +312,12 @@ impl WsConn {
     pub fn on_closed(&mut self, id: ConnId, state: &mut LoopCtx) {
         self.session.on_closed(id, state);
     }
+
+    /// Whether the protocol state is parked (for tests).
+    #[cfg(test)]
+    pub fn is_parked(&self) -> bool {
+        matches!(self.protocol, Protocol::Parked(_))
+    }
 }
 
 impl Session {

@@ -54,6 +54,38 @@ fn a_ping_without_pong_closes_with_1011_after_the_pong_timeout() {
     assert_eq!(lp.status(ws), ConnStatus::Closing);
 }
 
+/// Whether `ws`'s protocol state is parked.
+fn parked(lp: &mut talkback_reactor::testing::TestLoop<crate::conn::Conn>, ws: talkback_reactor::ConnId) -> bool {
+    lp.with(ws, talkback_reactor::OutputKind::Push, |conn, _, _| conn.ws_parked()).flatten().expect("a WebSocket")
+}
+
+/// Between messages a socket's protocol is parked (no heap memory); a frame split across reads
+/// (RFC 6455 §5.2) keeps it awake until its last byte, a keepalive ping until its pong
+/// (§5.5.2), and a broadcast reaches a parked subscriber without waking it.
+#[test]
+fn rfc6455_5_2_an_idle_socket_is_parked_and_woken_by_what_needs_its_protocol() {
+    let mut lp = hub(|o| o.pong_timeout = Duration::from_secs(10));
+    let (ws, _) = open(&mut lp, &upgrade("/ch/quiet/ws"));
+    assert!(parked(&mut lp, ws), "parked right after the 101");
+    let frame = client_frame(OpCode::Text, b"hello");
+    lp.send(ws, &frame[..3]);
+    assert!(!parked(&mut lp, ws), "half a frame is in flight");
+    lp.send(ws, &frame[3..]);
+    lp.deliver_inbox();
+    assert_eq!(lp.take_output(ws), b"\x81\x05hello", "published, and delivered to itself");
+    assert!(parked(&mut lp, ws));
+    assert_eq!(publish(&mut lp, "quiet", "news"), 2, "the channel's second message");
+    assert_eq!(lp.take_output(ws), b"\x81\x04news");
+    assert!(parked(&mut lp, ws), "a broadcast needs no protocol state");
+    lp.advance(Duration::from_secs(30));
+    assert_eq!(lp.take_output(ws), [0x89, 0x00], "30 s after the last byte heard: a ping");
+    assert!(!parked(&mut lp, ws), "its pong is awaited");
+    lp.send(ws, &client_frame(OpCode::Pong, b""));
+    assert!(parked(&mut lp, ws));
+    lp.advance(Duration::from_secs(30));
+    assert_eq!(lp.take_output(ws), [0x89, 0x00], "keepalive counts on across the park");
+}
+
 /// ws-echo pings nobody (no `--ping-interval`): an idle echo socket stays silent.
 #[test]
 fn ws_echo_sends_no_keepalive_by_default() {
