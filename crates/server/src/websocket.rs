@@ -563,6 +563,10 @@ fn transmit(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
 
 /// Moves the protocol's frame log (kept only with `--trace`) into the trace.
 fn trace_frames(ws: &mut Connection, id: ConnId, observer: &Observer) {
+    // The protocol keeps a frame log only when tracing (`upgrade`): without, nothing to ask.
+    if !observer.tracing() {
+        return;
+    }
     while let Some(record) = ws.poll_frame_log() {
         observer.note(id, || record.to_string());
     }
