@@ -4,7 +4,10 @@
 //! A broadcast is encoded once into an `Arc<[u8]>`; every subscriber's queue holds a clone of the
 //! `Arc` (a pointer and a count), never a copy of the bytes. Bytes a handler writes itself go into
 //! an owned buffer borrowed from the loop's [`BufferPool`], so a connection that answers one
-//! request after another allocates nothing in the steady state.
+//! request after another allocates nothing in the steady state. The few bytes of framing a
+//! subscriber writes around a shared broadcast (a WebSocket header, an SSE `id:` line) are held
+//! inside their chunk ([`OutputQueue::push_copy`]), and an emptied queue hands its chunk list
+//! back to the pool: a quiet connection holds no heap memory, a busy one allocates none.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
@@ -51,7 +54,7 @@ struct Inline {
 }
 
 /// The most bytes an inline chunk holds.
-pub(crate) const INLINE_CAPACITY: usize = 30;
+const INLINE_CAPACITY: usize = 30;
 
 impl Inline {
     fn bytes(&self) -> &[u8] {

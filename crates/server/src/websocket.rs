@@ -222,15 +222,29 @@ pub fn upgrade(
 }
 
 impl WsConn {
+    /// Runs `work` on the protocol, woken for it, then parks it again if nothing is left in
+    /// flight: every event that needs the protocol takes this one path.
+    fn awake<R>(
+        &mut self,
+        now: Instant,
+        state: &mut LoopCtx,
+        work: impl FnOnce(&mut Session, &mut Connection, &mut LoopCtx) -> R,
+    ) -> R {
+        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, now);
+        let result = work(&mut self.session, ws, state);
+        self.protocol.settle(&mut state.ws_protocols);
+        result
+    }
+
     /// Frames arrived: decode them, act on each message, queue what the protocol answers.
     pub fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
-        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
-        // Lend the loop's spare buffers: a whole message is received into one, and after the
-        // echo its bytes come back as the next spare, so echoing allocates nothing per message.
-        ws.swap_spares(&mut state.ws_spares);
-        let result = ws.handle_bytes(input, cx.now()).map(|_| ());
-        self.session.after_receive(ws, result, cx, state);
-        self.protocol.settle(&mut state.ws_protocols);
+        self.awake(cx.now(), state, |session, ws, state| {
+            // Lend the loop's spare buffers: a whole message is received into one, and after the
+            // echo its bytes come back as the next spare, so echoing allocates nothing per message.
+            ws.swap_spares(&mut state.ws_spares);
+            let result = ws.handle_bytes(input, cx.now()).map(|_| ());
+            session.after_receive(ws, result, cx, state);
+        });
         input.len()
     }
 
@@ -249,52 +263,53 @@ impl WsConn {
 
     /// `n` payload bytes were read into the slice `direct_input` gave.
     pub fn on_direct_input(&mut self, n: usize, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
-        ws.swap_spares(&mut state.ws_spares);
-        let result = ws.direct_payload_filled(n, cx.now());
-        self.session.after_receive(ws, result, cx, state);
-        self.protocol.settle(&mut state.ws_protocols);
+        self.awake(cx.now(), state, |session, ws, state| {
+            ws.swap_spares(&mut state.ws_spares);
+            let result = ws.direct_payload_filled(n, cx.now());
+            session.after_receive(ws, result, cx, state);
+        });
     }
 
     /// A node of a cluster: Redis stored what this socket published (`{"published":N}`), or
     /// could not: then the socket is closed with 1013 (RFC 6455 §7.4.1, "try again later"),
     /// as while Redis is unreachable — the client cannot know whether the message was kept.
     pub fn stored(&mut self, result: Result<MessageId, NotStored>, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
-        match result {
-            Ok(id) => {
-                state.observer.note(cx.id(), || format!("stored in Redis as id {id}"));
-                self.session.acknowledge(ws, id);
+        self.awake(cx.now(), state, |session, ws, state| {
+            match result {
+                Ok(id) => {
+                    state.observer.note(cx.id(), || format!("stored in Redis as id {id}"));
+                    session.acknowledge(ws, id);
+                }
+                Err(why) => {
+                    let reason = std::str::from_utf8(why.reason()).unwrap_or("not stored").trim_end();
+                    let _ = ws.close(1013, reason);
+                }
             }
-            Err(why) => {
-                let reason = std::str::from_utf8(why.reason()).unwrap_or("not stored").trim_end();
-                let _ = ws.close(1013, reason);
-            }
-        }
-        transmit(ws, cx, &state.observer);
-        self.protocol.settle(&mut state.ws_protocols);
+            transmit(ws, cx, &state.observer);
+        });
     }
 
     /// A keepalive ping, a pong timeout, or the close timeout.
     pub fn on_deadline(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
-        ws.handle_timeout(cx.now());
-        transmit(ws, cx, &state.observer);
-        self.protocol.settle(&mut state.ws_protocols);
+        self.awake(cx.now(), state, |_, ws, state| {
+            ws.handle_timeout(cx.now());
+            transmit(ws, cx, &state.observer);
+        });
     }
 
     /// The server is draining: close 1001 (RFC 6455 §7.4.1: "1001 indicates that an endpoint
     /// is 'going away', such as a server going down"), then wait for the peer's close — at
     /// most the protocol's close timeout, and the drain deadline — which closes TCP as usual.
     pub fn drain(&mut self, cx: &mut Cx<'_>, state: &mut LoopCtx) {
-        let ws = self.protocol.wake(&state.options, &mut state.ws_protocols, cx.now());
-        // The protocol's clock is the last `now` it was given (its last read or timer): bring
-        // it up to date, so that the close timeout counts from now.
-        ws.handle_timeout(cx.now());
-        if ws.close(1001, "going away").is_ok() {
-            state.observer.note(cx.id(), || "draining: close 1001 going away".into());
-        }
-        transmit(ws, cx, &state.observer);
+        self.awake(cx.now(), state, |_, ws, state| {
+            // The protocol's clock is the last `now` it was given (its last read or timer):
+            // bring it up to date, so that the close timeout counts from now.
+            ws.handle_timeout(cx.now());
+            if ws.close(1001, "going away").is_ok() {
+                state.observer.note(cx.id(), || "draining: close 1001 going away".into());
+            }
+            transmit(ws, cx, &state.observer);
+        });
     }
 
     /// A channel message: share its pre-encoded frame. A parked socket is open (it parks only

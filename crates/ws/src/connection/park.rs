@@ -24,6 +24,8 @@
 //! keys (their generator's state would be lost). The limits are not kept: the caller gives
 //! the same [`Config`] back to `resume` (every connection of a server shares one), and only
 //! what was negotiated for this connection, its permessage-deflate parameters, is remembered.
+//! (One hint is dropped: whether the last frame was large, which only decides whether the next
+//! header is read on its own, `direct.rs`; a resumed connection reads it the ordinary way.)
 
 use std::time::Instant;
 
@@ -162,6 +164,9 @@ mod tests {
 
     #[test]
     fn a_parked_connection_is_small_and_holds_no_heap_memory() {
+        // `Copy` cannot own a heap allocation: this fails to compile if a field ever would.
+        fn no_heap<T: Copy>() {}
+        no_heap::<Parked>();
         assert!(std::mem::size_of::<Parked>() <= 24, "Parked is {} bytes", std::mem::size_of::<Parked>());
         assert!(std::mem::size_of::<Option<Parked>>() <= 24);
     }
@@ -213,7 +218,7 @@ mod tests {
     /// A keepalive ping waiting for its answer has a deadline of its own; before the ping,
     /// the idle time counts on from `last_seen` across a park.
     #[test]
-    fn keepalive_counts_from_the_last_byte_across_a_park_and_an_unanswered_ping_stays_awake() {
+    fn rfc6455_5_5_2_keepalive_counts_from_the_last_byte_across_a_park_and_an_unanswered_ping_stays_awake() {
         let start = Instant::now();
         let config = Config { ping_interval: Some(Duration::from_secs(30)), ..Config::default() };
         let mut ws = Connection::new(Role::Server, config.clone(), start);
