@@ -59,6 +59,9 @@ pub(crate) struct Requests {
     pub(crate) abort: bool,
     /// Call `on_input` again with the bytes kept from earlier (after un-parking).
     pub(crate) replay_input: bool,
+    /// Write what this call queued as pushed output, behind the connections already waiting
+    /// ([`Cx::queue_behind_pushes`]).
+    pub(crate) behind_pushes: bool,
 }
 
 /// What a handler may do to its connection while it is called.
@@ -196,5 +199,22 @@ impl Cx<'_> {
     /// waiting).
     pub fn replay_input(&mut self) {
         self.requests.replay_input = true;
+    }
+
+    /// Writes what this call queued as *pushed* output ([`OutputKind::Push`]): at the end of
+    /// the turn, in order behind the connections whose pushed output is already waiting,
+    /// instead of right after this connection's read as an answer.
+    ///
+    /// For an answer that is really a delivery — a long-poll answered at once from the backlog
+    /// while a broadcast is still being written to the other subscribers. As an answer it
+    /// would go first, every turn: the subscribers released early re-ask at once, are answered
+    /// ahead of those still waiting for the *same* message, and re-ask again with one or two
+    /// new messages each time, so the last subscribers hear of the first message only when the
+    /// publisher stops. Queued behind them, each subscriber gets one answer per round, carrying
+    /// all that arrived meanwhile.
+    ///
+    /// [`OutputKind::Push`]: crate::OutputKind::Push
+    pub fn queue_behind_pushes(&mut self) {
+        self.requests.behind_pushes = true;
     }
 }

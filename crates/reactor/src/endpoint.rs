@@ -174,7 +174,9 @@ impl<H: Handler> Endpoint<H> {
         mut requests: Requests,
     ) -> Requests {
         while requests.replay_input && !requests.close && !requests.abort && !self.input.is_empty() {
+            let earlier = requests.behind_pushes; // what an earlier call queued still goes behind
             requests = self.on_input(id, env, state, None);
+            requests.behind_pushes |= earlier;
         }
         requests
     }

@@ -63,7 +63,13 @@ pub fn answer_longpoll(
 ) -> Polled {
     let hold = hold_duration(query.timeout, DEFAULT_HOLD, state.options.max_hold);
     let (channel, cursor) = match state.hub.long_poll(channel, cx.id(), query.after, hold.is_zero()) {
-        Ok(LongPoll::Now(messages)) => return Polled::Answered(answer_messages(&messages, to, cx, state)),
+        Ok(LongPoll::Now(messages)) => {
+            // News at once is a delivery like a released hold's: it waits its turn behind the
+            // subscribers still being written to, rather than going ahead of them every time
+            // it re-asks (see `Cx::queue_behind_pushes`).
+            cx.queue_behind_pushes();
+            return Polled::Answered(answer_messages(&messages, to, cx, state));
+        }
         Ok(LongPoll::Parked { channel, cursor }) => (channel, cursor),
         Err(TooManyChannels) => {
             return Polled::Answered(respond_try_later(cx, state, to, TooManyChannels::REASON));

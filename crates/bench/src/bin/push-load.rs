@@ -185,6 +185,7 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
     tokio::time::sleep(Duration::from_millis(if plan.scenario == "held" { 2000 } else { 300 })).await;
     let rss_after = if plan.pids.is_empty() { 0 } else { procfs::rss_sum(&plan.pids).map_err(|e| e.to_string())? };
     let cpu_before = procfs::cpu_sum(&plan.pids).unwrap_or_default();
+    let own_cpu_before = procfs::cpu_time(std::process::id()).unwrap_or_default();
     // The publisher gets its own thread and runtime, so a thousand busy subscriber tasks
     // cannot slow the publishing down (it would look like a slow server).
     let publisher = {
@@ -219,8 +220,9 @@ async fn fan_out(plan: Arc<Plan>) -> Result<u64, String> {
         held.push(conn);
     }
     let cpu = procfs::cpu_sum(&plan.pids).unwrap_or_default().saturating_sub(cpu_before);
+    let own_cpu = procfs::cpu_time(std::process::id()).unwrap_or_default().saturating_sub(own_cpu_before);
     drop(held);
-    let publish = Publish { first: first_publish, errors: publish_errors, took: published, answers, cpu };
+    let publish = Publish { first: first_publish, errors: publish_errors, took: published, answers, cpu, own_cpu };
     Ok(summarize(&plan, &results, &publish, (rss_before, rss_after)))
 }
 
@@ -438,6 +440,9 @@ struct Publish {
     answers: Histogram,
     /// Server CPU (the `--pid`s) from the subscribers being ready to the end of the drain.
     cpu: Duration,
+    /// This process's own CPU (subscribers and publisher) over the same span: which side of
+    /// the run was the busy one.
+    own_cpu: Duration,
 }
 
 fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) -> u64 {
@@ -500,10 +505,11 @@ fn summarize(plan: &Plan, results: &[Seen], publish: &Publish, rss: (u64, u64)) 
     let cpu_per_msg = publish.cpu.as_secs_f64() * 1e9 / unique.max(1) as f64;
     if plan.scenario.starts_with("ws") {
         line = line.float("wire_bytes_per_msg", wire_per_msg);
-        if !plan.pids.is_empty() {
-            line = line.float("cpu_ns_per_msg", cpu_per_msg);
-        }
     }
+    if !plan.pids.is_empty() {
+        line = line.float("cpu_ns_per_msg", cpu_per_msg);
+    }
+    line = line.float("client_cpu_ns_per_msg", publish.own_cpu.as_secs_f64() * 1e9 / unique.max(1) as f64);
     line.print();
     let mut header =
         vec!["server", "scenario", "subs×msgs", "delivered", "lost", "dup", "deliveries/s", "p50", "p99", "errors"];

@@ -188,6 +188,7 @@ impl<H: Handler> Connections<H> {
         if conn.endpoint.parts.out.pending() > self.env.output_cap {
             conn.read_paused = true;
         }
+        let kind = if requests.behind_pushes { OutputKind::Push } else { kind };
         // Even with nothing queued: a connection asked to close starts lingering when flushed.
         self.queues.queue_flush(slot, &mut conn.marks, kind);
     }

@@ -98,3 +98,28 @@ fn a_fan_out_is_written_a_slice_per_turn_and_an_answer_goes_before_the_rest() {
     assert_eq!(rest, (2 * FLUSH_SLICE..last).collect::<Vec<_>>());
     assert!(!conns.has_work_left());
 }
+
+#[test]
+fn an_answer_queued_behind_pushes_waits_for_the_connections_queued_before_it() {
+    let n = FLUSH_SLICE * 2;
+    let (mut conns, mut clients) = connected(n);
+    // The first n - 1 connections are given a broadcast; the last one is answered without
+    // having been given it (a long-poll that re-asked and found news).
+    for slot in 0..n - 1 {
+        let id = conns.slab.id_of(slot);
+        conns.with(id, OutputKind::Push, &mut NoState, |_, cx, _| cx.write(b"push;"));
+    }
+    let last = n - 1;
+    let id = conns.slab.id_of(last);
+    conns.with(id, OutputKind::Answer, &mut NoState, |_, cx, _| {
+        cx.queue_behind_pushes();
+        cx.write(b"news;");
+    });
+    let mut scratch = vec![0u8; 1024];
+    assert!(conns.settle(&mut NoState, &mut scratch));
+    let first: Vec<usize> = (0..n).filter(|&i| !received(&mut clients[i]).is_empty()).collect();
+    assert_eq!(first, (0..FLUSH_SLICE).collect::<Vec<_>>(), "not ahead of the first slice, as an answer would be");
+    assert!(!conns.settle(&mut NoState, &mut scratch), "the second slice finishes everything");
+    assert_eq!(received(&mut clients[last]), b"news;", "last, in queue order");
+    assert!(!conns.has_work_left());
+}
