@@ -92,9 +92,9 @@ for run in $(seq "$RUNS"); do
                 args+=(--subscribers "$SUBS" --messages "$MSGS" --size "$WS_SIZE" --pid "$MEM_PIDS")
             elif [ "$scenario" != "$kind" ]; then
                 n=${scenario#*@}
-                args+=(--subscribers "$n" --messages $(( (200000 + n - 1) / n )))
+                args+=(--subscribers "$n" --messages $(( (200000 + n - 1) / n )) --pid "$MEM_PIDS")
             else
-                args+=(--subscribers "$SUBS" --messages "$MSGS")
+                args+=(--subscribers "$SUBS" --messages "$MSGS" --pid "$MEM_PIDS")
             fi
             bench_log "$s $scenario run $run/$RUNS (pid $BENCH_PID, $u)"
             if ! "$BENCH_BIN/push-load" "${args[@]}" >"$BENCH_TMP/out" 2>"$BENCH_TMP/err"; then
@@ -119,7 +119,7 @@ for s in $SERVERS; do
         [ -n "$line" ] || continue
         sed 's/^BENCH /RUN /' "$BENCH_TMP/$s-$scenario.runs"
         echo "$line" | sed "s/ label=$s / label=$s runs=$RUNS /"
-        for k in delivered msg_per_s p50_us p99_us bytes_per_held subscribers messages wire_bytes_per_msg cpu_ns_per_msg; do
+        for k in delivered msg_per_s p50_us p99_us bytes_per_held subscribers messages wire_bytes_per_msg cpu_ns_per_msg client_cpu_ns_per_msg; do
             FIG[$s/$scenario/$k]=$(bench_median_of "$k" <"$BENCH_TMP/$s-$scenario.runs")
         done
         for k in lost duplicated errors; do
@@ -177,8 +177,10 @@ if [ "$sweep" != sse ]; then
     for scenario in $sweep; do
         flat=$(bench_ratio "${FIG[$t/$scenario/msg_per_s]:-}" "${FIG[$t/sse/msg_per_s]:-}")
         p99=$(bench_ratio "${FIG[$t/$scenario/p99_us]:-}" "${FIG[$n/$scenario/p99_us]:-}")
-        echo "talkback SSE sweep ${FIG[$t/$scenario/subscribers]:-?} subscribers: rate vs 1 000: $flat (target 0.8-1.2), p99 vs nchan: $p99 (target <= 1)"
-        echo "BENCH tool=push-load scenario=sweep subscribers=${FIG[$t/$scenario/subscribers]:-0} rate_vs_1000=$flat p99_vs_nchan=$p99"
+        cpu=$(bench_ratio "${FIG[$t/$scenario/cpu_ns_per_msg]:-}" "${FIG[$t/sse/cpu_ns_per_msg]:-}")
+        client=$(bench_ratio "${FIG[$t/$scenario/client_cpu_ns_per_msg]:-}" "${FIG[$t/sse/client_cpu_ns_per_msg]:-}")
+        echo "talkback SSE sweep ${FIG[$t/$scenario/subscribers]:-?} subscribers: rate vs 1 000: $flat (target 0.8-1.2), p99 vs nchan: $p99 (target <= 1); CPU per delivery vs 1 000's: server $cpu, push-load $client"
+        echo "BENCH tool=push-load scenario=sweep subscribers=${FIG[$t/$scenario/subscribers]:-0} rate_vs_1000=$flat p99_vs_nchan=$p99 server_cpu_vs_1000=$cpu client_cpu_vs_1000=$client"
     done
 fi
 echo "BENCH tool=push-load scenario=ratios sse_rate=$r_sse longpoll_rate=$r_lp sse_p99=$p_sse longpoll_p99=$p_lp held_bytes=$r_held"

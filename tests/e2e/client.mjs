@@ -73,6 +73,7 @@ async function startProxy(base) {
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        answer.on("error", () => res.destroy()); // the hub cut a stream short (a drop, a close)
         res.writeHead(answer.statusCode, answer.headers);
         if (mode.sse === "hold" && /\/sse(\?|$)/.test(req.url)) {
           res.flushHeaders();
@@ -85,10 +86,14 @@ async function startProxy(base) {
       },
     );
     upstream.on("error", () => res.destroy());
+    req.on("error", () => upstream.destroy());
     res.on("close", () => upstream.destroy());
     req.pipe(upstream);
   });
   server.on("upgrade", (req, socket, head) => {
+    // A browser may reset a refused or swallowed upgrade: a reset is how it ends, not a failure
+    // of the test, and an 'error' nobody listens for would end the whole process.
+    socket.on("error", () => socket.destroy());
     if (mode.ws === "refuse") {
       socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       return;

@@ -4,7 +4,7 @@
 //! because it only ever sits on the *other* side of the socket from a talkback server.
 //!
 //! ```text
-//!  scripts/bench-http.sh ── wrk ──────────────▶ http-echo | nginx | hyper-hello
+//!  scripts/bench-http.sh ── wrk, http-load ───▶ http-echo | nginx | hyper-hello
 //!  scripts/bench-ws.sh   ── ws-load ──────────▶ ws-echo   | tungstenite-echo
 //!  scripts/bench-push.sh ── push-load ────────▶ demo      | nginx + Nchan
 //! ```
@@ -15,6 +15,7 @@
 //! | `tungstenite-echo` | peer: tokio-tungstenite echo server (2 workers) |
 //! | `ws-load` | WebSocket load: latency, throughput, bandwidth, idle memory |
 //! | `push-load` | SSE and long-poll fan-out, parked long-poll memory |
+//! | `http-load` | HTTP/1.1 keep-alive and pipelined load that times every response (wrk's pipelined latency is not usable) |
 //!
 //! The modules here are the pieces the binaries share. Every load generator prints one
 //! machine-readable `BENCH key=value …` line per figure (see [`report`]) and a human table.
