@@ -441,3 +441,50 @@ fn a_gap_the_store_cannot_fill_is_skipped_and_counted_missed() {
     assert_eq!(broadcast_ids(&inboxes[0]), [1, 2, 3, 8]);
     assert_eq!(hub.shared().retained_bytes(), hub.messages_after("room", 0).messages[0].retained_bytes());
 }
+
+#[test]
+fn leaving_is_constant_time_and_a_delivery_names_exactly_who_stayed_in_their_order() {
+    let (mut hubs, inboxes) = hubs(1, 16, 100);
+    let hub = &mut hubs[0];
+    for key in 0..1000 {
+        hub.subscribe("c", key, None).unwrap();
+    }
+    // Every third leaves: fewer than the members, so nothing is swept yet.
+    for key in (0..1000).step_by(3) {
+        hub.unsubscribe("c", key);
+    }
+    let local = &hub.local["c"];
+    assert_eq!((local.subscribers.len(), local.members.len()), (1000, 666), "left in the list until a sweep");
+    hub.publish("c", "one").unwrap();
+    let b = broadcast(inboxes[0].take().pop().unwrap());
+    let delivery = hub.deliver(&b);
+    let stayed: Vec<u32> = (0..1000).filter(|k| k % 3 != 0).collect();
+    assert_eq!(delivery.subscribers, stayed, "the sweep before lending keeps the order");
+    // Two leave while the list is lent out; the caller's push found one of them still there.
+    hub.unsubscribe("c", 1);
+    hub.unsubscribe("c", 2);
+    let kept: Vec<u32> = delivery.subscribers.into_iter().filter(|&k| k != 2).collect();
+    hub.keep_subscribers("c", kept);
+    hub.subscribe("c", 5000, None).unwrap();
+    hub.publish("c", "two").unwrap();
+    let b = broadcast(inboxes[0].take().pop().unwrap());
+    let delivery = hub.deliver(&b);
+    let mut expected: Vec<u32> = stayed.iter().copied().filter(|&k| k != 1 && k != 2).collect();
+    expected.push(5000);
+    assert_eq!(delivery.subscribers, expected, "neither is named again; the newcomer comes last");
+    hub.keep_subscribers("c", delivery.subscribers);
+    // A mass disconnect: the list is swept as the departed come to outnumber the members,
+    // so it never holds more than about twice the members; when the last one goes, the
+    // channel is forgotten on this loop.
+    for (i, key) in expected.iter().enumerate() {
+        hub.unsubscribe("c", *key);
+        if let Some(local) = hub.local.get("c") {
+            assert!(local.subscribers.len() <= 2 * local.members.len() + 9, "after {i} left");
+        }
+    }
+    assert!(!hub.local.contains_key("c"), "no listener left here");
+    hub.subscribe("c", 7000, None).unwrap();
+    hub.publish("c", "three").unwrap();
+    let b = broadcast(inboxes[0].take().pop().unwrap());
+    assert_eq!(hub.deliver(&b).subscribers, [7000], "a reused spare holds nobody from before");
+}
