@@ -102,6 +102,8 @@ pub struct Conn {
     /// De-chunking state of the response body being streamed.
     chunk: Dechunk,
     framing: Option<Framing>,
+    /// [`Conn::stream_with`]'s buffer for the pieces it cannot lend from the read scratch.
+    piece: Vec<u8>,
 }
 
 impl Conn {
@@ -109,7 +111,7 @@ impl Conn {
     pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Self { stream, buf: Vec::new(), start: 0, chunk: Dechunk::default(), framing: None })
+        Ok(Self { stream, buf: Vec::new(), start: 0, chunk: Dechunk::default(), framing: None, piece: Vec::new() })
     }
 
     /// Writes all of `bytes`.
@@ -212,6 +214,55 @@ impl Conn {
             self.fill().await?;
         }
     }
+
+    /// Like [`Conn::stream_into`], but lends each piece of the body to `consume` instead of
+    /// appending it to a buffer: a close-delimited or length-framed body goes to `consume`
+    /// straight from the thread's read scratch, so a stream's bytes are copied in user space
+    /// only by the consumer's own parser (not into the connection's buffer, then into the
+    /// caller's, first). A chunked body, or bytes read together with the head, take the
+    /// copying path through the connection's `piece`. True when the body is complete.
+    pub async fn stream_with(&mut self, consume: &mut impl FnMut(&[u8])) -> io::Result<bool> {
+        let framing = self.framing.ok_or_else(|| bad("no response head read"))?;
+        if matches!(framing, Framing::Chunked) || self.start < self.buf.len() {
+            let mut piece = std::mem::take(&mut self.piece);
+            piece.clear();
+            let done = self.stream_into(&mut piece).await;
+            consume(&piece);
+            self.piece = piece;
+            return done;
+        }
+        self.buf.clear();
+        self.start = 0;
+        loop {
+            self.stream.readable().await?;
+            // Read and hand over with no await between: the scratch is free again before any
+            // other task runs on this thread.
+            let got = SCRATCH.with_borrow_mut(|scratch| {
+                let got = crate::net::read_once(&self.stream, scratch)?;
+                let bytes = &scratch[..got];
+                let done = match self.framing {
+                    Some(Framing::Length(left)) => {
+                        let take = left.min(got);
+                        consume(&bytes[..take]);
+                        self.buf.extend_from_slice(&bytes[take..]); // the next response's
+                        self.framing = if left == take { None } else { Some(Framing::Length(left - take)) };
+                        left == take
+                    }
+                    _ => {
+                        consume(bytes);
+                        false
+                    }
+                };
+                Ok::<_, io::Error>((got, done))
+            });
+            match got {
+                Ok((0, _)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")),
+                Ok((_, done)) => return Ok(done),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 /// Chunked transfer coding decoder (RFC 9112 §7.1), streaming; trailers are skipped.
@@ -293,6 +344,53 @@ mod tests {
             assert!(done, "split {split}");
             assert_eq!(out, b"hello, world");
         }
+    }
+
+    /// RFC 9112 §6.3: a body is framed by its `Content-Length` (what follows is the next
+    /// response) or, with neither length nor chunking, by the connection's close. Lent pieces
+    /// must add up to the body exactly, however the server's writes split it.
+    #[test]
+    fn rfc9112_6_3_lent_pieces_add_up_to_each_body() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().expect("accept");
+            let writes: [&[u8]; 5] = [
+                b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhel",
+                b"lo world",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
+                b"abcdHTTP/1.1 200 OK\r\n\r\nfirst ",
+                b"and more",
+            ];
+            for bytes in writes {
+                socket.write_all(bytes).expect("write");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let mut conn = Conn::connect(addr).await.expect("connect");
+            let body_of = async |conn: &mut Conn, until: usize| {
+                let mut body = Vec::new();
+                loop {
+                    let done = conn.stream_with(&mut |piece| body.extend_from_slice(piece)).await;
+                    match done {
+                        Ok(true) => return body,
+                        Ok(false) if body.len() >= until => return body,
+                        Ok(false) => {}
+                        Err(e) => panic!("stream_with: {e}"),
+                    }
+                }
+            };
+            assert_eq!(conn.head().await.expect("head").status, 200);
+            assert_eq!(body_of(&mut conn, usize::MAX).await, b"hello world", "split across writes");
+            conn.head().await.expect("second head");
+            assert_eq!(body_of(&mut conn, usize::MAX).await, b"abcd", "ends at its length");
+            conn.head().await.expect("third head: read with the end of the second body");
+            assert_eq!(body_of(&mut conn, 14).await, b"first and more", "close-delimited");
+        });
+        server.join().expect("server");
     }
 
     #[test]

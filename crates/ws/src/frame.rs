@@ -214,7 +214,14 @@ pub fn encode_frame(opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>, out: 
 /// split across reads is unmasked piece by piece with the right phase. Eight bytes at a time,
 /// safely: the key is rotated to the phase, repeated into a `u64`, and each
 /// `chunks_exact_mut(8)` chunk is XORed as one word.
+///
+/// An all-zero key changes nothing and returns at once: callers pass it for an unmasked frame
+/// (every frame a client receives, §5.1), so a client's receive path makes no pass over the
+/// payload for it.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    if key == [0; 4] {
+        return;
+    }
     let phase = offset % 4;
     let k = [key[phase], key[(phase + 1) % 4], key[(phase + 2) % 4], key[(phase + 3) % 4]];
     let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);

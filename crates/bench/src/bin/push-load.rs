@@ -250,14 +250,15 @@ async fn sse(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) -
         return Err(format!("sse answered {}", head.status));
     }
     plan.ready.fetch_add(1, Ordering::Relaxed);
-    let (mut parser, mut buf) = (SseParser::default(), Vec::new());
+    let mut parser = SseParser::default();
     while !seen.done(plan.messages) {
-        buf.clear();
-        if conn.stream_into(&mut buf).await.map_err(|e| format!("sse read: {e}"))? {
+        let mut feed = |bytes: &[u8]| {
+            let now = Instant::now();
+            parser.feed(bytes, &mut |data| seen.deliver(plan.base, data, now));
+        };
+        if conn.stream_with(&mut feed).await.map_err(|e| format!("sse read: {e}"))? {
             return Err("event stream ended".into());
         }
-        let now = Instant::now();
-        parser.feed(&buf, &mut |data| seen.deliver(plan.base, data, now));
     }
     seen.error.clone().map_or(Ok(()), Err)
 }
@@ -296,19 +297,29 @@ async fn ws(plan: &Plan, url: &Url, seen: &mut Seen, keep: &mut Option<Conn>) ->
     plan.ready.fetch_add(1, Ordering::Relaxed);
     let config = Config { deflate, max_message_size: 1 << 20, max_frame_size: 1 << 20, ..Config::default() };
     let mut socket = Connection::new(Role::Client, config, Instant::now());
-    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    let mut out = Vec::new();
     while !seen.done(plan.messages) {
-        buf.clear();
-        if conn.stream_into(&mut buf).await.map_err(|e| format!("ws read: {e}"))? {
-            return Err("the WebSocket ended".into());
-        }
-        plan.wire.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        let now = Instant::now();
-        socket.handle_bytes(&buf, now).map_err(|e| format!("ws: {e}"))?;
-        while let Some(event) = socket.poll_event() {
-            if let Event::Text(text) = event {
-                seen.deliver(plan.base, text.as_bytes(), now);
+        let mut protocol_error = None;
+        let mut feed = |bytes: &[u8]| {
+            plan.wire.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            let now = Instant::now();
+            if let Err(e) = socket.handle_bytes(bytes, now) {
+                protocol_error.get_or_insert(e);
+                return;
             }
+            while let Some(event) = socket.poll_event() {
+                if let Event::Text(text) = event {
+                    seen.deliver(plan.base, text.as_bytes(), now);
+                    socket.recycle(text.into_bytes()); // the next message's buffer
+                }
+            }
+        };
+        let ended = conn.stream_with(&mut feed).await.map_err(|e| format!("ws read: {e}"))?;
+        if let Some(e) = protocol_error {
+            return Err(format!("ws: {e}"));
+        }
+        if ended {
+            return Err("the WebSocket ended".into());
         }
         out.clear();
         socket.poll_transmit(&mut out); // pongs
