@@ -447,7 +447,10 @@ impl<K: Copy + Eq + Hash + Ord> LocalHub<K> {
         }
     }
 
-    /// `key` no longer listens on `channel`.
+    /// `key` no longer listens on `channel`: its connection is closing (the server calls this
+    /// from `on_closed` only). A key that left may not subscribe to the same channel again —
+    /// its entry may still be in the push list until the next sweep — which holds for the
+    /// reactor's `ConnId`: a reused slot has a new generation, so it is a new key.
     pub fn unsubscribe(&mut self, channel: &str, key: K) {
         if let Some(local) = self.local.get_mut(channel) {
             local.leave(key);
