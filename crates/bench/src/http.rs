@@ -89,6 +89,54 @@ enum Framing {
     UntilClose,
 }
 
+impl Framing {
+    /// Hands `consume` the front of `avail` that belongs to a body framed by length or by the
+    /// close (not chunked); returns how many bytes that was and the framing of what is left.
+    fn lend(self, avail: &[u8], consume: &mut impl FnMut(&[u8])) -> (usize, Framing) {
+        match self {
+            Framing::Length(left) => {
+                let take = left.min(avail.len());
+                consume(&avail[..take]);
+                (take, Framing::Length(left - take))
+            }
+            Framing::Chunked | Framing::UntilClose => {
+                consume(avail);
+                (avail.len(), self)
+            }
+        }
+    }
+
+    /// The body is complete (only a length-framed one ever is before the close).
+    fn is_done(self) -> bool {
+        matches!(self, Framing::Length(0))
+    }
+}
+
+/// Waits until `stream` is readable, reads once into the thread's scratch and hands the bytes
+/// to `take` — with no await in between, so the scratch is free again before any other task
+/// runs on this thread. End of stream is an error: every caller expects more bytes.
+async fn read_with(stream: &TcpStream, take: impl FnOnce(&[u8])) -> io::Result<()> {
+    let mut take = Some(take);
+    loop {
+        stream.readable().await?;
+        let got = SCRATCH.with_borrow_mut(|scratch| {
+            let got = crate::net::read_once(stream, scratch)?;
+            if got > 0
+                && let Some(take) = take.take()
+            {
+                take(&scratch[..got]);
+            }
+            Ok::<_, io::Error>(got)
+        });
+        match got {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn bad(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.into())
 }
@@ -127,22 +175,8 @@ impl Conn {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        loop {
-            self.stream.readable().await?;
-            // Read and copy out with no await between: the thread's scratch is free again
-            // before any other task can run on this thread.
-            let got = SCRATCH.with_borrow_mut(|scratch| {
-                let got = crate::net::read_once(&self.stream, scratch)?;
-                self.buf.extend_from_slice(&scratch[..got]);
-                Ok::<_, io::Error>(got)
-            });
-            match got {
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")),
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let buf = &mut self.buf;
+        read_with(&self.stream, |bytes| buf.extend_from_slice(bytes)).await
     }
 
     /// Reads a response head; the body stays buffered for [`Conn::body`] or [`Conn::stream_into`].
@@ -191,16 +225,11 @@ impl Conn {
             let framing = self.framing.ok_or_else(|| bad("no response head read"))?;
             let avail = &self.buf[self.start..];
             let (used, done) = match framing {
-                Framing::Length(left) => {
-                    let take = left.min(avail.len());
-                    out.extend_from_slice(&avail[..take]);
-                    self.framing = Some(Framing::Length(left - take));
-                    (take, left == take)
-                }
                 Framing::Chunked => self.chunk.feed(avail, out).map_err(bad)?,
-                Framing::UntilClose => {
-                    out.extend_from_slice(avail);
-                    (avail.len(), false)
+                unchunked => {
+                    let (used, left) = unchunked.lend(avail, &mut |piece| out.extend_from_slice(piece));
+                    self.framing = Some(left);
+                    (used, left.is_done())
                 }
             };
             self.start += used;
@@ -219,11 +248,11 @@ impl Conn {
     /// appending it to a buffer: a close-delimited or length-framed body goes to `consume`
     /// straight from the thread's read scratch, so a stream's bytes are copied in user space
     /// only by the consumer's own parser (not into the connection's buffer, then into the
-    /// caller's, first). A chunked body, or bytes read together with the head, take the
-    /// copying path through the connection's `piece`. True when the body is complete.
+    /// caller's, first). A chunked or empty body, or bytes read together with the head, take
+    /// the copying path through the connection's `piece`. True when the body is complete.
     pub async fn stream_with(&mut self, consume: &mut impl FnMut(&[u8])) -> io::Result<bool> {
         let framing = self.framing.ok_or_else(|| bad("no response head read"))?;
-        if matches!(framing, Framing::Chunked) || self.start < self.buf.len() {
+        if matches!(framing, Framing::Chunked) || framing.is_done() || self.start < self.buf.len() {
             let mut piece = std::mem::take(&mut self.piece);
             piece.clear();
             let done = self.stream_into(&mut piece).await;
@@ -233,35 +262,15 @@ impl Conn {
         }
         self.buf.clear();
         self.start = 0;
-        loop {
-            self.stream.readable().await?;
-            // Read and hand over with no await between: the scratch is free again before any
-            // other task runs on this thread.
-            let got = SCRATCH.with_borrow_mut(|scratch| {
-                let got = crate::net::read_once(&self.stream, scratch)?;
-                let bytes = &scratch[..got];
-                let done = match self.framing {
-                    Some(Framing::Length(left)) => {
-                        let take = left.min(got);
-                        consume(&bytes[..take]);
-                        self.buf.extend_from_slice(&bytes[take..]); // the next response's
-                        self.framing = if left == take { None } else { Some(Framing::Length(left - take)) };
-                        left == take
-                    }
-                    _ => {
-                        consume(bytes);
-                        false
-                    }
-                };
-                Ok::<_, io::Error>((got, done))
-            });
-            match got {
-                Ok((0, _)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")),
-                Ok((_, done)) => return Ok(done),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let (buf, mut left) = (&mut self.buf, framing);
+        read_with(&self.stream, |bytes| {
+            let (used, rest) = framing.lend(bytes, consume);
+            buf.extend_from_slice(&bytes[used..]); // the next response's
+            left = rest;
+        })
+        .await?;
+        self.framing = if left.is_done() { None } else { Some(left) };
+        Ok(left.is_done())
     }
 }
 
@@ -347,7 +356,8 @@ mod tests {
     }
 
     /// RFC 9112 §6.3: a body is framed by its `Content-Length` (what follows is the next
-    /// response) or, with neither length nor chunking, by the connection's close. Lent pieces
+    /// response), is empty after a 204, or, with neither length nor chunking, ends with the
+    /// connection. Lent pieces
     /// must add up to the body exactly, however the server's writes split it.
     #[test]
     fn rfc9112_6_3_lent_pieces_add_up_to_each_body() {
@@ -360,7 +370,7 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhel",
                 b"lo world",
                 b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
-                b"abcdHTTP/1.1 200 OK\r\n\r\nfirst ",
+                b"abcdHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n\r\nfirst ",
                 b"and more",
             ];
             for bytes in writes {
@@ -387,7 +397,9 @@ mod tests {
             assert_eq!(body_of(&mut conn, usize::MAX).await, b"hello world", "split across writes");
             conn.head().await.expect("second head");
             assert_eq!(body_of(&mut conn, usize::MAX).await, b"abcd", "ends at its length");
-            conn.head().await.expect("third head: read with the end of the second body");
+            assert_eq!(conn.head().await.expect("a 204 read with the second body").status, 204);
+            assert_eq!(body_of(&mut conn, usize::MAX).await, b"", "a 204 has no body, and no read waits for one");
+            conn.head().await.expect("fourth head");
             assert_eq!(body_of(&mut conn, 14).await, b"first and more", "close-delimited");
         });
         server.join().expect("server");

@@ -206,6 +206,10 @@ impl<K> std::fmt::Debug for LocalHub<K> {
 /// How many emptied [`LocalChannel`]s a loop keeps for reuse.
 const MAX_SPARES: usize = 4;
 
+/// How many more departed entries than members a channel's push list may hold before leaving
+/// sweeps it: a few stale keys in a small list cost less than sweeping at every departure.
+const SWEEP_SLACK: usize = 8;
+
 /// This loop's listeners on one channel.
 ///
 /// The subscribers are kept twice: `members`, the set, says who is subscribed; `subscribers`,
@@ -247,7 +251,7 @@ impl<K: Copy + Eq + Hash + Ord> LocalChannel<K> {
         if self.members.remove(&key) {
             self.departed += 1;
         }
-        if self.lent == 0 && self.departed > self.members.len() + 8 {
+        if self.lent == 0 && self.departed > self.members.len() + SWEEP_SLACK {
             self.sweep();
         }
     }
