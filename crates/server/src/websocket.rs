@@ -242,8 +242,18 @@ impl WsConn {
             // Lend the loop's spare buffers: a whole message is received into one, and after the
             // echo its bytes come back as the next spare, so echoing allocates nothing per message.
             ws.swap_spares(&mut state.ws_spares);
-            let result = ws.handle_bytes(input, cx.now()).map(|_| ());
-            session.after_receive(ws, result, cx, state);
+            let now = cx.now();
+            let result = if session.channel.is_none() && ws.deflate().is_none() && !state.observer.tracing() {
+                // Fast path (*small echoes framed as they are read*): ws-echo's small messages
+                // are lent by the protocol (`handle_bytes_lending`) and echoed straight into
+                // the output, with no message buffer or event; the rest go through `echo_all`.
+                cx.with_output(|out| {
+                    ws.handle_bytes_lending(input, now, |opcode, payload| echo_frame(opcode, payload, out))
+                })
+            } else {
+                ws.handle_bytes(input, now)
+            };
+            session.after_receive(ws, result.map(|_| ()), cx, state);
         });
         input.len()
     }
@@ -521,10 +531,29 @@ impl Session {
 /// encoded straight from the received bytes (after any control frame the protocol queued
 /// first), each message's buffer lent back to the protocol for the next one.
 ///
-/// The fast path for large messages: one is not copied at all. Its header is encoded into
-/// the output, then the buffer it was received (and unmasked) into is queued behind it as
-/// it is, and the protocol gets a spare from the loop's pool in its place.
+/// Fast path (*one stretch of output per batch*): the messages of one read are echoed into
+/// the output's tail in one go (`echo_into`), so the output queue is looked at once per
+/// batch, not once per message.
+///
+/// Fast path (*large messages are not copied*): such a message ends the stretch. Its header
+/// is encoded into the output, then the buffer it was received (and unmasked) into is queued
+/// behind it as it is, and the protocol gets a spare from the loop's pool in its place.
 fn echo_all(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
+    let id = cx.id();
+    while let Some(large) = cx.with_output(|out| echo_into(ws, out, id, observer)) {
+        // The next message is likely the same size: a spare as long needs no zeroing.
+        let len = large.len();
+        cx.write_owned(large);
+        ws.recycle(cx.take_buffer(len));
+    }
+}
+
+/// Echoes the batch's messages into `out` until one is [`ZERO_COPY_ECHO`] long or longer:
+/// that one is returned, its header already in `out`, for the caller to queue as it is.
+fn echo_into(ws: &mut Connection, out: &mut Vec<u8>, id: ConnId, observer: &Observer) -> Option<Vec<u8>> {
+    // Pongs and a close the protocol queued while reading this batch go first; an echo below
+    // queues nothing there but for a compressed one, which is taken out after it.
+    ws.poll_transmit(out);
     while let Some(event) = ws.poll_event() {
         let (opcode, bytes) = match event {
             Event::Text(text) => (OpCode::Text, text.into_bytes()),
@@ -537,32 +566,33 @@ fn echo_all(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
         if ws.deflate().is_some() {
             // Compressed by the protocol (its context kept per the agreement): a copy.
             let _ = ws.send_message(opcode, &bytes);
-            cx.with_output(|out| ws.poll_transmit(out));
-            trace_frames(ws, cx.id(), observer);
+            ws.poll_transmit(out);
+            trace_frames(ws, id, observer);
             if bytes.capacity() <= MAX_SPARE {
                 ws.recycle(bytes);
             }
             continue;
         }
         let header = FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: bytes.len() as u64 };
-        trace_frames(ws, cx.id(), observer);
-        observer.note(cx.id(), || echoed(header, &bytes));
-        cx.with_output(|out| {
-            ws.poll_transmit(out); // a pong or close queued before this message goes first
-            header.encode(out);
-            if bytes.len() < ZERO_COPY_ECHO {
-                out.extend_from_slice(&bytes);
-            }
-        });
+        trace_frames(ws, id, observer);
+        observer.note(id, || echoed(header, &bytes));
+        header.encode(out);
         if bytes.len() >= ZERO_COPY_ECHO {
-            // The next message is likely the same size: a spare as long needs no zeroing.
-            let len = bytes.len();
-            cx.write_owned(bytes);
-            ws.recycle(cx.take_buffer(len));
-        } else if bytes.capacity() <= MAX_SPARE {
+            return Some(bytes);
+        }
+        out.extend_from_slice(&bytes);
+        if bytes.capacity() <= MAX_SPARE {
             ws.recycle(bytes);
         }
     }
+    None
+}
+
+/// One echoed frame: the header, unmasked (a server's frames are, RFC 6455 §5.1), then the
+/// payload.
+fn echo_frame(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+    FrameHeader { fin: true, rsv: 0, opcode, mask: None, payload_len: payload.len() as u64 }.encode(out);
+    out.extend_from_slice(payload);
 }
 
 /// Writes what the protocol queued, traces frames, and closes TCP once the close handshake

@@ -241,6 +241,36 @@ impl Connection {
     /// On a protocol violation returns the [`Error`] (again on every later call); pass it to
     /// [`Connection::fail`] to queue the close frame with its `close_code()`.
     pub fn handle_bytes(&mut self, input: &[u8], now: Instant) -> Result<usize, Error> {
+        self.receive(input, now, None::<fn(OpCode, &[u8])>)
+    }
+
+    /// [`Connection::handle_bytes`], with small messages lent instead of queued: each small
+    /// whole message (an unfragmented text or binary frame under 126 bytes, all in `input`)
+    /// that arrives while no event waits is given to `on_message` as it is read — unmasked, and
+    /// text checked as UTF-8 (§8.1) — and never becomes an [`Event`]. Anything else is queued
+    /// as usual, and once one event waits, so is every message after it, so that polling the
+    /// events after this call continues the order exactly. What the two calls take in and
+    /// answer is otherwise the same.
+    ///
+    /// Fast path (*lent small messages*): an echo or a relay that handles a message at once
+    /// needs no buffer and no event for it — the payload is unmasked into a scratch buffer
+    /// that is reused for the next one.
+    pub fn handle_bytes_lending(
+        &mut self,
+        input: &[u8],
+        now: Instant,
+        on_message: impl FnMut(OpCode, &[u8]),
+    ) -> Result<usize, Error> {
+        self.receive(input, now, Some(on_message))
+    }
+
+    /// `handle_bytes`, lending small messages to `lend` when there is one.
+    fn receive(
+        &mut self,
+        input: &[u8],
+        now: Instant,
+        mut lend: Option<impl FnMut(OpCode, &[u8])>,
+    ) -> Result<usize, Error> {
         self.now = now;
         self.end_direct();
         if let Some(err) = self.error {
@@ -253,7 +283,10 @@ impl Connection {
         let mut pos = 0;
         while pos < input.len() && matches!(self.phase, Phase::Open | Phase::Closing { .. }) {
             let step = match self.read {
-                Read::ExpectFrameHeader => self.read_header(&input[pos..]),
+                Read::ExpectFrameHeader => match self.small_whole_frame(&input[pos..], lend.as_mut()) {
+                    Some(step) => step,
+                    None => self.read_header(&input[pos..]),
+                },
                 Read::ExpectPayload { header, received } => self.read_payload(header, received, &input[pos..]),
             };
             match step {

@@ -160,6 +160,13 @@ impl FrameHeader {
 
     /// Appends the encoded header (2 to 14 bytes) to `out`, lengths in minimal form.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        // Fast path (*short server frames*): the two bytes of an unmasked frame under 126
+        // bytes, a copy of fixed length the compiler writes in place.
+        if self.mask.is_none() && self.payload_len <= 125 {
+            let first = (u8::from(self.fin) << 7) | ((self.rsv & 0x07) << 4) | self.opcode.as_u8();
+            out.extend_from_slice(&[first, self.payload_len as u8]);
+            return;
+        }
         let mut buf = [0u8; MAX_HEADER_LEN];
         let len = self.encode_into(&mut buf);
         out.extend_from_slice(&buf[..len]);
@@ -222,17 +229,19 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     if key == [0; 4] {
         return;
     }
-    let phase = offset % 4;
-    let k = [key[phase], key[(phase + 1) % 4], key[(phase + 2) % 4], key[(phase + 3) % 4]];
-    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    // The key as it lines up with `buf[0]`: rotated by the phase, as a little-endian word
+    // (byte i of the word is the key byte for `buf[i]`), then twice over in 64 bits.
+    let phase = (offset % 4) as u32;
+    let k = u32::from_le_bytes(key).rotate_right(8 * phase);
+    let word = u64::from(k) | u64::from(k) << 32;
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let bytes: &mut [u8; 8] = chunk.try_into().expect("chunks of 8");
-        *bytes = (u64::from_ne_bytes(*bytes) ^ word).to_ne_bytes();
+        *bytes = (u64::from_le_bytes(*bytes) ^ word).to_le_bytes();
     }
-    // The remainder starts at a multiple of 8 from `buf[0]`, so the phase is still `k[0]`.
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= k[i % 4];
+    // The remainder starts at a multiple of 8 from `buf[0]`, so its phase is the word's.
+    for (byte, k) in chunks.into_remainder().iter_mut().zip(word.to_le_bytes()) {
+        *byte ^= k;
     }
 }
 
@@ -269,6 +278,10 @@ mod tests {
                     FrameHeader { fin: len % 2 == 0, rsv: 0b101, opcode: OpCode::Binary, mask, payload_len: len };
                 let mut out = Vec::new();
                 header.encode(&mut out);
+                // `encode`'s two-byte fast path writes what the general form does.
+                let mut buf = [0; MAX_HEADER_LEN];
+                let n = header.encode_into(&mut buf);
+                assert_eq!(out, &buf[..n], "{header:?}");
                 let (decoded, used) = FrameHeader::decode(&out).unwrap().unwrap();
                 assert_eq!((decoded, used), (header, out.len()));
                 for cut in 0..out.len() {

@@ -191,6 +191,67 @@ impl Connection {
         Ok(n)
     }
 
+    /// Fast path (*a small whole frame*): between frames, with no message in progress, an
+    /// unfragmented text or binary frame with a 7-bit length (< 126 bytes), no RSV bit, the
+    /// mask its direction needs (§5.1) and its whole payload in `input` — a chat message, an
+    /// echo's. Every rule the usual path (`FrameHeader::decode`, `check_header`,
+    /// `read_payload`) checks one by one comes down to a few bit tests on the first two bytes.
+    /// Returns what the usual path would (the bytes used, or `InvalidUtf8`, §8.1), or `None`
+    /// to take it: any other frame, one split across reads, a compressed one, the connection
+    /// closing, or tracing on (whose log the usual path writes). With `lend` and no event
+    /// waiting, the message goes to `lend` instead of the event queue
+    /// (`Connection::handle_bytes_lending`).
+    pub(super) fn small_whole_frame(
+        &mut self,
+        input: &[u8],
+        lend: Option<&mut impl FnMut(OpCode, &[u8])>,
+    ) -> Option<Result<usize, Error>> {
+        let [b0, b1, ..] = *input else { return None };
+        let opcode = match b0 {
+            0x81 => OpCode::Text, // FIN, no RSV, text
+            0x82 => OpCode::Binary,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        let len = usize::from(b1 & 0x7F);
+        let key_len = if masked { 4 } else { 0 };
+        let total = 2 + key_len + len;
+        if len >= 126
+            || masked != (self.role == Role::Server)
+            || input.len() < total
+            || self.header_len != 0
+            || self.partial.is_some()
+            || self.phase != Phase::Open
+            || self.log.is_some()
+            || len > self.config.max_frame_size.min(self.config.max_message_size)
+        {
+            return None;
+        }
+        let mask = masked.then(|| [input[2], input[3], input[4], input[5]]);
+        // What `read_header` notes of every first data frame.
+        self.large_frames = false;
+        self.inflating = false;
+        self.compressed_in = 0;
+        let payload = &input[2 + key_len..total];
+        match lend {
+            Some(on_message) if self.events.is_empty() => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(payload);
+                apply_mask(&mut self.scratch, mask.unwrap_or([0; 4]), 0);
+                // Lent as bytes, so only checked (§8.1): ASCII, most text, is checked a word at a time.
+                if opcode == OpCode::Text && !self.scratch.is_ascii() && std::str::from_utf8(&self.scratch).is_err() {
+                    return Some(Err(Error::InvalidUtf8));
+                }
+                on_message(opcode, &self.scratch);
+                Some(Ok(total))
+            }
+            _ => {
+                let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: len as u64 };
+                Some(self.whole_message(header, payload, total))
+            }
+        }
+    }
+
     /// Unmasks a piece of text payload into `scratch` and validates it at once (§8.1).
     fn text_piece(&mut self, chunk: &[u8], key: [u8; 4], offset: usize) -> Result<(), Error> {
         self.scratch.clear();

@@ -105,6 +105,31 @@ fn cases() -> Vec<Case> {
             (0..50).map(|_| text("hi")).collect(),
         ),
         ok(
+            "125 and 126 bytes: the last 7-bit length, the first 16-bit one",
+            "§5.2",
+            Server,
+            cat(&[&to_server(true, Text, &[b'a'; 125]), &to_server(true, Binary, &[7; 126])]),
+            vec![text(&"a".repeat(125)), Event::Binary(vec![7; 126])],
+        ),
+        ok(
+            "a ping between two small messages keeps its place",
+            "§5.5.2",
+            Server,
+            cat(&[&to_server(true, Text, b"a"), &to_server(true, Ping, b"p"), &to_server(true, Text, b"b")]),
+            vec![text("a"), Event::Ping(b"p".to_vec()), text("b")],
+        ),
+        ok(
+            "a small text after a fragmented one, in one read",
+            "§5.4",
+            Server,
+            cat(&[
+                &to_server(false, Text, b"Hel"),
+                &to_server(true, Continuation, b"lo"),
+                &to_server(true, Text, b"!"),
+            ]),
+            vec![text("Hello"), text("!")],
+        ),
+        ok(
             "ping inside a fragmented message",
             "§5.4",
             Server,
@@ -177,6 +202,20 @@ fn cases() -> Vec<Case> {
                 1009,
             )
         },
+        // The small-frame fast path (whole frames under 126 bytes) keeps every limit: the
+        // frame limit, the message limit, each to the byte.
+        Case {
+            limits: Some((4, 1024)),
+            ..fail("small frame over the frame limit", "§10.4", Server, to_server(true, Text, b"hello"), 1009)
+        },
+        Case {
+            limits: Some((1024, 4)),
+            ..fail("small message over the message limit", "§10.4", Server, to_server(true, Binary, b"hello"), 1009)
+        },
+        Case {
+            limits: Some((5, 5)),
+            ..ok("small message at both limits", "§10.4", Server, to_server(true, Text, b"hello"), vec![text("hello")])
+        },
         Case {
             limits: Some((1024, 1500)),
             ..fail(
@@ -218,8 +257,16 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// Feeds `pieces` in order; returns the events and the close code of the first error.
+/// Feeds `pieces` in order, through `handle_bytes` and again through `handle_bytes_lending`
+/// (its lent messages taken as the events they would have been); the two must agree. Returns
+/// the events and the close code of the first error.
 fn run(case: &Case, pieces: &[&[u8]]) -> (Vec<Event>, Option<u16>) {
+    let queued = feed(case, pieces, false);
+    assert_eq!(feed(case, pieces, true), queued, "{}: lent messages, as events, are the queued ones", case.name);
+    queued
+}
+
+fn feed(case: &Case, pieces: &[&[u8]], lending: bool) -> (Vec<Event>, Option<u16>) {
     let now = Instant::now();
     let mut config = Config::default();
     if let Some((frame, message)) = case.limits {
@@ -230,7 +277,16 @@ fn run(case: &Case, pieces: &[&[u8]]) -> (Vec<Event>, Option<u16>) {
     let mut events = Vec::new();
     let mut code = None;
     for piece in pieces {
-        let result = conn.handle_bytes(piece, now);
+        let result = if lending {
+            conn.handle_bytes_lending(piece, now, |opcode, payload| {
+                events.push(match opcode {
+                    OpCode::Text => text(std::str::from_utf8(payload).expect("lent text is UTF-8")),
+                    _ => Event::Binary(payload.to_vec()),
+                })
+            })
+        } else {
+            conn.handle_bytes(piece, now)
+        };
         events.extend(std::iter::from_fn(|| conn.poll_event()));
         match result {
             Ok(used) => assert_eq!(used, piece.len(), "{}: everything is consumed", case.name),
