@@ -77,7 +77,10 @@
 //! Optional, for speed: `swap_spares` / `recycle` lend reusable message buffers (no
 //! allocation per message), and `direct_payload` / `direct_payload_filled` let the caller read
 //! a large binary payload straight into the message buffer instead of passing it through
-//! `handle_bytes` (`connection/direct.rs`). Both give exactly the events `handle_bytes` would.
+//! `handle_bytes` (`connection/direct.rs`), and `handle_bytes_lending(bytes, now, on_message)`
+//! hands each small whole message to `on_message` as it is read instead of queuing an event
+//! for it (an echo needs no buffer per message). All give exactly the messages, in the order,
+//! `handle_bytes` would.
 //!
 //! Optional, for memory: between messages, [`Connection::park`] reduces an idle connection
 //! to a 24-byte [`Parked`] (no heap memory), and [`Parked::resume`]`(config, now)` makes it

@@ -7,6 +7,9 @@
 //! ```
 //!
 //! Every rule that depends on the role or on the message in progress is in `check_header`.
+//! One shortcut skips the middle: a small whole frame (under 126 bytes, unfragmented, all in
+//! the read) goes from `ExpectFrameHeader` to a finished message in one step
+//! (`small_whole_frame`), its rules checked on its first two bytes.
 
 use super::{Connection, Event, Partial, Phase, Read, Role};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
