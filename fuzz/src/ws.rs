@@ -13,8 +13,10 @@
 //! with the same windows, never larger than offered; the client's check must not panic.
 //!
 //! Asserted, besides "no panic":
-//! - the stream fed whole, in two and three pieces, and through `direct_payload` (the reads
-//!   straight into the message buffer) gives the same events, error and transmitted bytes;
+//! - the stream fed whole, in two and three pieces, through `direct_payload` (the reads
+//!   straight into the message buffer) and through `handle_bytes_lending` (small messages lent
+//!   to a callback instead of queued, taken here as the events they would have been) gives the
+//!   same events, in the same order, error and transmitted bytes;
 //! - every event, encoded as the peer would send it ([`Event::encode`]), decodes back to
 //!   itself (the frame encode/decode round trip);
 //! - every frame header in the stream re-encodes to the same bytes (lengths are minimal);
@@ -26,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use talkback_ws::extension::negotiate;
-use talkback_ws::{Config, Connection, Deflate, DeflateOffer, DeflatePolicy, Error, Event, FrameHeader, Role};
+use talkback_ws::{Config, Connection, Deflate, DeflateOffer, DeflatePolicy, Error, Event, FrameHeader, OpCode, Role};
 
 use crate::{pieces, split_points};
 
@@ -86,11 +88,12 @@ pub fn check(data: &[u8]) {
     let Some((&setup, stream)) = data.split_first() else { return };
     let setup = Setup::from_byte(setup);
     let now = Instant::now();
-    let (whole, mut conn) = run(&setup, &[stream], false, now);
+    let (whole, mut conn) = run(&setup, &[stream], Feed::Bytes, now);
     let [a, b, c] = split_points(stream);
-    assert_eq!(run(&setup, &pieces(stream, &[a]), false, now).0, whole, "split at {a}");
-    assert_eq!(run(&setup, &pieces(stream, &[b, c]), false, now).0, whole, "split at {b} and {c}");
-    assert_eq!(run(&setup, &[stream], true, now).0, whole, "direct payload reads");
+    assert_eq!(run(&setup, &pieces(stream, &[a]), Feed::Bytes, now).0, whole, "split at {a}");
+    assert_eq!(run(&setup, &pieces(stream, &[b, c]), Feed::Bytes, now).0, whole, "split at {b} and {c}");
+    assert_eq!(run(&setup, &[stream], Feed::Direct, now).0, whole, "direct payload reads");
+    assert_eq!(run(&setup, &pieces(stream, &[a]), Feed::Lending, now).0, whole, "lent messages, split at {a}");
     headers_round_trip(stream);
     negotiation_is_consistent(stream);
     for event in &whole.events {
@@ -101,9 +104,20 @@ pub fn check(data: &[u8]) {
     peer_accepts(setup.role, &transmit);
 }
 
-/// Feeds `pieces` as reads: `handle_bytes` (or, with `direct`, the direct payload slice
-/// whenever one is offered), then every event and the transmit queue after each read.
-pub fn run(setup: &Setup, pieces: &[&[u8]], direct: bool, now: Instant) -> (Outcome, Connection) {
+/// How a run hands each read to the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// `handle_bytes`.
+    Bytes,
+    /// Into the direct payload slice whenever one is offered, the rest by `handle_bytes`.
+    Direct,
+    /// `handle_bytes_lending`, each lent message recorded as the event it would have been.
+    Lending,
+}
+
+/// Feeds `pieces` as reads, as `how` says, then takes every event and the transmit queue
+/// after each read.
+pub fn run(setup: &Setup, pieces: &[&[u8]], how: Feed, now: Instant) -> (Outcome, Connection) {
     let mut conn = Connection::new(setup.role, setup.config.clone(), now);
     conn.set_frame_log(setup.log);
     if setup.close_first {
@@ -111,7 +125,11 @@ pub fn run(setup: &Setup, pieces: &[&[u8]], direct: bool, now: Instant) -> (Outc
     }
     let mut outcome = Outcome { events: Vec::new(), error: None, transmit: Vec::new() };
     for piece in pieces {
-        let result = if direct { feed_direct(&mut conn, piece, now) } else { feed(&mut conn, piece, now) };
+        let result = match how {
+            Feed::Bytes => feed(&mut conn, piece, now),
+            Feed::Direct => feed_direct(&mut conn, piece, now),
+            Feed::Lending => feed_lending(&mut conn, piece, now, &mut outcome.events),
+        };
         outcome.events.extend(std::iter::from_fn(|| conn.poll_event()));
         while conn.poll_frame_log().is_some() {}
         if let Err(err) = result {
@@ -129,6 +147,19 @@ pub fn run(setup: &Setup, pieces: &[&[u8]], direct: bool, now: Instant) -> (Outc
 fn feed(conn: &mut Connection, piece: &[u8], now: Instant) -> Result<(), Error> {
     let used = conn.handle_bytes(piece, now)?;
     assert_eq!(used, piece.len(), "handle_bytes consumes everything");
+    Ok(())
+}
+
+/// `handle_bytes_lending`: a lent message joins `events` as the `Event` it would have been
+/// (lent text is UTF-8 by the contract).
+fn feed_lending(conn: &mut Connection, piece: &[u8], now: Instant, events: &mut Vec<Event>) -> Result<(), Error> {
+    let used = conn.handle_bytes_lending(piece, now, |opcode, payload| {
+        events.push(match opcode {
+            OpCode::Text => Event::Text(String::from_utf8(payload.to_vec()).expect("lent text is UTF-8")),
+            _ => Event::Binary(payload.to_vec()),
+        })
+    })?;
+    assert_eq!(used, piece.len(), "handle_bytes_lending consumes everything");
     Ok(())
 }
 
