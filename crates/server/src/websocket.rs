@@ -551,8 +551,8 @@ fn echo_all(ws: &mut Connection, cx: &mut Cx<'_>, observer: &Observer) {
 /// Echoes the batch's messages into `out` until one is [`ZERO_COPY_ECHO`] long or longer:
 /// that one is returned, its header already in `out`, for the caller to queue as it is.
 fn echo_into(ws: &mut Connection, out: &mut Vec<u8>, id: ConnId, observer: &Observer) -> Option<Vec<u8>> {
-    // Pongs and a close the protocol queued while reading this batch go first; an echo below
-    // queues nothing there but for a compressed one, which is taken out after it.
+    // What the protocol queued while reading this batch (pongs, a close echo) goes first. Below,
+    // only a compressed echo is queued by the protocol, and it is taken out right after.
     ws.poll_transmit(out);
     while let Some(event) = ws.poll_event() {
         let (opcode, bytes) = match event {

@@ -266,6 +266,8 @@ fn run(case: &Case, pieces: &[&[u8]]) -> (Vec<Event>, Option<u16>) {
     queued
 }
 
+/// One run over `pieces`: `handle_bytes`, or with `lending` `handle_bytes_lending`, whose lent
+/// messages join the events in the order they were lent (before what is queued in that call).
 fn feed(case: &Case, pieces: &[&[u8]], lending: bool) -> (Vec<Event>, Option<u16>) {
     let now = Instant::now();
     let mut config = Config::default();
