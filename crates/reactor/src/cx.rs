@@ -112,13 +112,10 @@ impl Cx<'_> {
         self.env.scratch = scratch;
     }
 
-    /// Lets an encoder append straight to the connection's output buffer (no copy).
+    /// Lets an encoder append straight to the connection's output buffer (no copy). It may
+    /// only append; one that appends nothing costs next to nothing (`OutputQueue::append_with`).
     pub fn with_output<R>(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let tail = self.conn.out.owned_tail(&mut self.env.pool);
-        let before = tail.len();
-        let result = encode(tail);
-        self.conn.out.commit(before, &mut self.env.pool);
-        result
+        self.conn.out.append_with(&mut self.env.pool, encode)
     }
 
     /// Queues a whole buffer the handler owns, without copying it: the queue keeps it until

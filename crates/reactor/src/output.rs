@@ -100,6 +100,9 @@ pub(crate) struct BufferPool {
     /// Empty chunk lists, given back by queues that were written out: an idle connection
     /// keeps none, and the next one to queue output takes one instead of allocating.
     lists: Vec<VecDeque<Chunk>>,
+    /// The buffer an encoder writes into when a queue has no owned buffer at its back
+    /// ([`OutputQueue::append_with`]): it joins that queue only if it was written to.
+    stage: Vec<u8>,
 }
 
 /// Buffers up to this capacity are "small".
@@ -174,34 +177,39 @@ impl OutputQueue {
         self.pending
     }
 
-    /// The owned buffer at the back of the queue, to append to (a new one from the pool if the
-    /// back chunk is shared or the queue is empty). Call [`OutputQueue::commit`] afterwards.
-    pub(crate) fn owned_tail(&mut self, pool: &mut BufferPool) -> &mut Vec<u8> {
-        if !matches!(self.chunks.back(), Some(Chunk::Owned(_))) {
-            let buffer = pool.take();
-            self.list(pool).push_back(Chunk::Owned(buffer));
+    /// Lets `encode` append to the queue (it may only append): to the owned buffer at the
+    /// back, or — with none there — to the pool's staging buffer, which joins the queue only
+    /// if `encode` wrote something.
+    ///
+    /// Fast path (*staged output*): an encoder with nothing to say (an empty poll of a
+    /// protocol's transmit queue, a batch that held only control frames) takes no buffer
+    /// from the pool, no chunk list and no queue entry, and gives none back.
+    pub(crate) fn append_with<R>(&mut self, pool: &mut BufferPool, encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        if let Some(Chunk::Owned(tail)) = self.chunks.back_mut() {
+            let before = tail.len();
+            let result = encode(tail);
+            let added = tail.len() - before;
+            self.count(added);
+            return result;
         }
-        match self.chunks.back_mut() {
-            Some(Chunk::Owned(buffer)) => buffer,
-            _ => unreachable!("an owned chunk was just pushed"),
+        if pool.stage.capacity() == 0 {
+            pool.stage = pool.take();
         }
+        let mut stage = std::mem::take(&mut pool.stage);
+        let result = encode(&mut stage);
+        if stage.is_empty() {
+            pool.stage = stage;
+        } else {
+            self.count(stage.len());
+            self.list(pool).push_back(Chunk::Owned(stage));
+        }
+        result
     }
 
-    /// Recounts pending bytes after the owned tail changed from `before` to its current length.
-    pub(crate) fn commit(&mut self, before: usize, pool: &mut BufferPool) {
-        let now = match self.chunks.back() {
-            Some(Chunk::Owned(buffer)) => buffer.len(),
-            _ => before,
-        };
-        self.pending += now - before;
-        self.queued_total += (now - before) as u64;
-        // An owned tail that stayed empty is returned at once.
-        if now == 0
-            && let Some(Chunk::Owned(buffer)) = self.chunks.pop_back()
-        {
-            pool.give(buffer);
-            self.release_list(pool);
-        }
+    /// Counts `added` bytes just queued.
+    fn count(&mut self, added: usize) {
+        self.pending += added;
+        self.queued_total += added as u64;
     }
 
     /// The chunk list, taken from the pool if this queue holds none (it gave its own back
@@ -366,13 +374,9 @@ mod tests {
     fn owned_and_shared_bytes_are_written_in_order_across_partial_writes() {
         let mut pool = BufferPool::default();
         let mut queue = OutputQueue::default();
-        let tail = queue.owned_tail(&mut pool);
-        tail.extend_from_slice(b"head;");
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"head;"));
         queue.push_shared(Arc::from(&b"shared;"[..]), 0..7, &mut pool);
-        let tail = queue.owned_tail(&mut pool);
-        tail.extend_from_slice(b"tail");
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"tail"));
         assert_eq!(queue.pending(), 16);
 
         let mut socket = Trickle { got: Vec::new(), limit: 3, budget: 7 };
@@ -389,8 +393,7 @@ mod tests {
         let mut pool = BufferPool::default();
         let mut queue = OutputQueue::default();
         let block: Arc<[u8]> = Arc::from(&b"id: 1\ndata: text\n\n"[..]);
-        queue.owned_tail(&mut pool).extend_from_slice(b"\x81\x04");
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"\x81\x04"));
         queue.push_shared(Arc::clone(&block), 12..16, &mut pool);
         queue.push_shared(Arc::clone(&block), 3..3, &mut pool);
         assert_eq!((queue.pending(), queue.chunks.len()), (6, 2), "the empty range queued nothing");
@@ -403,15 +406,11 @@ mod tests {
     fn a_pushed_buffer_is_written_in_place_between_its_neighbours_and_then_pooled() {
         let mut pool = BufferPool::default();
         let mut queue = OutputQueue::default();
-        queue.owned_tail(&mut pool).extend_from_slice(b"header;");
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"header;"));
         let mut body = Vec::with_capacity(64);
         body.extend_from_slice(b"body;");
         queue.push_owned(body, &mut pool);
-        let tail = queue.owned_tail(&mut pool);
-        let before = tail.len();
-        tail.extend_from_slice(b"next");
-        queue.commit(before, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"next"));
         assert_eq!(queue.pending(), 16);
         let mut socket = Trickle { got: Vec::new(), limit: 5, budget: usize::MAX };
         assert!(queue.flush(&mut socket, &mut pool).unwrap());
@@ -427,8 +426,7 @@ mod tests {
         body.extend_from_slice(b"12345678");
         let at = body.as_ptr();
         queue.push_owned(body, &mut pool);
-        queue.owned_tail(&mut pool).extend_from_slice(b"next");
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |tail| tail.extend_from_slice(b"next"));
         assert_eq!(queue.chunks.len(), 2, "the next bytes start a buffer of their own");
         assert_eq!(queue.chunks[0].bytes().as_ptr(), at, "the pushed buffer was not reallocated");
         let mut socket = Trickle { got: Vec::new(), limit: usize::MAX, budget: usize::MAX };
@@ -459,8 +457,7 @@ mod tests {
         assert_eq!(first.chunks.capacity(), 0, "an idle queue keeps no heap memory");
         assert_eq!(pool.lists.len(), 1, "its list went to the pool");
         let mut second = OutputQueue::default();
-        second.owned_tail(&mut pool).extend_from_slice(b"answer");
-        second.commit(0, &mut pool);
+        second.append_with(&mut pool, |tail| tail.extend_from_slice(b"answer"));
         assert!(pool.lists.is_empty() && second.chunks.capacity() > 0, "the pooled list was taken");
     }
 
@@ -489,12 +486,20 @@ mod tests {
     }
 
     #[test]
-    fn empty_owned_tail_is_returned_to_the_pool() {
+    fn an_encoder_that_writes_nothing_leaves_the_queue_and_the_pool_as_they_were() {
         let mut pool = BufferPool::default();
+        pool.give(Vec::with_capacity(100));
         let mut queue = OutputQueue::default();
-        queue.owned_tail(&mut pool);
-        queue.commit(0, &mut pool);
+        queue.append_with(&mut pool, |_| ());
         assert_eq!(queue.pending(), 0);
-        assert!(queue.chunks.is_empty());
+        assert_eq!(queue.chunks.capacity(), 0, "no chunk list was taken");
+        assert_eq!(pool.stage.capacity(), 100, "the staging buffer waits for the next encoder");
+        // The next one that writes takes the staged buffer into the queue, and no other.
+        queue.append_with(&mut pool, |out| out.extend_from_slice(b"pong"));
+        assert!(matches!(&queue.chunks[0], Chunk::Owned(b) if b == b"pong" && b.capacity() == 100));
+        assert_eq!((queue.pending(), pool.stage.capacity()), (4, 0));
+        // Appending to that owned tail needs no staging.
+        queue.append_with(&mut pool, |out| out.extend_from_slice(b"!"));
+        assert_eq!((queue.chunks.len(), queue.pending(), queue.queued_total()), (1, 5, 5));
     }
 }

@@ -330,8 +330,8 @@ impl Handler for Conn {
 impl LoopState<Conn> for LoopCtx {
     type Message = LoopMessage;
 
-    fn begin_turn(&mut self, _now: std::time::Instant) {
-        self.refresh_date();
+    fn begin_turn(&mut self, now: std::time::Instant) {
+        self.refresh_date(now);
     }
 
     fn accept(&mut self, cx: &mut Cx<'_>) -> Conn {

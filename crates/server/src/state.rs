@@ -3,7 +3,7 @@
 //! message buffers its WebSockets share.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use talkback_http1::DateCache;
 use talkback_reactor::{ConnId, LoopHandle};
@@ -105,7 +105,8 @@ pub struct LoopCtx {
     pub guard: Guard,
     /// The `Date` header value, refreshed once a second.
     pub date: DateCache,
-    date_secs: u64,
+    /// Until when (on the loop's clock) `date` is right: the wall clock's next second.
+    date_valid_until: Option<Instant>,
     /// `--trace` and the demo page's accounting.
     pub observer: Observer,
     /// This loop's view of the hub.
@@ -133,7 +134,7 @@ impl LoopCtx {
             options,
             guard,
             date: DateCache::new(),
-            date_secs: 0,
+            date_valid_until: None,
             observer,
             hub,
             ws_spares: Vec::new(),
@@ -142,7 +143,7 @@ impl LoopCtx {
             loops: Vec::new(),
             cluster: None,
         };
-        ctx.refresh_date();
+        ctx.refresh_date(Instant::now());
         ctx
     }
 
@@ -152,12 +153,25 @@ impl LoopCtx {
         self
     }
 
-    /// Called once per loop turn: the `Date` value changes once a second.
-    pub fn refresh_date(&mut self) {
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        if secs != self.date_secs {
-            self.date_secs = secs;
-            self.date.update(secs);
+    /// Until when the `Date` value stands without a new look at the wall clock (for tests).
+    pub fn date_valid_until(&self) -> Option<Instant> {
+        self.date_valid_until
+    }
+
+    /// Called once per loop turn, with the turn's time: the `Date` value changes once a
+    /// second.
+    ///
+    /// Fast path (*one wall-clock read a second*): the wall clock is read only once the loop's
+    /// clock has passed the second the value shows, not every turn — most turns (a WebSocket
+    /// echo, a fan-out) write no `Date`, and each read costs as much as a small message's
+    /// framing. A step of the wall clock shows within that second.
+    pub fn refresh_date(&mut self, now: Instant) {
+        if self.date_valid_until.is_some_and(|until| now < until) {
+            return;
         }
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        self.date.update(since_epoch.as_secs());
+        let rest_of_second = Duration::from_nanos(1_000_000_000 - u64::from(since_epoch.subsec_nanos()));
+        self.date_valid_until = Some(now + rest_of_second);
     }
 }

@@ -75,3 +75,39 @@ fn rfc9110_9_3_7_options_content_is_read_and_dropped() {
     lp.send(conn, &get("/ch/x/poll"));
     assert_eq!(status(&lp.take_output(conn)), 204, "the same connection, the next request");
 }
+
+/// RFC 9110 §6.6.1: `Date` is the origin's wall clock at the response. The loop re-reads the
+/// wall clock only once its own clock has passed the second the value shows, so the value is
+/// the wall clock's (not one counted from the loop's clock), and a turn of the next second
+/// reads it again.
+#[test]
+fn rfc9110_6_6_1_date_is_the_wall_clock_re_read_once_a_second() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let wall = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let date_of = |answer: &str| -> String {
+        let line = answer.lines().find(|l| l.starts_with("Date: ")).expect("a Date field");
+        line["Date: ".len()..].to_string()
+    };
+    let mut lp = test_loop(Service::HttpEcho, 16 << 20, |_| {});
+    let conn = lp.connect();
+    let before = wall();
+    lp.send(conn, &get("/"));
+    let first = date_of(&text(&lp.take_output(conn)));
+    let formatted = |secs: u64| {
+        let mut cache = talkback_http1::DateCache::new();
+        cache.update(secs);
+        String::from_utf8(cache.value().to_vec()).unwrap()
+    };
+    assert!((before..=wall()).any(|s| formatted(s) == first), "{first} is the wall clock");
+    // An hour on the loop's clock, none on the wall clock: the next turn re-reads the wall
+    // clock and shows it, not the loop's time.
+    // (The keep-alive timeout has closed the first connection by then.)
+    lp.advance(Duration::from_secs(3600));
+    let conn = lp.connect();
+    let before = wall();
+    lp.send(conn, &get("/"));
+    let later = date_of(&text(&lp.take_output(conn)));
+    assert!((before..=wall()).any(|s| formatted(s) == later), "{later} is still the wall clock");
+    assert!(lp.state().date_valid_until().is_some_and(|until| until > lp.now()), "valid until a later turn");
+    assert!(lp.state().date_valid_until().unwrap() <= lp.now() + Duration::from_secs(1), "for at most a second");
+}
