@@ -36,7 +36,7 @@
 //! | `handler` | the [`Handler`] and [`LoopState`] traits, [`ConnectionSet`], [`OutputKind`] | `cx`, `slab` |
 //! | `cx` | [`Cx`] (made in one place, for every call) and what it borrows | `output`, `slab` |
 //! | `shared` | what threads share: inboxes, [`LoopHandle`], each loop's seat, what the loops are asked (run, drain, stop) | — |
-//! | `output` | the output queue (owned, handed-over, shared and inline chunks), vectored writes, buffer pool (buffers and chunk lists) | — |
+//! | `output` | the output queue (owned, handed-over, shared and inline chunks), vectored writes, buffer pool (buffers, chunk lists and the staging buffer an encoder writes into) | — |
 //! | `timers` | the deadline heap with lazy deletion | `slab` |
 //! | `slab` | slots, generations and [`ConnId`] | — |
 //!

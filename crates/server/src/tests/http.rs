@@ -84,27 +84,29 @@ fn rfc9110_9_3_7_options_content_is_read_and_dropped() {
 fn rfc9110_6_6_1_date_is_the_wall_clock_re_read_once_a_second() {
     use std::time::{SystemTime, UNIX_EPOCH};
     let wall = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let date_of = |answer: &str| -> String {
-        let line = answer.lines().find(|l| l.starts_with("Date: ")).expect("a Date field");
-        line["Date: ".len()..].to_string()
-    };
-    let mut lp = test_loop(Service::HttpEcho, 16 << 20, |_| {});
-    let conn = lp.connect();
-    let before = wall();
-    lp.send(conn, &get("/"));
-    let first = date_of(&text(&lp.take_output(conn)));
     let formatted = |secs: u64| {
         let mut cache = talkback_http1::DateCache::new();
         cache.update(secs);
         String::from_utf8(cache.value().to_vec()).unwrap()
     };
+    let date_of = |answer: &str| -> String {
+        let line = answer.lines().find(|l| l.starts_with("Date: ")).expect("a Date field");
+        line["Date: ".len()..].to_string()
+    };
+    // Each wall-clock window opens before the turn that reads the clock (the loop is made,
+    // the clock advanced) and closes after the answer.
+    let before = wall();
+    let mut lp = test_loop(Service::HttpEcho, 16 << 20, |_| {});
+    let conn = lp.connect();
+    lp.send(conn, &get("/"));
+    let first = date_of(&text(&lp.take_output(conn)));
     assert!((before..=wall()).any(|s| formatted(s) == first), "{first} is the wall clock");
     // An hour on the loop's clock, none on the wall clock: the next turn re-reads the wall
-    // clock and shows it, not the loop's time.
-    // (The keep-alive timeout has closed the first connection by then.)
+    // clock and shows it, not the loop's time. (The keep-alive timeout has closed the first
+    // connection by then.)
+    let before = wall();
     lp.advance(Duration::from_secs(3600));
     let conn = lp.connect();
-    let before = wall();
     lp.send(conn, &get("/"));
     let later = date_of(&text(&lp.take_output(conn)));
     assert!((before..=wall()).any(|s| formatted(s) == later), "{later} is still the wall clock");
