@@ -238,6 +238,26 @@ impl WsConn {
 
     /// Frames arrived: decode them, act on each message, queue what the protocol answers.
     pub fn on_input(&mut self, input: &[u8], cx: &mut Cx<'_>, state: &mut LoopCtx) -> usize {
+        let mut rest = input;
+        // Fast path (*a parked socket echoes without waking*, `Parked::receive_small`): ws-echo's
+        // small messages on a parked socket are echoed from the parked state; only what it
+        // cannot take (a control frame, a large or split one) wakes the protocol.
+        if let Protocol::Parked(parked) = &mut self.protocol
+            && self.session.channel.is_none()
+            && parked.deflate().is_none()
+            && !state.observer.tracing()
+        {
+            let config = protocol_config(&state.options, None);
+            let now = cx.now();
+            let used = cx.with_output(|out| {
+                parked.receive_small(input, now, &config, |opcode, payload| echo_frame(opcode, payload, out))
+            });
+            rest = &input[used..];
+            if rest.is_empty() {
+                cx.set_deadline(parked.poll_deadline(&config));
+                return input.len();
+            }
+        }
         self.awake(cx.now(), state, |session, ws, state| {
             // Lend the loop's spare buffers: a whole message is received into one, and after the
             // echo its bytes come back as the next spare, so echoing allocates nothing per message.
@@ -248,10 +268,10 @@ impl WsConn {
                 // are lent by the protocol (`handle_bytes_lending`) and echoed straight into
                 // the output, with no message buffer or event; the rest go through `echo_all`.
                 cx.with_output(|out| {
-                    ws.handle_bytes_lending(input, now, |opcode, payload| echo_frame(opcode, payload, out))
+                    ws.handle_bytes_lending(rest, now, |opcode, payload| echo_frame(opcode, payload, out))
                 })
             } else {
-                ws.handle_bytes(input, now)
+                ws.handle_bytes(rest, now)
             };
             session.after_receive(ws, result.map(|_| ()), cx, state);
         });

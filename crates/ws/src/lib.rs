@@ -29,7 +29,7 @@
 //! |---|---|
 //! | [`handshake`] | §1.3 accept key, §4.1 client request, §4.2 server response, §4.4 versions |
 //! | `frame` ([`FrameHeader`], [`encode_frame`], [`apply_mask`]) | §5.2 base framing, §5.3 masking |
-//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs` (with the one-step path for small whole frames, which `handle_bytes_lending` lends), direct payload reads in `connection/direct.rs`, parking an idle connection in `connection/park.rs` |
+//! | `connection` ([`Connection`]), `event` ([`Event`]) | §5.1 mask by role, §5.4 fragmentation, §5.5 control frames, §7 closing, §10.4 limits; receive transitions in `connection/receive.rs` (with the one-step path for small whole frames, which `handle_bytes_lending` lends), direct payload reads in `connection/direct.rs`, parking an idle connection in `connection/park.rs` (where a parked one takes small whole messages without waking) |
 //! | `close` ([`CloseFrame`], [`is_valid_code`]) | §5.5.1 close payload, §7.4 status codes |
 //! | `entropy` ([`handshake::nonce`], `Config::mask_seed`) | §5.3 masking keys, §4.1 the key's nonce: OS-seeded, or seeded by a test |
 //! | `utf8` | §8.1 incremental, fail-fast UTF-8 for text |
@@ -85,7 +85,10 @@
 //! Optional, for memory: between messages, [`Connection::park`] reduces an idle connection
 //! to a 24-byte [`Parked`] (no heap memory), and [`Parked::resume`]`(config, now)` makes it
 //! again when the socket has something for it (`connection/park.rs`) — so 10 000 quiet
-//! sockets do not keep 10 000 sets of empty buffers.
+//! sockets do not keep 10 000 sets of empty buffers. [`Parked::receive_small`] lends the small
+//! whole messages a read starts with straight from the parked state, and leaves the rest (if
+//! any) for the resumed connection: a socket that gets a chat message or an echo's never
+//! wakes for it.
 //!
 //! ```
 //! use std::time::Instant;

@@ -13,8 +13,15 @@
 //!    │ park() ─────────────────────────────────▶ idle?  Some(Parked): role, deflate, last_seen
 //!    │ drop the Connection; keep the Parked       (24 bytes, no heap memory)
 //!    │   … the socket is readable again …
-//!    │ parked.resume(config, now) ─────────────▶ a Connection as it was, ready for bytes
+//!    │ parked.receive_small(bytes, …) ─────────▶ whole small messages lent; bytes used
+//!    │   … bytes left over (a ping, a large or split frame)? …
+//!    │ parked.resume(config, now) ─────────────▶ a Connection as it was, ready for the rest
 //! ```
+//!
+//! A chat message or an echo's arrives whole on a parked socket and is handled at once:
+//! `receive_small` takes such messages from the parked state itself, so the socket never
+//! wakes for them; anything else is left for the resumed connection, which then makes of the
+//! bytes exactly what it would have made of all of them.
 //!
 //! A connection can be parked only while nothing is lost by it: in the `Open` phase, between
 //! frames (no header or payload half read, no fragmented message), with every event and wire
@@ -29,8 +36,10 @@
 
 use std::time::Instant;
 
+use super::receive::{SmallFrame, is_utf8};
 use super::{Config, Connection, Phase, Read, Role};
 use crate::extension::Deflate;
+use crate::frame::{OpCode, apply_mask};
 
 /// A parked connection: what an idle [`Connection`] needs to resume (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +85,55 @@ impl Parked {
         let mut connection = Connection::new(self.role, Config { deflate: self.deflate, ..config }, now);
         connection.last_seen = self.last_seen;
         connection
+    }
+
+    /// The permessage-deflate parameters this connection negotiated, if any.
+    pub fn deflate(&self) -> Option<Deflate> {
+        self.deflate
+    }
+
+    /// When the connection, resumed with `config`, would want its timers run
+    /// ([`Connection::poll_deadline`]): its keepalive ping is due `ping_interval` after the
+    /// peer's last byte. (A parked connection has no pong to wait for, nor a close.)
+    pub fn poll_deadline(&self, config: &Config) -> Option<Instant> {
+        config.ping_interval.map(|interval| self.last_seen + interval)
+    }
+
+    /// Takes in the small whole messages `input` starts with without waking the connection,
+    /// lending each to `on_message` as [`Connection::handle_bytes_lending`] would, and returns
+    /// the bytes used. It stops at the first frame it cannot take whole — any other frame, one
+    /// not all in `input`, text that is not UTF-8 — and the caller resumes the connection
+    /// (with the same `config`) and gives it the rest: what is lent, queued, answered and
+    /// refused is then exactly what `resume` and one `handle_bytes_lending` of all of `input`
+    /// would have made of it.
+    ///
+    /// Fast path (*a parked connection echoes without waking*): a chat message or an echo's
+    /// arrives on a parked socket, is handled at once, and the socket is idle again; waking
+    /// the ~600-byte state for it, and parking it after, would be most of the work. The
+    /// payload is unmasked into a buffer on the stack.
+    pub fn receive_small(
+        &mut self,
+        input: &[u8],
+        now: Instant,
+        config: &Config,
+        mut on_message: impl FnMut(OpCode, &[u8]),
+    ) -> usize {
+        let mut used = 0;
+        let mut payload = [0u8; 125];
+        while let Some(frame) = SmallFrame::at_start_of(&input[used..], self.role, config) {
+            let payload = &mut payload[..frame.payload.len()];
+            payload.copy_from_slice(frame.payload);
+            apply_mask(payload, frame.mask.unwrap_or([0; 4]), 0);
+            if frame.opcode == OpCode::Text && !is_utf8(payload) {
+                break; // the woken connection refuses it (§8.1), after what came before
+            }
+            on_message(frame.opcode, payload);
+            used += frame.len;
+        }
+        if used > 0 {
+            self.last_seen = now; // the peer was heard (keepalive counts from here)
+        }
+        used
     }
 
     /// [`Parked::resume`] into `spare`, a connection the caller no longer needs (one that was
@@ -281,5 +339,170 @@ mod tests {
         assert_eq!(seeded.park(), None);
         let client = Connection::new(Role::Client, Config::default(), now);
         assert_eq!(client.park().expect("idle").resume(Config::default(), now).role(), Role::Client);
+    }
+
+    /// A client frame, masked (§5.1), with any first byte (FIN, RSV, opcode) and payload.
+    fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![b0];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&key);
+        let start = frame.len();
+        frame.extend_from_slice(payload);
+        crate::apply_mask(&mut frame[start..], key, 0);
+        frame
+    }
+
+    /// What a caller sees of one read: messages lent, then events, wire bytes and any error.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Lent(OpCode, Vec<u8>),
+        Event(Event),
+        Wire(Vec<u8>),
+        Refused(crate::Error),
+        Deadline(Option<Instant>),
+    }
+
+    /// After a read: the events, the wire bytes, the deadline — as a server polls them.
+    fn poll_all(ws: &mut Connection, seen: &mut Vec<Seen>) {
+        while let Some(event) = ws.poll_event() {
+            seen.push(Seen::Event(event));
+        }
+        let mut wire = Vec::new();
+        ws.poll_transmit(&mut wire);
+        if !wire.is_empty() {
+            seen.push(Seen::Wire(wire));
+        }
+        seen.push(Seen::Deadline(ws.poll_deadline()));
+    }
+
+    /// The reads through one connection that never parks.
+    fn awake_throughout(reads: &[&[u8]], config: &Config, start: Instant) -> Vec<Seen> {
+        let mut ws = Connection::new(Role::Server, config.clone(), start);
+        let mut seen = Vec::new();
+        for (i, read) in reads.iter().enumerate() {
+            let now = start + Duration::from_secs(i as u64 + 1);
+            let mut lent = Vec::new();
+            let result = ws.handle_bytes_lending(read, now, |op, payload| lent.push(Seen::Lent(op, payload.to_vec())));
+            seen.append(&mut lent);
+            if let Err(error) = result {
+                seen.push(Seen::Refused(error));
+                ws.fail(&error);
+            }
+            poll_all(&mut ws, &mut seen);
+        }
+        seen
+    }
+
+    /// The same reads as a server takes them: a parked connection takes what
+    /// `receive_small` can, is woken for the rest, and parks again whenever it can.
+    fn parked_between_reads(reads: &[&[u8]], config: &Config, start: Instant) -> Vec<Seen> {
+        enum State {
+            Awake(Box<Connection>),
+            Parked(Parked),
+        }
+        let mut state = State::Awake(Box::new(Connection::new(Role::Server, config.clone(), start)));
+        let mut seen = Vec::new();
+        for (i, read) in reads.iter().enumerate() {
+            let now = start + Duration::from_secs(i as u64 + 1);
+            let mut rest: &[u8] = read;
+            if let State::Parked(parked) = &mut state {
+                let used =
+                    parked.receive_small(read, now, config, |op, payload| seen.push(Seen::Lent(op, payload.to_vec())));
+                rest = &read[used..];
+                if rest.is_empty() {
+                    seen.push(Seen::Deadline(parked.poll_deadline(config)));
+                    continue;
+                }
+            }
+            let mut ws = match state {
+                State::Awake(ws) => ws,
+                State::Parked(parked) => Box::new(parked.resume(config.clone(), now)),
+            };
+            let mut lent = Vec::new();
+            let result = ws.handle_bytes_lending(rest, now, |op, payload| lent.push(Seen::Lent(op, payload.to_vec())));
+            seen.append(&mut lent);
+            if let Err(error) = result {
+                seen.push(Seen::Refused(error));
+                ws.fail(&error);
+            }
+            poll_all(&mut ws, &mut seen);
+            state = match ws.park() {
+                Some(parked) => State::Parked(parked),
+                None => State::Awake(ws),
+            };
+        }
+        seen
+    }
+
+    /// RFC 6455 §5.2, §5.4, §5.5, §8.1: whatever the frames and wherever the reads split them,
+    /// a parked connection that takes small messages without waking lends, answers, refuses
+    /// and schedules exactly what a connection that never parks does — small messages and
+    /// empty ones, a 125- and a 126-byte one, pings, fragments, bad UTF-8 with frames behind
+    /// it, an unmasked frame, an RSV bit, a message over the limit, a close.
+    #[test]
+    fn rfc6455_5_2_a_parked_connection_takes_small_messages_as_an_awake_one_would_at_every_split() {
+        let text = |t: &[u8]| masked(0x81, t);
+        let long_125 = vec![b'a'; 125];
+        let long_126 = vec![b'b'; 126];
+        let streams: Vec<Vec<Vec<u8>>> = vec![
+            vec![
+                text(b"hello"),
+                masked(0x82, &[0, 1, 2]),
+                text(b""),
+                masked(0x89, b"p"),
+                text(&long_125),
+                text(&long_126),
+                text(b"again"),
+            ],
+            vec![text(b"one"), text(b"\xce\xba\xe1\xbd\xb9"), text(b"\xff"), text(b"after")],
+            vec![text(b"x"), masked(0x01, b"hel"), masked(0x80, b"lo"), text(b"y"), masked(0x88, &[0x03, 0xe8])],
+            vec![text(b"a"), vec![0x81, 0x01, b'b'], text(b"c")],
+            vec![text(b"a"), masked(0xc1, b"rsv1"), text(b"c")],
+            vec![text(b"fits"), text(b"over the limit"), text(b"z")],
+        ];
+        let config = Config { max_message_size: 8, ping_interval: Some(Duration::from_secs(30)), ..Config::default() };
+        let start = Instant::now();
+        for frames in &streams {
+            let all = frames.concat();
+            let mut splits: Vec<Vec<&[u8]>> = (0..=all.len()).map(|k| vec![&all[..k], &all[k..]]).collect();
+            splits.push(all.chunks(1).collect());
+            splits.push(frames.iter().map(Vec::as_slice).collect());
+            for reads in &splits {
+                let expected = awake_throughout(reads, &config, start);
+                assert_eq!(parked_between_reads(reads, &config, start), expected, "reads {reads:?}");
+            }
+            // Read frame by frame, the small messages before any error are lent (not queued).
+            let frame_by_frame = awake_throughout(splits.last().expect("pushed"), &config, start);
+            assert!(matches!(frame_by_frame[0], Seen::Lent(OpCode::Text, _)), "{frame_by_frame:?}");
+        }
+    }
+
+    /// The small messages are taken while parked: nothing is woken for them, and the
+    /// keepalive deadline moves to the last byte heard (§5.5.2).
+    #[test]
+    fn small_messages_on_a_parked_connection_are_lent_without_waking_it() {
+        let start = Instant::now();
+        let config = Config { ping_interval: Some(Duration::from_secs(30)), ..Config::default() };
+        let mut parked = Connection::new(Role::Server, config.clone(), start).park().expect("idle");
+        let input = [masked_text(b"one"), masked_text(b"two"), masked_text(b"thr")].concat();
+        let mut lent = Vec::new();
+        let later = start + Duration::from_secs(7);
+        let used = parked.receive_small(&input, later, &config, |op, payload| lent.push((op, payload.to_vec())));
+        assert_eq!(used, input.len());
+        assert_eq!(
+            lent,
+            [(OpCode::Text, b"one".to_vec()), (OpCode::Text, b"two".to_vec()), (OpCode::Text, b"thr".to_vec())]
+        );
+        assert_eq!(parked.poll_deadline(&config), Some(later + Duration::from_secs(30)));
+        // A ping is for the woken connection (its pong is queued there): nothing is used.
+        let ping = [0x89, 0x80, 1, 2, 3, 4];
+        assert_eq!(parked.receive_small(&ping, later, &config, |_, _| panic!("not lent")), 0);
     }
 }

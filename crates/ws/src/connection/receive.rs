@@ -194,12 +194,10 @@ impl Connection {
         Ok(n)
     }
 
-    /// Fast path (*a small whole frame*): between frames, with no message in progress, an
-    /// unfragmented text or binary frame with a 7-bit length (< 126 bytes), no RSV bit, the
-    /// mask its direction needs (§5.1) and its whole payload in `input` — a chat message, an
-    /// echo's. Every rule the usual path (`FrameHeader::decode`, `check_header`,
-    /// `read_payload`) checks one by one comes down to a few bit tests on the first two bytes.
-    /// Returns what the usual path would (the bytes used, or `InvalidUtf8`, §8.1), or `None`
+    /// Fast path (*a small whole frame*): between frames, with no message in progress, a
+    /// [`SmallFrame`] — an unfragmented text or binary frame under 126 bytes, all in `input`:
+    /// a chat message, an echo's — skips the header and payload states (`read_header`,
+    /// `read_payload`). Returns what the usual path would (the bytes used, or `InvalidUtf8`, §8.1), or `None`
     /// to take it: any other frame, one split across reads, a compressed one, the connection
     /// closing, or tracing on (whose log the usual path writes). With `lend` and no event
     /// waiting, the message goes to `lend` instead of the event queue
@@ -209,48 +207,35 @@ impl Connection {
         input: &[u8],
         lend: Option<&mut impl FnMut(OpCode, &[u8])>,
     ) -> Option<Result<usize, Error>> {
-        let [b0, b1, ..] = *input else { return None };
-        let opcode = match b0 {
-            0x81 => OpCode::Text, // FIN, no RSV, text
-            0x82 => OpCode::Binary,
-            _ => return None,
-        };
-        let masked = b1 & 0x80 != 0;
-        let len = usize::from(b1 & 0x7F);
-        let key_len = if masked { 4 } else { 0 };
-        let total = 2 + key_len + len;
-        if len >= 126
-            || masked != (self.role == Role::Server)
-            || input.len() < total
-            || self.header_len != 0
-            || self.partial.is_some()
-            || self.phase != Phase::Open
-            || self.log.is_some()
-            || len > self.config.max_frame_size.min(self.config.max_message_size)
-        {
+        if self.header_len != 0 || self.partial.is_some() || self.phase != Phase::Open || self.log.is_some() {
             return None;
         }
-        let mask = masked.then(|| [input[2], input[3], input[4], input[5]]);
+        let frame = SmallFrame::at_start_of(input, self.role, &self.config)?;
         // What `read_header` notes of every first data frame.
         self.large_frames = false;
         self.inflating = false;
         self.compressed_in = 0;
-        let payload = &input[2 + key_len..total];
         match lend {
             Some(on_message) if self.events.is_empty() => {
                 self.scratch.clear();
-                self.scratch.extend_from_slice(payload);
-                apply_mask(&mut self.scratch, mask.unwrap_or([0; 4]), 0);
+                self.scratch.extend_from_slice(frame.payload);
+                apply_mask(&mut self.scratch, frame.mask.unwrap_or([0; 4]), 0);
                 // Lent as bytes, so only checked (§8.1): ASCII, most text, is checked a word at a time.
-                if opcode == OpCode::Text && !self.scratch.is_ascii() && std::str::from_utf8(&self.scratch).is_err() {
+                if frame.opcode == OpCode::Text && !is_utf8(&self.scratch) {
                     return Some(Err(Error::InvalidUtf8));
                 }
-                on_message(opcode, &self.scratch);
-                Some(Ok(total))
+                on_message(frame.opcode, &self.scratch);
+                Some(Ok(frame.len))
             }
             _ => {
-                let header = FrameHeader { fin: true, rsv: 0, opcode, mask, payload_len: len as u64 };
-                Some(self.whole_message(header, payload, total))
+                let header = FrameHeader {
+                    fin: true,
+                    rsv: 0,
+                    opcode: frame.opcode,
+                    mask: frame.mask,
+                    payload_len: frame.payload.len() as u64,
+                };
+                Some(self.whole_message(header, frame.payload, frame.len))
             }
         }
     }
@@ -337,4 +322,48 @@ impl Connection {
         self.events.push_back(Event::Close(frame));
         Ok(())
     }
+}
+
+/// A small whole data frame at the start of some input (see `Connection::small_whole_frame`):
+/// unfragmented text or binary, no RSV bit, a 7-bit length (< 126 bytes) within the limits,
+/// masked as its direction needs (§5.1), its payload all there — still masked.
+pub(super) struct SmallFrame<'a> {
+    pub(super) opcode: OpCode,
+    pub(super) mask: Option<[u8; 4]>,
+    pub(super) payload: &'a [u8],
+    /// Header and payload: the bytes of the input the frame takes.
+    pub(super) len: usize,
+}
+
+impl<'a> SmallFrame<'a> {
+    /// The frame `input` starts with, if it is one (any other frame, or one not all in
+    /// `input`, is for the usual path). Every rule the usual path (`FrameHeader::decode`,
+    /// `check_header`) checks one by one comes down to a few bit tests on two bytes.
+    pub(super) fn at_start_of(input: &'a [u8], role: Role, config: &super::Config) -> Option<SmallFrame<'a>> {
+        let [b0, b1, ..] = *input else { return None };
+        let opcode = match b0 {
+            0x81 => OpCode::Text, // FIN, no RSV, text
+            0x82 => OpCode::Binary,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        let payload_len = usize::from(b1 & 0x7F);
+        let key_len = if masked { 4 } else { 0 };
+        let len = 2 + key_len + payload_len;
+        if payload_len >= 126
+            || masked != (role == Role::Server)
+            || input.len() < len
+            || payload_len > config.max_frame_size.min(config.max_message_size)
+        {
+            return None;
+        }
+        let mask = masked.then(|| [input[2], input[3], input[4], input[5]]);
+        Some(SmallFrame { opcode, mask, payload: &input[2 + key_len..len], len })
+    }
+}
+
+/// §8.1 for a whole text message held in one piece: ASCII, most text, is checked a word at a
+/// time before the full UTF-8 check.
+pub(super) fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
