@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::alarm::Alarm;
 use crate::conns::{CONNECTING, Connections};
 use crate::handler::{ConnectionSet, Handler, LoopState};
 use crate::shared::{Ask, Inbox, Shared};
@@ -68,6 +69,9 @@ impl<H: Handler> EventLoop<H> {
             self.poll.registry().register(signals, SIGNALS, Interest::READABLE)?;
         }
         self.state.on_start(&mut self.conns);
+        // Without its alarm thread (none could be spawned) the loop polls with a timeout.
+        let waker = Arc::clone(self.shared.loops[self.index].waker());
+        let mut alarm = Alarm::start(waker, format!("talkback-alarm-{}", self.index)).ok();
         let mut events = Events::with_capacity(1024);
         let mut scratch = vec![0u8; SCRATCH_SIZE];
         // Until when this loop polls without sleeping (see `Config::busy_poll`).
@@ -79,7 +83,7 @@ impl<H: Handler> EventLoop<H> {
             let timeout = if work_left || (!self.busy_poll.is_zero() && Instant::now() < spin_until) {
                 Some(Duration::ZERO)
             } else {
-                self.poll_timeout()
+                self.poll_timeout(alarm.as_mut())
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -143,15 +147,20 @@ impl<H: Handler> EventLoop<H> {
         work_left
     }
 
-    fn poll_timeout(&self) -> Option<Duration> {
+    /// How long `poll` may sleep: until the next deadline — or, with the loop's `alarm` set
+    /// for it (`alarm.rs`), for as long as no event comes.
+    fn poll_timeout(&self, alarm: Option<&mut Alarm>) -> Option<Duration> {
         let deadlines = [
             self.conns.next_deadline(),
             self.conns.next_loop_deadline(),
             self.accept_paused_until,
             self.drain_deadline,
         ];
-        let next = deadlines.into_iter().flatten().min()?;
-        Some(next.saturating_duration_since(Instant::now()))
+        let next = deadlines.into_iter().flatten().min();
+        match alarm {
+            Some(alarm) => alarm.poll_timeout(next, Instant::now()),
+            None => Some(next?.saturating_duration_since(Instant::now())),
+        }
     }
 
     /// Accepts until the listener would block. Errors that concern one connection

@@ -25,7 +25,7 @@
 //! | module | what it owns | may use |
 //! |---|---|---|
 //! | `server` | threads, [`Config`], [`Server`], [`ShutdownHandle`] (drain, or stop now), [`bind`], the signal handlers | `event_loop`, `conns`, `shared`, `handler`, `endpoint` |
-//! | `event_loop` | one `mio::Poll` and one turn: accept (EMFILE back-off, hand-off to the least-loaded loop), wake-ups, signals, draining, busy-polling | `conns`, `shared`, `handler` |
+//! | `event_loop` | one `mio::Poll` and one turn: accept (EMFILE back-off, hand-off to the least-loaded loop), wake-ups, signals, draining, busy-polling | `alarm`, `conns`, `shared`, `handler` |
 //! | `conns` | [`Connections`]: the slab of sockets, the call path (`call`, `after_call`) | `endpoint`, `cx`, `handler`, `output`, `slab`, `timers` |
 //! | `conns::read` | readiness and reading: short-read skip, direct reads, the input backstop | its parent |
 //! | `conns::flush` | output scheduling: answers at once, pushed output in `FLUSH_SLICE` slices, WRITABLE interest, backpressure | its parent |
@@ -38,6 +38,7 @@
 //! | `shared` | what threads share: inboxes, [`LoopHandle`], each loop's seat, what the loops are asked (run, drain, stop) | — |
 //! | `output` | the output queue (owned, handed-over, shared and inline chunks), vectored writes, buffer pool (buffers, chunk lists and the staging buffer an encoder writes into) | — |
 //! | `timers` | the deadline heap with lazy deletion | `slab` |
+//! | `alarm` | the loop's alarm clock: a thread that wakes the loop at its next deadline, so `poll` needs no timeout | — |
 //! | `slab` | slots, generations and [`ConnId`] | — |
 //!
 //! A connection's life (`endpoint::Phase`):
@@ -160,6 +161,7 @@
 //! `conns/flush.rs` and `output.rs`; `conns/lifecycle.rs` ends it. The chapter is
 //! `docs/event-loop.md`; what each fast path gained is measured in `docs/benchmarks.md`.
 
+mod alarm;
 mod conns;
 mod cx;
 mod endpoint;

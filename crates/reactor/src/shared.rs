@@ -125,6 +125,11 @@ impl LoopSeat {
     pub(crate) fn new(waker: Arc<Waker>) -> Self {
         LoopSeat { waker, load: AtomicUsize::new(0), arrivals: Mutex::new(Vec::new()) }
     }
+
+    /// What wakes the loop (for its alarm, `alarm.rs`).
+    pub(crate) fn waker(&self) -> &Arc<Waker> {
+        &self.waker
+    }
 }
 
 impl Shared {
