@@ -22,8 +22,10 @@
 //! ```
 //!
 //! Setting it costs a lock and, when the time moved earlier, an unpark; a loop whose next
-//! deadline does not move pays nothing per turn. Without the thread (it could not be
-//! spawned) the loop polls with a timeout, as before.
+//! deadline does not move pays nothing per turn. A deadline under [`NEAR`] (20 ms) away is
+//! left to `poll`'s timeout: due within a few sleeps anyway, it would cost the alarm thread a
+//! wake-up each time. Without the thread (it could not be spawned) the loop polls with a
+//! timeout, as before.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,6 +36,11 @@ use mio::Waker;
 
 /// The stack the alarm thread runs on: it only loops over a lock and a sleep.
 const ALARM_STACK: usize = 64 * 1024;
+
+/// Deadlines nearer than this are left to `poll`'s own timeout: a timer that is due within a
+/// few sleeps anyway (the hub's 1 ms re-check of a held `POST`) would cost the alarm thread a
+/// wake-up, and the loop a cross-thread wake, each time — more than the kernel timer it saves.
+pub(crate) const NEAR: Duration = Duration::from_millis(20);
 
 /// One loop's alarm: when it is set to ring, and the thread that rings it.
 #[derive(Debug)]
@@ -62,14 +69,16 @@ impl Alarm {
     }
 
     /// The timeout to poll with when `next` is the loop's next deadline and `now` the time:
-    /// none when the alarm rings by `next` (set here if it would not), zero when `next` is due.
+    /// none when the alarm rings by `next` (set here if it would not); the time left when
+    /// that is under [`NEAR`] (zero when `next` is due).
     pub(crate) fn poll_timeout(&mut self, next: Option<Instant>, now: Instant) -> Option<Duration> {
         if self.set_for.is_some_and(|set| set <= now) {
             self.set_for = None; // it has rung (or is about to: its wake-up then finds nothing)
         }
         let at = next?; // if still set, it rings once for nothing
-        if at <= now {
-            return Some(Duration::ZERO);
+        let left = at.saturating_duration_since(now);
+        if left < NEAR {
+            return Some(left);
         }
         if self.set_for.is_none_or(|set| set > at) {
             self.set_for = Some(at);
@@ -147,11 +156,11 @@ mod tests {
         let mut events = Events::with_capacity(4);
         let mut alarm = alarm(&poll);
         let start = Instant::now();
-        let first = start + Duration::from_millis(60);
+        let first = start + NEAR + Duration::from_millis(60);
         assert_eq!(alarm.poll_timeout(Some(first), start), None, "no poll timeout");
         assert_eq!(alarm.poll_timeout(Some(first + Duration::from_secs(5)), start), None);
         assert_eq!(alarm.set_for, Some(first), "a later deadline does not move it");
-        let earlier = start + Duration::from_millis(30);
+        let earlier = start + NEAR + Duration::from_millis(10);
         assert_eq!(alarm.poll_timeout(Some(earlier), start), None);
         assert_eq!(alarm.set_for, Some(earlier), "an earlier one does");
         // The waits are bounded only so that a broken alarm fails the test instead of hanging.
@@ -164,14 +173,16 @@ mod tests {
         assert_eq!(alarm.set_for, None, "a time passed counts as rung");
     }
 
-    /// A deadline already due polls at once (nothing is set); no deadline sleeps without a
-    /// timeout.
+    /// A deadline already due polls at once, a near one with `poll`'s own timeout (nothing is
+    /// set for either); no deadline sleeps without a timeout.
     #[test]
-    fn a_due_deadline_polls_at_once_and_none_sleeps_without_a_timeout() {
+    fn due_and_near_deadlines_are_polls_timeout_and_none_sleeps_without_one() {
         let poll = Poll::new().expect("poll");
         let mut alarm = alarm(&poll);
         let now = Instant::now();
         assert_eq!(alarm.poll_timeout(Some(now), now), Some(Duration::ZERO));
+        let near = Duration::from_millis(1);
+        assert_eq!(alarm.poll_timeout(Some(now + near), now), Some(near));
         assert_eq!(alarm.set_for, None);
         assert_eq!(alarm.poll_timeout(None, now), None);
     }

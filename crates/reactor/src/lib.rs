@@ -16,6 +16,7 @@
 //!   ◀── writev, right after the reads ── answers
 //!   ◀── writev, 64 connections a turn ── pushed output (broadcasts, deadlines)
 //!   timer heap ────────────────▶ deadline due ────────────────── on_deadline ──────▶
+//!   alarm thread ── Waker, at the next deadline (so poll waits with no timeout)
 //!   other thread ── send + wake ▶ inbox ─── LoopState::on_message ──▶ conns.with(id, kind, …)
 //!   FIN ──read()==0────────────▶ ─────────────────────────────── on_peer_closed ───▶
 //!   connect out ◀── ConnectionSet::connect ◀─ LoopState ── writable ──▶ on_connected ─▶ H
