@@ -197,10 +197,10 @@ impl Connection {
     /// Fast path (*a small whole frame*): between frames, with no message in progress, a
     /// [`SmallFrame`] — an unfragmented text or binary frame under 126 bytes, all in `input`:
     /// a chat message, an echo's — skips the header and payload states (`read_header`,
-    /// `read_payload`). Returns what the usual path would (the bytes used, or `InvalidUtf8`, §8.1), or `None`
-    /// to take it: any other frame, one split across reads, a compressed one, the connection
-    /// closing, or tracing on (whose log the usual path writes). With `lend` and no event
-    /// waiting, the message goes to `lend` instead of the event queue
+    /// `read_payload`). Returns what the usual path would (the bytes used, or `InvalidUtf8`,
+    /// §8.1), or `None` to take it: any other frame, one split across reads, a compressed
+    /// one, the connection closing, or tracing on (whose log the usual path writes). With
+    /// `lend` and no event waiting, the message goes to `lend` instead of the event queue
     /// (`Connection::handle_bytes_lending`).
     pub(super) fn small_whole_frame(
         &mut self,
