@@ -54,15 +54,23 @@ pub(crate) struct Alarm {
 /// What the loop and the alarm thread share.
 #[derive(Debug)]
 struct Setting {
-    /// When to ring (`None`: not set), and whether to stop.
-    next: Mutex<(Option<Instant>, bool)>,
+    next: Mutex<Next>,
     waker: Arc<Waker>,
+}
+
+/// What the alarm thread does next.
+#[derive(Debug, Default)]
+struct Next {
+    /// When to ring (`None`: not set).
+    at: Option<Instant>,
+    /// The loop is gone: return.
+    stop: bool,
 }
 
 impl Alarm {
     /// An alarm that wakes a loop through `waker`, its thread named after the loop's.
     pub(crate) fn start(waker: Arc<Waker>, name: String) -> io::Result<Alarm> {
-        let shared = Arc::new(Setting { next: Mutex::new((None, false)), waker });
+        let shared = Arc::new(Setting { next: Mutex::new(Next::default()), waker });
         let ringer = Arc::clone(&shared);
         let thread = thread::Builder::new().name(name).stack_size(ALARM_STACK).spawn(move || ring(&ringer))?;
         Ok(Alarm { shared, set_for: None, thread: Some(thread) })
@@ -82,7 +90,7 @@ impl Alarm {
         }
         if self.set_for.is_none_or(|set| set > at) {
             self.set_for = Some(at);
-            self.shared.next.lock().unwrap_or_else(PoisonError::into_inner).0 = Some(at);
+            self.shared.next.lock().unwrap_or_else(PoisonError::into_inner).at = Some(at);
             if let Some(thread) = &self.thread {
                 thread.thread().unpark();
             }
@@ -93,7 +101,7 @@ impl Alarm {
 
 impl Drop for Alarm {
     fn drop(&mut self) {
-        self.shared.next.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.shared.next.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
             let _ = thread.join();
@@ -105,14 +113,13 @@ impl Drop for Alarm {
 fn ring(setting: &Setting) {
     loop {
         let mut next = setting.next.lock().unwrap_or_else(PoisonError::into_inner);
-        let (at, stop) = *next;
-        if stop {
+        if next.stop {
             return;
         }
         let now = Instant::now();
-        match at {
+        match next.at {
             Some(at) if at <= now => {
-                next.0 = None;
+                next.at = None;
                 drop(next);
                 let _ = setting.waker.wake();
             }

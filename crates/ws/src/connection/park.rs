@@ -119,9 +119,9 @@ impl Parked {
         mut on_message: impl FnMut(OpCode, &[u8]),
     ) -> usize {
         let mut used = 0;
-        let mut payload = [0u8; 125];
+        let mut unmasked = [0u8; 125]; // a small frame's payload is under 126 bytes (§5.2)
         while let Some(frame) = SmallFrame::at_start_of(&input[used..], self.role, config) {
-            let payload = &mut payload[..frame.payload.len()];
+            let payload = &mut unmasked[..frame.payload.len()];
             payload.copy_from_slice(frame.payload);
             apply_mask(payload, frame.mask.unwrap_or([0; 4]), 0);
             if frame.opcode == OpCode::Text && !is_utf8(payload) {
@@ -369,6 +369,19 @@ mod tests {
         Deadline(Option<Instant>),
     }
 
+    /// One read through an awake connection, as a server takes it: what it lends, the error
+    /// (failing the connection), then everything `poll_all` polls.
+    fn take_read(ws: &mut Connection, read: &[u8], now: Instant, seen: &mut Vec<Seen>) {
+        let mut lent = Vec::new();
+        let result = ws.handle_bytes_lending(read, now, |op, payload| lent.push(Seen::Lent(op, payload.to_vec())));
+        seen.append(&mut lent);
+        if let Err(error) = result {
+            seen.push(Seen::Refused(error));
+            ws.fail(&error);
+        }
+        poll_all(ws, seen);
+    }
+
     /// After a read: the events, the wire bytes, the deadline — as a server polls them.
     fn poll_all(ws: &mut Connection, seen: &mut Vec<Seen>) {
         while let Some(event) = ws.poll_event() {
@@ -388,14 +401,7 @@ mod tests {
         let mut seen = Vec::new();
         for (i, read) in reads.iter().enumerate() {
             let now = start + Duration::from_secs(i as u64 + 1);
-            let mut lent = Vec::new();
-            let result = ws.handle_bytes_lending(read, now, |op, payload| lent.push(Seen::Lent(op, payload.to_vec())));
-            seen.append(&mut lent);
-            if let Err(error) = result {
-                seen.push(Seen::Refused(error));
-                ws.fail(&error);
-            }
-            poll_all(&mut ws, &mut seen);
+            take_read(&mut ws, read, now, &mut seen);
         }
         seen
     }
@@ -425,14 +431,7 @@ mod tests {
                 State::Awake(ws) => ws,
                 State::Parked(parked) => Box::new(parked.resume(config.clone(), now)),
             };
-            let mut lent = Vec::new();
-            let result = ws.handle_bytes_lending(rest, now, |op, payload| lent.push(Seen::Lent(op, payload.to_vec())));
-            seen.append(&mut lent);
-            if let Err(error) = result {
-                seen.push(Seen::Refused(error));
-                ws.fail(&error);
-            }
-            poll_all(&mut ws, &mut seen);
+            take_read(&mut ws, rest, now, &mut seen);
             state = match ws.park() {
                 Some(parked) => State::Parked(parked),
                 None => State::Awake(ws),
